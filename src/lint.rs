@@ -1,0 +1,249 @@
+//! Configurations Exchange accepts but that are risky (SPEC §3, `CFG1xx` warnings). These need
+//! routing to detect, so they run on a validated topology, after loading.
+
+use std::collections::BTreeSet;
+
+use crate::load::Diagnostic;
+use crate::model::{
+    AddressPattern, Code, ConnectorId, Faults, Role, RuleMode, ServerId, SiteId, Topology,
+};
+use crate::policy::Carried;
+use crate::route::{ConnectorChoice, Target, route, select_connector};
+
+/// A domain that stands for "every other domain" when a `*` pattern must be exercised.
+const OTHER_DOMAIN: &str = "any-other-domain.example";
+
+/// Every warning for `topology`, read from `file`.
+pub fn lint(topology: &Topology, file: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    rule_sites_without_local_source(topology, file, &mut out);
+    domain_secure(topology, file, &mut out);
+    unused_connectors(topology, file, &mut out);
+    frontend_without_service(topology, file, &mut out);
+    out.sort_by_key(|d| (d.line, d.column, d.code));
+    out
+}
+
+/// The external domains a predicate set can reach: the listed ones and one stand-in for `*`.
+fn domain_classes(topology: &Topology) -> Vec<String> {
+    let mut domains: Vec<String> = topology
+        .external_domains
+        .iter()
+        .filter(|d| d.domain != "*")
+        .map(|d| d.domain.clone())
+        .collect();
+    for c in &topology.send_connectors {
+        for a in &c.address_spaces {
+            if let AddressPattern::Exact(d) | AddressPattern::WithSubdomains(d) = &a.pattern {
+                domains.push(d.clone());
+            }
+        }
+    }
+    domains.retain(|d| !topology.is_accepted_domain(d));
+    domains.push(OTHER_DOMAIN.to_owned());
+    domains.sort();
+    domains.dedup();
+    domains
+}
+
+/// Sites whose every Mailbox server routes.
+fn origin_servers(topology: &Topology, site: SiteId) -> Vec<ServerId> {
+    topology.transport_servers_in(site).collect()
+}
+
+/// CFG101: a require-TLS rule can match mail from a site whose route to the Internet drops the
+/// requirement under the profile (the defect, reference §3.9).
+fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
+    let mut reported: BTreeSet<(SiteId, ConnectorId)> = BTreeSet::new();
+    for rule in &topology.transport_rules {
+        if !rule.actions.require_tls || rule.mode != RuleMode::Enforce {
+            continue;
+        }
+        let domains: Vec<String> = if rule.conditions.recipient_domain_is.is_empty() {
+            domain_classes(topology)
+        } else {
+            rule.conditions.recipient_domain_is.clone()
+        };
+        for (i, site) in topology.sites.iter().enumerate() {
+            let site_id = SiteId::from_index(i);
+            if !rule.conditions.from_site.is_empty()
+                && !rule.conditions.from_site.contains(&site_id)
+            {
+                continue;
+            }
+            if rule.exceptions.from_site.contains(&site_id) {
+                continue;
+            }
+            for &origin in &origin_servers(topology, site_id) {
+                for domain in &domains {
+                    let r = route(
+                        topology,
+                        origin,
+                        &Target::External(domain.clone()),
+                        crate::model::Bytes(0),
+                        &Faults::none(),
+                    );
+                    let Some(selection) = &r.selection else {
+                        continue;
+                    };
+                    let mut level = crate::model::TlsLevel::EncryptionOnly;
+                    let mut drop = None;
+                    for hop in &r.hops {
+                        let c = Carried::across(&topology.profile, hop, level);
+                        if c.dropped && drop.is_none() {
+                            drop = Some((hop.clone(), c.rule.map(|r| r.evidence)));
+                        }
+                        level = c.after;
+                    }
+                    let Some((hop, evidence)) = drop else {
+                        continue;
+                    };
+                    if !reported.insert((site_id, selection.connector)) {
+                        continue;
+                    }
+                    let connector = topology.connector(selection.connector);
+                    let ev = evidence.map_or("", |e| e.as_str());
+                    out.push(
+                        Diagnostic::at_origin(
+                            Code::Cfg101,
+                            file,
+                            &site.origin,
+                            format!(
+                                "rule \"{}\" requires TLS for mail from site {}, but that mail leaves through `{}` via {} -> {} ({}), where profile {} drops the requirement [evidence: {ev}]",
+                                rule.name,
+                                site.name,
+                                connector.name,
+                                topology.server(hop.from).name,
+                                topology.server(hop.to).name,
+                                hop.kind.as_str(),
+                                topology.profile.name
+                            ),
+                        )
+                        .hint(format!(
+                            "add a Mailbox server of {} to the source servers of `{}`, or give the site its own connector with require_tls for the domains that need it",
+                            site.name, connector.name
+                        )),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// CFG102 and CFG107: Domain Secure partners reached through a Front End proxy connector, or
+/// through no Domain Secure connector at all.
+fn domain_secure(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
+    let Some(config_origin) = topology.sites.first().map(|s| s.origin.clone()) else {
+        return;
+    };
+    for domain in &topology.transport_config.tls_send_domain_secure_list {
+        let mut via_proxy = BTreeSet::new();
+        let mut secure = false;
+        for (i, _) in topology.sites.iter().enumerate() {
+            for origin in origin_servers(topology, SiteId::from_index(i)) {
+                if let ConnectorChoice::Selected(s) = select_connector(
+                    topology,
+                    origin,
+                    domain,
+                    crate::model::Bytes(0),
+                    &Faults::none(),
+                ) {
+                    let c = topology.connector(s.connector);
+                    secure |= c.domain_secure;
+                    if c.domain_secure && c.frontend_proxy {
+                        via_proxy.insert(s.connector);
+                    }
+                }
+            }
+        }
+        for c in via_proxy {
+            let connector = topology.connector(c);
+            out.push(
+                Diagnostic::at_origin(
+                    Code::Cfg102,
+                    file,
+                    &connector.origin,
+                    format!("Domain Secure partner {domain} is sent through `{}`, which proxies through Front End Transport: Domain Secure does not survive the proxy", connector.name),
+                )
+                .hint("turn off frontend_proxy on this connector (reference §3.3)"),
+            );
+        }
+        if !secure {
+            out.push(
+                Diagnostic::at_origin(
+                    Code::Cfg107,
+                    file,
+                    &crate::model::Origin { yaml_path: "transport_config.tls_send_domain_secure_list".to_owned(), ..config_origin.clone() },
+                    format!("{domain} is on tls_send_domain_secure_list, but no site selects a Domain Secure connector for it"),
+                )
+                .hint(format!("add a send connector with address space {domain} and domain_secure: true")),
+            );
+        }
+    }
+}
+
+/// CFG103: an enabled connector that no Transport service ever selects, for any domain.
+fn unused_connectors(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
+    let domains = domain_classes(topology);
+    let mut used: BTreeSet<ConnectorId> = BTreeSet::new();
+    for server in topology
+        .servers_sorted_by_name()
+        .filter(|&s| topology.server(s).is_transport())
+    {
+        for domain in &domains {
+            if let ConnectorChoice::Selected(s) = select_connector(
+                topology,
+                server,
+                domain,
+                crate::model::Bytes(0),
+                &Faults::none(),
+            ) {
+                used.insert(s.connector);
+            }
+        }
+    }
+    for (i, c) in topology.send_connectors.iter().enumerate() {
+        if !c.enabled || used.contains(&ConnectorId::from_index(i)) {
+            continue;
+        }
+        let why = if c.scoped {
+            "it is scoped to its source servers' sites, and a better connector wins there"
+        } else {
+            "a more specific or cheaper connector always wins"
+        };
+        out.push(
+            Diagnostic::at_origin(
+                Code::Cfg103,
+                file,
+                &c.origin,
+                format!("send connector `{}` is never selected: {why}", c.name),
+            )
+            .hint("check its address spaces, costs and scope; remove it if it is not needed"),
+        );
+    }
+}
+
+/// CFG106: a Front End proxy connector whose source servers' sites have no Front End service.
+fn frontend_without_service(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
+    for c in topology.send_connectors.iter().filter(|c| c.frontend_proxy) {
+        for &s in &c.source_servers {
+            let site = topology.server(s).site;
+            let has_fet = topology
+                .servers
+                .iter()
+                .any(|x| x.site == site && x.has_role(Role::Frontend));
+            if !has_fet {
+                let site_name = site.map_or("?", |x| topology.site(x).name.as_str());
+                out.push(
+                    Diagnostic::at_origin(
+                        Code::Cfg106,
+                        file,
+                        &c.origin,
+                        format!("`{}` proxies through Front End Transport, but site {site_name} of its source server {} has no Front End service", c.name, topology.server(s).name),
+                    )
+                    .hint("add the frontend role to a server of that site, or turn off frontend_proxy"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Input files to validated values: topology YAML (SPEC §3) and behaviour profiles (SPEC §5.3).
+//!
+//! Two stages: the YAML is parsed into raw serde structs that keep a position on every value
+//! (`raw`, through the one YAML wall `yaml`); the raw structs are then validated into a
+//! [`Topology`] that cannot be wrong, collecting *every* problem with its file, line, column,
+//! YAML path and a hint. A file that is not YAML of the right shape (syntax, unknown key, wrong
+//! type) stops at the first such problem, since the parser cannot resume after it; every
+//! problem in a well-formed file is reported in one run.
+
+mod diagnostic;
+pub mod profile;
+mod raw;
+mod validate;
+pub mod values;
+mod yaml;
+
+use std::path::{Path, PathBuf};
+
+pub use diagnostic::Diagnostic;
+
+use crate::model::{Code, Topology};
+
+/// Input files larger than this are refused before parsing (a topology of 10,000 servers is
+/// about 2 MB).
+pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024;
+
+/// A file's name as the user gave it and its text.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+    /// The directory relative paths inside the file are resolved against.
+    pub base_dir: Option<PathBuf>,
+}
+
+/// A validated topology and the warnings found on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub topology: Topology,
+    pub warnings: Vec<Diagnostic>,
+    pub source: SourceFile,
+}
+
+/// Why a file could not be loaded: every diagnostic found (errors and warnings), and the source
+/// when it could be read (for snippets).
+#[derive(Debug)]
+pub struct LoadFailure {
+    pub diagnostics: Vec<Diagnostic>,
+    pub source: Option<SourceFile>,
+}
+
+impl LoadFailure {
+    /// Every diagnostic rendered with its snippet.
+    pub fn render(&self) -> String {
+        let text = self.source.as_ref().map_or("", |s| s.text.as_str());
+        self.diagnostics
+            .iter()
+            .map(|d| d.render(text))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Reads a file as UTF-8 text, refusing directories, oversized and binary files.
+pub fn read_source(path: &Path) -> Result<SourceFile, LoadFailure> {
+    let name = path.display().to_string();
+    let fail = |message: String| LoadFailure {
+        diagnostics: vec![Diagnostic::new(
+            Code::Cfg001,
+            &name,
+            yaml::Pos::default(),
+            "",
+            message,
+        )],
+        source: None,
+    };
+    let meta = std::fs::metadata(path)
+        .map_err(|e| fail(format!("cannot read the file: {}", io_reason(&e))))?;
+    if meta.is_dir() {
+        return Err(fail("is a directory, not a YAML file".to_owned()));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(fail(format!(
+            "the file is {} bytes; tlsflow reads input files of at most {MAX_INPUT_BYTES} bytes (8 MiB)",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| fail(format!("cannot read the file: {}", io_reason(&e))))?;
+    let base_dir = path.parent().map(Path::to_path_buf);
+    source_from_bytes(&name, &bytes, base_dir)
+}
+
+/// Checks that `bytes` are text tlsflow can parse: within the size cap, UTF-8, no NUL.
+pub fn source_from_bytes(
+    name: &str,
+    bytes: &[u8],
+    base_dir: Option<PathBuf>,
+) -> Result<SourceFile, LoadFailure> {
+    let fail = |pos: yaml::Pos, message: String| LoadFailure {
+        diagnostics: vec![Diagnostic::new(Code::Cfg001, name, pos, "", message)],
+        source: None,
+    };
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(fail(
+            yaml::Pos::default(),
+            format!(
+                "the input is {} bytes; tlsflow reads input files of at most {MAX_INPUT_BYTES} bytes (8 MiB)",
+                bytes.len()
+            ),
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let pos = position_of(bytes, e.valid_up_to());
+            return Err(fail(
+                pos,
+                "the file is not UTF-8 text (is it a binary file?)".to_owned(),
+            ));
+        }
+    };
+    if let Some(nul) = text.find('\0') {
+        return Err(fail(
+            position_of(bytes, nul),
+            "the file contains a NUL byte (is it a binary file?)".to_owned(),
+        ));
+    }
+    Ok(SourceFile {
+        name: name.to_owned(),
+        text: text.to_owned(),
+        base_dir,
+    })
+}
+
+fn position_of(bytes: &[u8], offset: usize) -> yaml::Pos {
+    let before = &bytes[..offset];
+    let line = before.split(|&b| b == b'\n').count() as u64;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count() as u64
+        + 1;
+    yaml::Pos {
+        line,
+        column,
+        byte: None,
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string().to_lowercase(),
+    }
+}
+
+/// Loads and validates a topology file.
+pub fn load_topology(path: &Path) -> Result<Loaded, LoadFailure> {
+    let source = read_source(path)?;
+    topology_from_source(source)
+}
+
+/// Validates a topology held in memory.
+pub fn topology_from_source(source: SourceFile) -> Result<Loaded, LoadFailure> {
+    match validate::topology(&source) {
+        Ok((topology, warnings)) => Ok(Loaded {
+            topology,
+            warnings,
+            source,
+        }),
+        Err(diagnostics) => Err(LoadFailure {
+            diagnostics,
+            source: Some(source),
+        }),
+    }
+}

@@ -1,0 +1,1389 @@
+//! Raw topology structs to a validated [`Topology`], reporting every problem at once.
+//!
+//! The rules are those of SPEC §3: what Exchange's own cmdlets refuse is an error (reference
+//! §1.4, §1.6, §2.1, §2.2, §3.3), each with a `CFG0xx` code. Risky-but-accepted configurations
+//! that need routing to detect are linted elsewhere (`crate::lint`).
+
+use std::collections::BTreeMap;
+
+use crate::model::{
+    AddressPattern, AddressSpace, Certificate, Code, ConnectorId, ExternalDomain, Mailbox,
+    MailboxAddress, Millis, MxHost, Origin, Profile, Role, RuleActions, RuleId, RuleMode,
+    RulePredicates, Scope, SendConnector, Server, ServerId, Site, SiteGraph, SiteId, SiteLink,
+    StartTls, TlsLevel, Topology, TransportConfig, TransportRule, name_key,
+};
+
+use super::diagnostic::{Diagnostic, did_you_mean};
+use super::raw::{
+    RawAddressSpace, RawPredicates, RawRole, RawRuleMode, RawScope, RawStartTls, RawTlsAuthLevel,
+    RawTopology, S,
+};
+use super::yaml::{self, Pos, pos};
+use super::{SourceFile, profile, values};
+
+/// Validates `source`; on success returns the topology and its warnings.
+pub(super) fn topology(
+    source: &SourceFile,
+) -> Result<(Topology, Vec<Diagnostic>), Vec<Diagnostic>> {
+    if source.text.trim().is_empty() {
+        return Err(vec![Diagnostic::new(
+            Code::Cfg001,
+            &source.name,
+            Pos::default(),
+            "",
+            "the file is empty: a topology starts with `format: 1`",
+        )]);
+    }
+    let raw: RawTopology = yaml::parse(&source.text).map_err(|e| {
+        let path = if e.pos.line > 0 {
+            yaml::path_at(&source.text, e.pos).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let shape = is_shape_error(&e.message);
+        let code = if shape { Code::Cfg002 } else { Code::Cfg001 };
+        let hint = shape_hint(&e.message);
+        vec![Diagnostic::new(code, &source.name, e.pos, path, e.message).hint_opt(hint)]
+    })?;
+    let mut v = Validator {
+        file: &source.name,
+        diags: Vec::new(),
+    };
+    let topology = v.topology(raw, source);
+    let (errors, warnings): (Vec<_>, Vec<_>) = v.diags.into_iter().partition(Diagnostic::is_error);
+    match topology {
+        Some(t) if errors.is_empty() => Ok((t, warnings)),
+        _ => {
+            let mut all = errors;
+            all.extend(warnings);
+            all.sort_by_key(|d| (d.line, d.column));
+            Err(all)
+        }
+    }
+}
+
+/// Whether a YAML-layer message is about the shape (keys, types) rather than the syntax.
+fn is_shape_error(message: &str) -> bool {
+    [
+        "unknown field",
+        "missing field",
+        "invalid type",
+        "invalid value",
+        "unknown variant",
+        "duplicate",
+        "invalid length",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
+fn shape_hint(message: &str) -> Option<String> {
+    if message.contains("unknown field") {
+        // serde says: unknown field `x`, expected one of `a`, `b`
+        let unknown = message.split('`').nth(1)?;
+        let expected: Vec<&str> = message.split('`').skip(3).step_by(2).collect();
+        return did_you_mean(unknown, expected.iter().copied()).or_else(|| {
+            (!expected.is_empty()).then(|| format!("keys allowed here: {}", expected.join(", ")))
+        });
+    }
+    if message.contains("invalid type: string") && message.contains("boolean") {
+        return Some(
+            "write `true` or `false` (YAML 1.1 spellings such as yes/no/on/off are not accepted)"
+                .to_owned(),
+        );
+    }
+    None
+}
+
+struct Validator<'a> {
+    file: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+/// Name → id with the position of the first definition, for duplicate and reference checks.
+struct Names<Id> {
+    by_key: BTreeMap<String, (Id, Pos)>,
+    display: Vec<String>,
+}
+
+impl<Id: Copy> Names<Id> {
+    fn new() -> Self {
+        Names {
+            by_key: BTreeMap::new(),
+            display: Vec::new(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<Id> {
+        self.by_key.get(&name_key(name)).map(|(id, _)| *id)
+    }
+}
+
+fn origin<T>(s: &S<T>, path: &str) -> Origin {
+    let p = pos(s);
+    Origin {
+        line: p.line,
+        column: p.column,
+        yaml_path: path.to_owned(),
+    }
+}
+
+impl Validator<'_> {
+    fn error(
+        &mut self,
+        code: Code,
+        at: Pos,
+        path: &str,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::new(code, self.file, at, path, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// Registers a name; reports a duplicate (case-insensitive) and returns false for it.
+    fn define<Id: Copy>(
+        &mut self,
+        names: &mut Names<Id>,
+        kind: &str,
+        name: &S<String>,
+        path: &str,
+        id: Id,
+    ) -> bool {
+        let text = name.value.trim();
+        if text.is_empty() {
+            self.error(
+                Code::Cfg018,
+                pos(name),
+                path,
+                format!("a {kind} needs a non-empty name"),
+            );
+            return false;
+        }
+        let key = name_key(text);
+        if let Some((_, first)) = names.by_key.get(&key) {
+            let first_line = first.line;
+            self.error(
+                Code::Cfg004,
+                pos(name),
+                path,
+                format!("{kind} `{text}` is defined twice"),
+            )
+            .hint = Some(format!(
+                "the first definition is on line {first_line}; Active Directory compares names case-insensitively"
+            ));
+            return false;
+        }
+        names.by_key.insert(key, (id, pos(name)));
+        names.display.push(text.to_owned());
+        true
+    }
+
+    /// Resolves a reference, reporting an unknown name with a did-you-mean hint.
+    fn resolve<Id: Copy>(
+        &mut self,
+        names: &Names<Id>,
+        kind: &str,
+        name: &S<String>,
+        path: &str,
+    ) -> Option<Id> {
+        let found = names.get(name.value.trim());
+        if found.is_none() {
+            let hint =
+                did_you_mean(&name.value, names.display.iter().map(String::as_str)).or_else(|| {
+                    if names.display.is_empty() {
+                        Some(format!("no {kind} is defined"))
+                    } else {
+                        Some(format!("known {kind}s: {}", preview(&names.display)))
+                    }
+                });
+            self.error(
+                Code::Cfg005,
+                pos(name),
+                path,
+                format!("unknown {kind} `{}`", name.value),
+            )
+            .hint = hint;
+        }
+        found
+    }
+
+    fn ranged(
+        &mut self,
+        value: &S<i64>,
+        path: &str,
+        range: std::ops::RangeInclusive<i64>,
+        what: &str,
+    ) -> Option<u32> {
+        if range.contains(&value.value) {
+            u32::try_from(value.value).ok()
+        } else {
+            self.error(
+                Code::Cfg007,
+                pos(value),
+                path,
+                format!(
+                    "{what} {} is out of range: Exchange accepts {} to {}",
+                    value.value,
+                    range.start(),
+                    range.end()
+                ),
+            );
+            None
+        }
+    }
+
+    fn duration(
+        &mut self,
+        value: Option<&S<super::raw::RawScalar>>,
+        path: &str,
+        default: Millis,
+        range: (Millis, Millis),
+    ) -> Millis {
+        let Some(value) = value else { return default };
+        match values::duration(&value.value.0) {
+            Ok(d) if d >= range.0 && d <= range.1 => d,
+            Ok(d) => {
+                self.error(
+                    Code::Cfg007,
+                    pos(value),
+                    path,
+                    format!(
+                        "{d} is out of range: Exchange accepts {} to {}",
+                        range.0, range.1
+                    ),
+                );
+                default
+            }
+            Err(message) => {
+                self.error(Code::Cfg018, pos(value), path, message);
+                default
+            }
+        }
+    }
+
+    fn topology(&mut self, raw: RawTopology, source: &SourceFile) -> Option<Topology> {
+        if raw.format.value != 1 {
+            self.error(
+                Code::Cfg003,
+                pos(&raw.format),
+                "format",
+                format!("unsupported format {}", raw.format.value),
+            )
+            .hint = Some("this version of tlsflow reads `format: 1`".to_owned());
+        }
+        let profile = self.profile(raw.profile.as_ref(), source);
+        let accepted_domains = self.domains(&raw.accepted_domains, "accepted_domains", false);
+
+        let mut site_names = Names::new();
+        let sites: Vec<Site> = raw
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let path = format!("sites[{i}]");
+                self.define(
+                    &mut site_names,
+                    "site",
+                    &s.value.name,
+                    &format!("{path}.name"),
+                    SiteId::from_index(i),
+                );
+                Site {
+                    name: s.value.name.value.trim().to_owned(),
+                    hub: flag(s.value.hub.as_ref(), false),
+                    inbound_mail_enabled: flag(s.value.inbound_mail_enabled.as_ref(), true),
+                    origin: origin(s, &path),
+                }
+            })
+            .collect();
+        if sites.is_empty() {
+            self.error(
+                Code::Cfg002,
+                pos(&raw.format),
+                "sites",
+                "the topology defines no site",
+            )
+            .hint = Some("add `sites: [{name: HQ}]`".to_owned());
+        }
+
+        let site_links = self.site_links(&raw, &site_names);
+        let site_graph = SiteGraph::new(
+            &sites.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            &site_links
+                .iter()
+                .map(|l| (l.sites.clone(), l.routing_cost()))
+                .collect::<Vec<_>>(),
+        );
+        self.connectivity(&raw, &sites, &site_graph);
+
+        let mut server_names = Names::new();
+        let servers = self.servers(&raw, &site_names, &mut server_names);
+        for (i, site) in sites.iter().enumerate() {
+            let id = SiteId::from_index(i);
+            if site.hub
+                && !servers
+                    .iter()
+                    .any(|s| s.site == Some(id) && s.is_transport())
+            {
+                self.error(
+                    Code::Cfg022,
+                    Pos { line: site.origin.line, column: site.origin.column, byte: None },
+                    &site.origin.yaml_path,
+                    format!("hub site `{}` has no Mailbox server", site.name),
+                )
+                .hint = Some("Set-AdSite -HubSiteEnabled needs at least one Mailbox server in the site (reference §1.6)".to_owned());
+            }
+        }
+
+        let send_connectors =
+            self.send_connectors(&raw, profile.as_ref(), &sites, &servers, &server_names);
+        let connector_names: Vec<String> = send_connectors.iter().map(|c| c.name.clone()).collect();
+        let transport_rules =
+            self.transport_rules(&raw, profile.as_ref(), &site_names, &connector_names);
+        let transport_config = self.transport_config(&raw);
+        let mailboxes = self.mailboxes(&raw, &servers, &server_names);
+        let external_domains = self.external_domains(&raw);
+
+        Some(Topology {
+            organization: raw
+                .organization
+                .map_or_else(|| "Organization".to_owned(), |o| o.value),
+            profile: profile?,
+            accepted_domains,
+            sites,
+            site_links,
+            servers,
+            send_connectors,
+            transport_rules,
+            transport_config,
+            mailboxes,
+            external_domains,
+            site_graph,
+        })
+    }
+
+    fn profile(&mut self, spec: Option<&S<String>>, source: &SourceFile) -> Option<Profile> {
+        let Some(spec) = spec else {
+            return profile::builtin(profile::DEFAULT_PROFILE);
+        };
+        match profile::resolve(spec.value.trim(), source.base_dir.as_deref()) {
+            Ok(p) => Some(p),
+            Err(message) => {
+                let names = profile::builtin_names();
+                let hint = did_you_mean(&spec.value, names.iter().map(String::as_str));
+                self.error(Code::Cfg005, pos(spec), "profile", message).hint = hint;
+                None
+            }
+        }
+    }
+
+    fn domains(&mut self, list: &[S<String>], path: &str, allow_star: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, d) in list.iter().enumerate() {
+            let lower = d.value.trim().to_lowercase();
+            if allow_star && lower == "*" {
+                out.push(lower);
+                continue;
+            }
+            match values::domain_name(&lower) {
+                Ok(()) => out.push(lower),
+                Err(message) => {
+                    self.error(Code::Cfg018, pos(d), &format!("{path}[{i}]"), message);
+                }
+            }
+        }
+        out
+    }
+
+    fn site_links(&mut self, raw: &RawTopology, site_names: &Names<SiteId>) -> Vec<SiteLink> {
+        let mut link_names = Names::new();
+        let mut links = Vec::new();
+        for (i, l) in raw.site_links.iter().enumerate() {
+            let path = format!("site_links[{i}]");
+            self.define(
+                &mut link_names,
+                "site link",
+                &l.value.name,
+                &format!("{path}.name"),
+                i,
+            );
+            let mut ids: Vec<SiteId> = Vec::new();
+            let mut all_resolved = true;
+            for (j, s) in l.value.sites.iter().enumerate() {
+                match self.resolve(site_names, "site", s, &format!("{path}.sites[{j}]")) {
+                    Some(id) if !ids.contains(&id) => ids.push(id),
+                    Some(_) => {}
+                    None => all_resolved = false,
+                }
+            }
+            if all_resolved && ids.len() < 2 {
+                let message = if l.value.sites.len() >= 2 {
+                    format!("site link `{}` joins a site to itself", l.value.name.value)
+                } else {
+                    format!(
+                        "site link `{}` names fewer than two sites",
+                        l.value.name.value
+                    )
+                };
+                self.error(Code::Cfg006, pos(l), &format!("{path}.sites"), message)
+                    .hint = Some("an IP site link joins two or more distinct sites".to_owned());
+            }
+            let cost = l.value.cost.as_ref().map_or(Some(100), |c| {
+                self.ranged(c, &format!("{path}.cost"), 1..=99_999, "site link cost")
+            });
+            let exchange_cost = l.value.exchange_cost.as_ref().map(|c| {
+                self.ranged(
+                    c,
+                    &format!("{path}.exchange_cost"),
+                    1..=99_999,
+                    "exchange_cost",
+                )
+            });
+            links.push(SiteLink {
+                name: l.value.name.value.trim().to_owned(),
+                sites: ids,
+                cost: cost.unwrap_or(100),
+                exchange_cost: exchange_cost.map(|c| c.unwrap_or(100)),
+                origin: origin(l, &path),
+            });
+        }
+        links
+    }
+
+    fn connectivity(&mut self, raw: &RawTopology, sites: &[Site], graph: &SiteGraph) {
+        if sites.len() < 2 {
+            return;
+        }
+        let components = graph.components(|_| true);
+        if components.len() <= 1 {
+            return;
+        }
+        let main = &components[0];
+        for other in &components[1..] {
+            let first = other[0];
+            let site = &sites[first.index()];
+            let names: Vec<String> = other
+                .iter()
+                .map(|&s| format!("`{}`", sites[s.index()].name))
+                .collect();
+            self.error(
+                Code::Cfg008,
+                Pos {
+                    line: site.origin.line,
+                    column: site.origin.column,
+                    byte: None,
+                },
+                &site.origin.yaml_path,
+                format!(
+                    "site{} {} cannot be reached from `{}` through the site links",
+                    if names.len() > 1 { "s" } else { "" },
+                    names.join(", "),
+                    sites[main[0].index()].name
+                ),
+            )
+            .hint = Some(format!(
+                "every site must be on at least one IP site link (reference §1.4); add a site link joining `{}` to the other sites",
+                site.name
+            ));
+        }
+        let _ = raw;
+    }
+
+    fn servers(
+        &mut self,
+        raw: &RawTopology,
+        site_names: &Names<SiteId>,
+        server_names: &mut Names<ServerId>,
+    ) -> Vec<Server> {
+        let mut servers = Vec::new();
+        for (i, s) in raw.servers.iter().enumerate() {
+            let path = format!("servers[{i}]");
+            let r = &s.value;
+            self.define(
+                server_names,
+                "server",
+                &r.name,
+                &format!("{path}.name"),
+                ServerId::from_index(i),
+            );
+            let mut roles: Vec<Role> = Vec::new();
+            for role in &r.roles.value {
+                let role = match role.value {
+                    RawRole::Mailbox => Role::Mailbox,
+                    RawRole::Frontend => Role::Frontend,
+                    RawRole::Edge => Role::Edge,
+                };
+                if !roles.contains(&role) {
+                    roles.push(role);
+                }
+            }
+            roles.sort();
+            if roles.is_empty() {
+                self.error(
+                    Code::Cfg002,
+                    pos(&r.roles),
+                    &format!("{path}.roles"),
+                    format!("server `{}` has no role", r.name.value),
+                )
+                .hint = Some("roles are mailbox, frontend and edge".to_owned());
+            }
+            let is_edge = roles.contains(&Role::Edge);
+            if is_edge && roles.len() > 1 {
+                self.error(
+                    Code::Cfg016,
+                    pos(&r.roles),
+                    &format!("{path}.roles"),
+                    format!(
+                        "Edge server `{}` cannot also hold the {} role",
+                        r.name.value,
+                        roles
+                            .iter()
+                            .filter(|&&x| x != Role::Edge)
+                            .map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                )
+                .hint = Some(
+                    "the Edge Transport role is installed alone, in the perimeter network"
+                        .to_owned(),
+                );
+            }
+            let site = match (&r.site, is_edge) {
+                (Some(site), false) => {
+                    self.resolve(site_names, "site", site, &format!("{path}.site"))
+                }
+                (Some(site), true) => {
+                    self.error(Code::Cfg016, pos(site), &format!("{path}.site"), format!("Edge server `{}` belongs to no AD site", r.name.value))
+                        .hint = Some("an Edge server sits in the perimeter network; name its site with `subscribed_site`".to_owned());
+                    None
+                }
+                (None, false) => {
+                    self.error(
+                        Code::Cfg002,
+                        pos(s),
+                        &path,
+                        format!("server `{}` needs a `site`", r.name.value),
+                    );
+                    None
+                }
+                (None, true) => None,
+            };
+            let subscribed_site = match (&r.subscribed_site, is_edge) {
+                (Some(site), true) => {
+                    self.resolve(site_names, "site", site, &format!("{path}.subscribed_site"))
+                }
+                (Some(site), false) => {
+                    self.error(
+                        Code::Cfg016,
+                        pos(site),
+                        &format!("{path}.subscribed_site"),
+                        format!("only an Edge server has an Edge subscription; `{}` is not an Edge server", r.name.value),
+                    );
+                    None
+                }
+                (None, true) => {
+                    self.error(Code::Cfg105, pos(s), &path, format!("Edge server `{}` has no Edge subscription and carries no mail", r.name.value))
+                        .hint = Some("set `subscribed_site` to the site it is subscribed to (New-EdgeSubscription)".to_owned());
+                    None
+                }
+                (None, false) => None,
+            };
+            let version = r
+                .version
+                .as_ref()
+                .and_then(|v| match values::version(&v.value) {
+                    Ok(v) => Some(v),
+                    Err(message) => {
+                        self.error(Code::Cfg018, pos(v), &format!("{path}.version"), message);
+                        None
+                    }
+                });
+            servers.push(Server {
+                name: r.name.value.trim().to_owned(),
+                site,
+                roles,
+                version,
+                subscribed_site,
+                origin: origin(s, &path),
+            });
+        }
+        servers
+    }
+
+    fn send_connectors(
+        &mut self,
+        raw: &RawTopology,
+        profile: Option<&Profile>,
+        sites: &[Site],
+        servers: &[Server],
+        server_names: &Names<ServerId>,
+    ) -> Vec<SendConnector> {
+        let mut names = Names::new();
+        let mut connectors = Vec::new();
+        let default_size = profile.as_ref().and_then(|p| p.default_max_message_size);
+        for (i, c) in raw.send_connectors.iter().enumerate() {
+            let path = format!("send_connectors[{i}]");
+            let r = &c.value;
+            let name = r.name.value.trim().to_owned();
+            self.define(
+                &mut names,
+                "send connector",
+                &r.name,
+                &format!("{path}.name"),
+                ConnectorId::from_index(i),
+            );
+
+            let mut address_spaces = Vec::new();
+            for (j, a) in r.address_spaces.value.iter().enumerate() {
+                let apath = format!("{path}.address_spaces[{j}]");
+                let parsed = match &a.value {
+                    RawAddressSpace::Text(text) => values::address_space(text),
+                    RawAddressSpace::Map { domain, cost } => values::address_pattern(domain)
+                        .and_then(|pattern| {
+                            Ok(AddressSpace {
+                                pattern,
+                                cost: values::address_cost(cost.unwrap_or(1))?,
+                            })
+                        }),
+                };
+                match parsed {
+                    Ok(space) => address_spaces.push(space),
+                    Err(message) => {
+                        self.error(Code::Cfg009, pos(a), &apath, message).hint =
+                            Some(r#"write "SMTP:*;1", "SMTP:contoso.com;10", "*.contoso.com" or {domain: "*", cost: 1}"#.to_owned());
+                    }
+                }
+            }
+            if r.address_spaces.value.is_empty() {
+                self.error(
+                    Code::Cfg009,
+                    pos(&r.address_spaces),
+                    &format!("{path}.address_spaces"),
+                    format!("send connector `{name}` has no address space"),
+                );
+            }
+
+            let mut source_servers = Vec::new();
+            for (j, s) in r.source_servers.iter().enumerate() {
+                let spath = format!("{path}.source_servers[{j}]");
+                if let Some(id) = self.resolve(server_names, "server", s, &spath) {
+                    let server = &servers[id.index()];
+                    if !server.is_transport() {
+                        self.error(
+                            Code::Cfg021,
+                            pos(s),
+                            &spath,
+                            format!(
+                                "`{}` is not a Mailbox server and cannot be a source server",
+                                server.name
+                            ),
+                        )
+                        .hint = Some(if server.has_role(Role::Edge) {
+                            "Edge servers send through the `EdgeSync - <site> to Internet` connector their subscription creates".to_owned()
+                        } else {
+                            "SourceTransportServers lists Mailbox servers (the Transport service)"
+                                .to_owned()
+                        });
+                    } else if !source_servers.contains(&id) {
+                        source_servers.push(id);
+                    }
+                }
+            }
+            if r.source_servers.is_empty() {
+                self.error(
+                    Code::Cfg010,
+                    pos(c),
+                    &format!("{path}.source_servers"),
+                    format!("send connector `{name}` has no source servers"),
+                )
+                .hint = Some(
+                    "list the Mailbox servers allowed to use it (SourceTransportServers)"
+                        .to_owned(),
+                );
+            }
+
+            let b = |v: &Option<S<bool>>, d: bool| v.as_ref().map_or(d, |x| x.value);
+            let require_tls = b(&r.require_tls, false);
+            let ignore_starttls = b(&r.ignore_starttls, false);
+            let domain_secure = b(&r.domain_secure, false);
+            let dns_routing = b(&r.dns_routing, true);
+            let frontend_proxy = b(&r.frontend_proxy, false);
+            let tls_auth_level = r.tls_auth_level.as_ref().map(|l| match l.value {
+                RawTlsAuthLevel::EncryptionOnly => TlsLevel::EncryptionOnly,
+                RawTlsAuthLevel::CertificateValidation => TlsLevel::CertificateValidation,
+                RawTlsAuthLevel::DomainValidation => TlsLevel::DomainValidation,
+            });
+            let smart_hosts: Vec<String> = r
+                .smart_hosts
+                .iter()
+                .map(|h| h.value.trim().to_lowercase())
+                .collect();
+
+            if !dns_routing && smart_hosts.is_empty() {
+                self.error(
+                    Code::Cfg011,
+                    r.dns_routing.as_ref().map_or_else(|| pos(c), pos),
+                    &format!("{path}.dns_routing"),
+                    format!("send connector `{name}` has dns_routing: false but no smart hosts"),
+                )
+                .hint = Some("list smart_hosts, or set dns_routing: true".to_owned());
+            }
+            if dns_routing && !smart_hosts.is_empty() {
+                self.error(Code::Cfg011, pos(&r.smart_hosts[0]), &format!("{path}.smart_hosts"), format!("send connector `{name}` lists smart hosts but routes by DNS"))
+                    .hint = Some("Exchange requires DNSRoutingEnabled $false when SmartHosts is used: set dns_routing: false".to_owned());
+            }
+            if let (Some(level), false) = (&r.tls_auth_level, require_tls) {
+                self.error(Code::Cfg012, pos(level), &format!("{path}.tls_auth_level"), format!("send connector `{name}` sets tls_auth_level without require_tls"))
+                    .hint = Some("Set-SendConnector refuses TlsAuthLevel when RequireTLS is $false: add require_tls: true".to_owned());
+            }
+            if let (Some(flag), true) = (&r.require_tls, require_tls && ignore_starttls) {
+                self.error(
+                    Code::Cfg019,
+                    pos(flag),
+                    &format!("{path}.require_tls"),
+                    format!("send connector `{name}` sets both require_tls and ignore_starttls"),
+                )
+                .hint = Some("IgnoreSTARTTLS must be $false when RequireTLS is $true".to_owned());
+            }
+            if domain_secure {
+                let at = r.domain_secure.as_ref().map_or_else(|| pos(c), pos);
+                if let Some(wild) = address_spaces.iter().find(|a| a.pattern.is_wildcard()) {
+                    self.error(Code::Cfg013, at, &format!("{path}.domain_secure"), format!("send connector `{name}` enables Domain Secure on the wildcard address space `{}`", wild.pattern))
+                        .hint = Some("Domain Secure names each partner domain exactly; use an address space per partner domain".to_owned());
+                }
+                if ignore_starttls {
+                    self.error(
+                        Code::Cfg014,
+                        at,
+                        &format!("{path}.domain_secure"),
+                        format!(
+                            "send connector `{name}` enables Domain Secure with ignore_starttls"
+                        ),
+                    )
+                    .hint =
+                        Some("Domain Secure needs STARTTLS: set ignore_starttls: false".to_owned());
+                }
+                if !dns_routing || tls_auth_level.is_some() {
+                    self.error(Code::Cfg020, at, &format!("{path}.domain_secure"), format!("send connector `{name}` enables Domain Secure with {}", if dns_routing { "tls_auth_level" } else { "smart-host routing" }))
+                        .hint = Some("DomainSecureEnabled needs DNSRoutingEnabled $true and no TlsAuthLevel (reference §2.2)".to_owned());
+                }
+            }
+            if let (Some(domain), false) = (
+                &r.tls_domain,
+                tls_auth_level == Some(TlsLevel::DomainValidation),
+            ) {
+                self.error(Code::Cfg015, pos(domain), &format!("{path}.tls_domain"), format!("send connector `{name}` sets tls_domain without tls_auth_level: domain_validation"))
+                    .hint = Some("TlsDomain is used only with DomainValidation".to_owned());
+            }
+            let tls_domain = r.tls_domain.as_ref().and_then(|d| {
+                let lower = d.value.trim().to_lowercase();
+                let bare = lower.strip_prefix("*.").unwrap_or(&lower);
+                match values::domain_name(bare) {
+                    Ok(()) => Some(lower),
+                    Err(message) => {
+                        self.error(Code::Cfg018, pos(d), &format!("{path}.tls_domain"), message);
+                        None
+                    }
+                }
+            });
+            if frontend_proxy
+                && profile
+                    .as_ref()
+                    .is_some_and(|p| !p.frontend_proxy.supported)
+            {
+                let flag = r.frontend_proxy.as_ref().expect("frontend_proxy is set");
+                let pname = profile.as_ref().map_or("", |p| p.name.as_str()).to_owned();
+                self.error(Code::Cfg023, pos(flag), &format!("{path}.frontend_proxy"), format!("profile `{pname}` has no Front End outbound proxy (FrontendProxyEnabled is Exchange 2013 and later)"));
+            }
+            let max_message_size = match &r.max_message_size {
+                None => default_size,
+                Some(size) => match values::size(&size.value.0) {
+                    Ok(s) => s,
+                    Err(message) => {
+                        self.error(
+                            Code::Cfg018,
+                            pos(size),
+                            &format!("{path}.max_message_size"),
+                            message,
+                        );
+                        default_size
+                    }
+                },
+            };
+            connectors.push(SendConnector {
+                name,
+                address_spaces,
+                source_servers,
+                scoped: b(&r.scoped, false),
+                enabled: b(&r.enabled, true),
+                frontend_proxy,
+                dns_routing,
+                smart_hosts,
+                require_tls,
+                tls_auth_level,
+                tls_domain,
+                ignore_starttls,
+                domain_secure,
+                max_message_size,
+                implicit: false,
+                origin: origin(c, &path),
+            });
+        }
+        self.edge_sync_connectors(&mut connectors, &names, sites, servers);
+        connectors
+    }
+
+    /// Each Edge subscription creates `EdgeSync - <Site> to Internet`: `SMTP:*;100`, source
+    /// servers = the subscribed Edge servers, DNS routing, Domain Secure on (reference §1.11).
+    fn edge_sync_connectors(
+        &mut self,
+        connectors: &mut Vec<SendConnector>,
+        names: &Names<ConnectorId>,
+        sites: &[Site],
+        servers: &[Server],
+    ) {
+        for (i, site) in sites.iter().enumerate() {
+            let id = SiteId::from_index(i);
+            let edges: Vec<ServerId> = (0..servers.len())
+                .map(ServerId::from_index)
+                .filter(|s| servers[s.index()].subscribed_site == Some(id))
+                .collect();
+            let Some(&first) = edges.first() else {
+                continue;
+            };
+            let name = format!("EdgeSync - {} to Internet", site.name);
+            let edge = &servers[first.index()];
+            let origin = edge.origin.clone();
+            if names.get(&name).is_some() {
+                self.error(
+                    Code::Cfg004,
+                    Pos { line: origin.line, column: origin.column, byte: None },
+                    &origin.yaml_path,
+                    format!("the Edge subscription of `{}` creates `{name}`, which a send connector already uses", edge.name),
+                );
+            }
+            connectors.push(SendConnector {
+                name,
+                address_spaces: vec![AddressSpace {
+                    pattern: AddressPattern::Any,
+                    cost: 100,
+                }],
+                source_servers: edges,
+                scoped: false,
+                enabled: true,
+                frontend_proxy: false,
+                dns_routing: true,
+                smart_hosts: Vec::new(),
+                require_tls: false,
+                tls_auth_level: None,
+                tls_domain: None,
+                ignore_starttls: false,
+                domain_secure: true,
+                max_message_size: None,
+                implicit: true,
+                origin,
+            });
+        }
+    }
+
+    fn predicates(
+        &mut self,
+        raw: Option<&S<RawPredicates>>,
+        path: &str,
+        site_names: &Names<SiteId>,
+    ) -> RulePredicates {
+        let Some(raw) = raw else {
+            return RulePredicates::default();
+        };
+        let r = &raw.value;
+        let mut out = RulePredicates {
+            subject_or_body_contains: r
+                .subject_or_body_contains
+                .iter()
+                .map(|w| w.value.to_lowercase())
+                .collect(),
+            sent_to_scope: r.sent_to_scope.as_ref().map(|s| match s.value {
+                RawScope::InOrganization => Scope::InOrganization,
+                RawScope::NotInOrganization => Scope::NotInOrganization,
+            }),
+            recipient_domain_is: self.domains(
+                &r.recipient_domain_is,
+                &format!("{path}.recipient_domain_is"),
+                false,
+            ),
+            from_site: Vec::new(),
+        };
+        for (i, word) in r.subject_or_body_contains.iter().enumerate() {
+            if word.value.trim().is_empty() {
+                self.error(
+                    Code::Cfg018,
+                    pos(word),
+                    &format!("{path}.subject_or_body_contains[{i}]"),
+                    "an empty word matches every message",
+                );
+            }
+        }
+        for (i, s) in r.from_site.iter().enumerate() {
+            if let Some(id) = self.resolve(site_names, "site", s, &format!("{path}.from_site[{i}]"))
+            {
+                out.from_site.push(id);
+            }
+        }
+        out
+    }
+
+    fn transport_rules(
+        &mut self,
+        raw: &RawTopology,
+        profile: Option<&Profile>,
+        site_names: &Names<SiteId>,
+        connector_names: &[String],
+    ) -> Vec<TransportRule> {
+        let mut names = Names::new();
+        let mut rules = Vec::new();
+        let mut used_priorities: BTreeMap<u32, String> = BTreeMap::new();
+        for (i, rule) in raw.transport_rules.iter().enumerate() {
+            let path = format!("transport_rules[{i}]");
+            let r = &rule.value;
+            self.define(
+                &mut names,
+                "transport rule",
+                &r.name,
+                &format!("{path}.name"),
+                i,
+            );
+            let priority = r.priority.as_ref().and_then(|p| {
+                self.ranged(p, &format!("{path}.priority"), 0..=9_999, "rule priority")
+            });
+            if let (Some(p), Some(raw_p)) = (priority, &r.priority) {
+                if let Some(other) = used_priorities.get(&p) {
+                    let message = format!("priority {p} is already used by rule `{other}`");
+                    self.error(
+                        Code::Cfg007,
+                        pos(raw_p),
+                        &format!("{path}.priority"),
+                        message,
+                    )
+                    .hint = Some(
+                        "each transport rule has its own priority (0 is evaluated first)"
+                            .to_owned(),
+                    );
+                } else {
+                    used_priorities.insert(p, r.name.value.clone());
+                }
+            }
+            let conditions = self.predicates(
+                r.conditions.as_ref(),
+                &format!("{path}.conditions"),
+                site_names,
+            );
+            let exceptions = self.predicates(
+                r.exceptions.as_ref(),
+                &format!("{path}.exceptions"),
+                site_names,
+            );
+            let actions = &r.actions.value;
+            let require_tls = actions.require_tls.as_ref().is_some_and(|a| a.value);
+            if let (Some(flag), Some(p)) = (&actions.require_tls, profile)
+                && flag.value
+                && !p.rule_action_require_tls.supported
+            {
+                self.error(
+                    Code::Cfg017,
+                    pos(flag),
+                    &format!("{path}.actions.require_tls"),
+                    format!(
+                        "profile `{}` has no RouteMessageOutboundRequireTls action",
+                        p.name
+                    ),
+                )
+                .hint = Some(format!(
+                    "{} ({})",
+                    p.rule_action_require_tls.source,
+                    p.rule_action_require_tls.evidence.as_str()
+                ));
+            }
+            let route_via_connector = actions
+                .route_via_connector
+                .as_ref()
+                .map(|c| c.value.trim().to_owned());
+            if let (Some(c), Some(p)) = (&actions.route_via_connector, profile) {
+                if !p.rule_action_route_via_connector.supported {
+                    self.error(Code::Cfg017, pos(c), &format!("{path}.actions.route_via_connector"), format!("profile `{}` has no RouteMessageOutboundConnector action", p.name))
+                        .hint = Some("RouteMessageOutboundConnector exists in Exchange Online only; on-premises, scope a Send connector to the domain instead".to_owned());
+                } else if !connector_names
+                    .iter()
+                    .any(|n| name_key(n) == name_key(&c.value))
+                {
+                    let hint = did_you_mean(&c.value, connector_names.iter().map(String::as_str));
+                    self.error(
+                        Code::Cfg005,
+                        pos(c),
+                        &format!("{path}.actions.route_via_connector"),
+                        format!("unknown send connector `{}`", c.value),
+                    )
+                    .hint = hint;
+                }
+            }
+            rules.push((
+                priority,
+                TransportRule {
+                    id: RuleId::from_index(i),
+                    name: r.name.value.trim().to_owned(),
+                    priority: 0,
+                    mode: match r.mode.as_ref().map(|m| m.value) {
+                        Some(RawRuleMode::Audit) => RuleMode::Audit,
+                        _ => RuleMode::Enforce,
+                    },
+                    conditions,
+                    exceptions,
+                    actions: RuleActions {
+                        require_tls,
+                        route_via_connector,
+                    },
+                    origin: origin(rule, &path),
+                },
+            ));
+        }
+        // Rules without a priority get the next free number in file order, as New-TransportRule does.
+        let mut next = 0;
+        for (priority, rule) in &mut rules {
+            rule.priority = if let Some(p) = priority {
+                *p
+            } else {
+                while used_priorities.contains_key(&next) {
+                    next += 1;
+                }
+                used_priorities.insert(next, rule.name.clone());
+                next
+            };
+        }
+        let mut rules: Vec<TransportRule> = rules.into_iter().map(|(_, r)| r).collect();
+        rules.sort_by_key(|r| r.priority);
+        for (i, r) in rules.iter_mut().enumerate() {
+            r.id = RuleId::from_index(i);
+        }
+        rules
+    }
+
+    #[expect(
+        clippy::many_single_char_names,
+        reason = "short names keep the table of settings readable"
+    )]
+    fn transport_config(&mut self, raw: &RawTopology) -> TransportConfig {
+        let d = TransportConfig::default();
+        let Some(c) = &raw.transport_config else {
+            return d;
+        };
+        let r = &c.value;
+        let p = "transport_config";
+        let secure = |v: &mut Self, list: &[S<String>], key: &str| {
+            let mut out = Vec::new();
+            for (i, item) in list.iter().enumerate() {
+                let lower = item.value.trim().to_lowercase();
+                if lower.contains('*') {
+                    v.error(
+                        Code::Cfg018,
+                        pos(item),
+                        &format!("{p}.{key}[{i}]"),
+                        format!(
+                            "`{}`: the Domain Secure lists take no wildcards",
+                            item.value
+                        ),
+                    );
+                } else if let Err(message) = values::domain_name(&lower) {
+                    v.error(Code::Cfg018, pos(item), &format!("{p}.{key}[{i}]"), message);
+                } else {
+                    out.push(lower);
+                }
+            }
+            out
+        };
+        let s = Millis::SECOND;
+        let config = TransportConfig {
+            tls_send_domain_secure_list: secure(
+                self,
+                &r.tls_send_domain_secure_list,
+                "tls_send_domain_secure_list",
+            ),
+            tls_receive_domain_secure_list: secure(
+                self,
+                &r.tls_receive_domain_secure_list,
+                "tls_receive_domain_secure_list",
+            ),
+            message_expiration_timeout: self.duration(
+                r.message_expiration_timeout.as_ref(),
+                &format!("{p}.message_expiration_timeout"),
+                d.message_expiration_timeout,
+                (s.times(5), Millis::DAY.times(90)),
+            ),
+            delay_notification_timeout: self.duration(
+                r.delay_notification_timeout.as_ref(),
+                &format!("{p}.delay_notification_timeout"),
+                d.delay_notification_timeout,
+                (s, Millis::DAY.times(30)),
+            ),
+            transient_failure_retry_count: r.transient_failure_retry_count.as_ref().map_or(
+                d.transient_failure_retry_count,
+                |v| {
+                    self.ranged(
+                        v,
+                        &format!("{p}.transient_failure_retry_count"),
+                        0..=15,
+                        "transient_failure_retry_count",
+                    )
+                    .unwrap_or(d.transient_failure_retry_count)
+                },
+            ),
+            transient_failure_retry_interval: self.duration(
+                r.transient_failure_retry_interval.as_ref(),
+                &format!("{p}.transient_failure_retry_interval"),
+                d.transient_failure_retry_interval,
+                (s, Millis::HOUR.times(12)),
+            ),
+            outbound_connection_failure_retry_interval: self.duration(
+                r.outbound_connection_failure_retry_interval.as_ref(),
+                &format!("{p}.outbound_connection_failure_retry_interval"),
+                d.outbound_connection_failure_retry_interval,
+                (s, Millis::DAY.times(20)),
+            ),
+            queue_glitch_retry_count: r.queue_glitch_retry_count.as_ref().map_or(
+                d.queue_glitch_retry_count,
+                |v| {
+                    self.ranged(
+                        v,
+                        &format!("{p}.queue_glitch_retry_count"),
+                        0..=15,
+                        "queue_glitch_retry_count",
+                    )
+                    .unwrap_or(d.queue_glitch_retry_count)
+                },
+            ),
+            queue_glitch_retry_interval: self.duration(
+                r.queue_glitch_retry_interval.as_ref(),
+                &format!("{p}.queue_glitch_retry_interval"),
+                d.queue_glitch_retry_interval,
+                (s, Millis::HOUR),
+            ),
+        };
+        let retries = config
+            .transient_failure_retry_interval
+            .times(u64::from(config.transient_failure_retry_count));
+        if config.delay_notification_timeout <= retries {
+            self.error(Code::Cfg104, pos(c), p, format!(
+                "delay_notification_timeout ({}) does not exceed transient_failure_retry_count x transient_failure_retry_interval ({retries})",
+                config.delay_notification_timeout
+            ))
+            .hint = Some("Exchange recommends a delay notification later than the transient retries (reference §4.3)".to_owned());
+        }
+        if config.message_expiration_timeout <= config.delay_notification_timeout {
+            self.error(Code::Cfg104, pos(c), p, format!(
+                "message_expiration_timeout ({}) is not later than delay_notification_timeout ({}): no delay DSN will ever be sent",
+                config.message_expiration_timeout, config.delay_notification_timeout
+            ));
+        }
+        config
+    }
+
+    fn mailboxes(
+        &mut self,
+        raw: &RawTopology,
+        servers: &[Server],
+        server_names: &Names<ServerId>,
+    ) -> Vec<Mailbox> {
+        let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (i, m) in raw.mailboxes.iter().enumerate() {
+            let path = format!("mailboxes[{i}]");
+            let address = match values::address(&m.value.address.value) {
+                Ok((Some(exact), _)) => Some(MailboxAddress::Exact(exact)),
+                Ok((None, domain)) => Some(MailboxAddress::Domain(domain)),
+                Err(message) => {
+                    self.error(
+                        Code::Cfg018,
+                        pos(&m.value.address),
+                        &format!("{path}.address"),
+                        message,
+                    );
+                    None
+                }
+            };
+            if address.is_some() {
+                let key = m.value.address.value.trim().to_lowercase();
+                if let Some(line) = seen.get(&key) {
+                    let line = *line;
+                    self.error(
+                        Code::Cfg004,
+                        pos(&m.value.address),
+                        &format!("{path}.address"),
+                        format!("mailbox `{key}` is listed twice"),
+                    )
+                    .hint = Some(format!("the first entry is on line {line}"));
+                } else {
+                    seen.insert(key, pos(&m.value.address).line);
+                }
+            }
+            let server = self.resolve(
+                server_names,
+                "server",
+                &m.value.server,
+                &format!("{path}.server"),
+            );
+            if let Some(id) = server
+                && !servers[id.index()].is_transport()
+            {
+                self.error(
+                    Code::Cfg021,
+                    pos(&m.value.server),
+                    &format!("{path}.server"),
+                    format!(
+                        "`{}` is not a Mailbox server and holds no mailboxes",
+                        servers[id.index()].name
+                    ),
+                );
+            }
+            if let (Some(address), Some(server)) = (address, server) {
+                out.push(Mailbox {
+                    address,
+                    server,
+                    origin: origin(m, &path),
+                });
+            }
+        }
+        out
+    }
+
+    fn external_domains(&mut self, raw: &RawTopology) -> Vec<ExternalDomain> {
+        let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (i, d) in raw.external_domains.iter().enumerate() {
+            let path = format!("external_domains[{i}]");
+            let domain = d.value.domain.value.trim().to_lowercase();
+            if domain != "*"
+                && let Err(message) = values::domain_name(&domain)
+            {
+                self.error(
+                    Code::Cfg018,
+                    pos(&d.value.domain),
+                    &format!("{path}.domain"),
+                    message,
+                )
+                .hint = Some("`*` stands for every domain not listed".to_owned());
+            }
+            if let Some(line) = seen.get(&domain) {
+                let line = *line;
+                self.error(
+                    Code::Cfg004,
+                    pos(&d.value.domain),
+                    &format!("{path}.domain"),
+                    format!("external domain `{domain}` is listed twice"),
+                )
+                .hint = Some(format!("the first entry is on line {line}"));
+            } else {
+                seen.insert(domain.clone(), pos(&d.value.domain).line);
+            }
+            if d.value.mx.value.is_empty() {
+                self.error(
+                    Code::Cfg018,
+                    pos(&d.value.mx),
+                    &format!("{path}.mx"),
+                    format!("external domain `{domain}` has no MX host"),
+                );
+            }
+            let mut mx: Vec<MxHost> = d
+                .value
+                .mx
+                .value
+                .iter()
+                .enumerate()
+                .map(|(j, m)| self.mx(m, &format!("{path}.mx[{j}]")))
+                .collect();
+            mx.sort_by(|a, b| {
+                a.preference
+                    .cmp(&b.preference)
+                    .then_with(|| a.host.cmp(&b.host))
+            });
+            out.push(ExternalDomain {
+                domain,
+                mx,
+                origin: origin(d, &path),
+            });
+        }
+        out
+    }
+
+    fn mx(&mut self, m: &S<super::raw::RawMx>, path: &str) -> MxHost {
+        let r = &m.value;
+        let host = r.host.value.trim().trim_end_matches('.').to_lowercase();
+        if let Err(message) = values::domain_name(&host) {
+            self.error(Code::Cfg018, pos(&r.host), &format!("{path}.host"), message);
+        }
+        let preference = r.preference.as_ref().map_or(10, |p| {
+            self.ranged(
+                p,
+                &format!("{path}.preference"),
+                0..=65_535,
+                "MX preference",
+            )
+            .unwrap_or(10)
+        });
+        let starttls = match r.starttls.as_ref().map(|s| s.value) {
+            None | Some(RawStartTls::Offered) => StartTls::Offered,
+            Some(RawStartTls::NotOffered) => StartTls::NotOffered,
+            Some(RawStartTls::HandshakeFails) => StartTls::HandshakeFails,
+        };
+        let certificate = r.certificate.as_ref().map(|c| {
+            let cpath = format!("{path}.certificate");
+            let mut date = |v: &Option<S<super::raw::RawScalar>>, key: &str| {
+                v.as_ref().and_then(|d| match values::instant(&d.value.0) {
+                    Ok(t) => Some(t),
+                    Err(message) => {
+                        self.error(Code::Cfg018, pos(d), &format!("{cpath}.{key}"), message);
+                        None
+                    }
+                })
+            };
+            let not_before = date(&c.value.not_before, "not_before");
+            let not_after = date(&c.value.not_after, "not_after");
+            Certificate {
+                subject: c
+                    .value
+                    .subject
+                    .as_ref()
+                    .map(|s| s.value.trim().to_lowercase()),
+                san: c
+                    .value
+                    .san
+                    .iter()
+                    .map(|s| s.value.trim().to_lowercase())
+                    .collect(),
+                trusted: c.value.trusted.as_ref().is_none_or(|t| t.value),
+                not_before,
+                not_after,
+            }
+        });
+        MxHost {
+            host,
+            preference,
+            starttls,
+            certificate,
+            available: r.available.as_ref().is_none_or(|a| a.value),
+        }
+    }
+}
+
+/// The first few names of a list, for hints.
+fn preview(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(6).map(String::as_str).collect();
+    if names.len() > shown.len() {
+        format!("{}, …", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+fn flag(value: Option<&S<bool>>, default: bool) -> bool {
+    value.map_or(default, |v| v.value)
+}

@@ -1,0 +1,216 @@
+//! The only file that knows the YAML crate (serde-saphyr). Everything else sees [`Spanned`],
+//! [`parse`] and positions as (line, column, byte offset).
+//!
+//! Budgets bound what a hostile file can cost: nesting depth, node and event counts, alias
+//! expansion (YAML bombs); YAML 1.1 booleans such as `yes`/`no`/`on` are refused (strict
+//! booleans) because `no` meaning false has changed security answers before; duplicate keys are
+//! errors.
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::{Budget, DuplicateKeyPolicy, Options};
+
+pub(crate) use serde_saphyr::Spanned;
+
+/// A position in the source text. Lines and columns are 1-based; `0` means unknown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Pos {
+    pub(crate) line: u64,
+    pub(crate) column: u64,
+    pub(crate) byte: Option<usize>,
+}
+
+/// The position where a spanned value is used.
+pub(crate) fn pos<T>(s: &Spanned<T>) -> Pos {
+    location_pos(s.referenced)
+}
+
+fn location_pos(l: serde_saphyr::Location) -> Pos {
+    Pos {
+        line: l.line(),
+        column: l.column(),
+        byte: l.span().byte_offset().and_then(|b| usize::try_from(b).ok()),
+    }
+}
+
+fn options() -> Options {
+    let mut budget = Budget::default();
+    budget.max_depth = 32;
+    budget.max_nodes = 500_000;
+    budget.max_events = 2_000_000;
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_documents = 1;
+    let mut options = Options::default();
+    options.budget = Some(budget);
+    options.strict_booleans = true;
+    options.duplicate_keys = DuplicateKeyPolicy::Error;
+    options
+}
+
+/// A parse failure: what the YAML layer said, and where.
+#[derive(Debug)]
+pub(crate) struct YamlError {
+    pub(crate) message: String,
+    pub(crate) pos: Pos,
+}
+
+/// Parses `text` into `T` with the hardened options.
+pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| {
+        let pos = e.location().map(location_pos).unwrap_or_default();
+        YamlError {
+            message: clean_message(&e.without_snippet().to_string()),
+            pos,
+        }
+    })
+}
+
+/// The YAML layer's message, one line, without its own position suffix (we print positions).
+fn clean_message(raw: &str) -> String {
+    let first = raw
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(raw)
+        .trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match first.rfind(" at line ") {
+        Some(i) => first[..i].trim_end().to_owned(),
+        None => first.to_owned(),
+    }
+}
+
+/// A generic spanned YAML tree, used only to name the YAML path of a position when the typed
+/// parse failed there.
+enum Node {
+    Map(Vec<(Spanned<Key>, Spanned<Node>)>),
+    Seq(Vec<Spanned<Node>>),
+    Scalar,
+}
+
+struct Key(String);
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a scalar key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+                Ok(Key(v.to_owned()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Key, E> {
+                Ok(Key(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Key, E> {
+                Ok(Key(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Key, E> {
+                Ok(Key(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Key, E> {
+                Ok(Key(v.to_string()))
+            }
+            fn visit_unit<E>(self) -> Result<Key, E> {
+                Ok(Key("null".to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Node;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+            fn visit_i128<E>(self, _: i128) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+            fn visit_u128<E>(self, _: u128) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+            fn visit_none<E>(self) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = a.next_element::<Spanned<Node>>()? {
+                    items.push(item);
+                }
+                Ok(Node::Seq(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = a.next_key::<Spanned<Key>>()? {
+                    let value = a.next_value::<Spanned<Node>>()?;
+                    entries.push((key, value));
+                }
+                Ok(Node::Map(entries))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The YAML path (`send_connectors[2].source_servers[0]`) of the innermost key or value that
+/// starts at or before `at`, or `None` when the text is not even generic YAML.
+pub(crate) fn path_at(text: &str, at: Pos) -> Option<String> {
+    let mut options = options();
+    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options).ok()?;
+    let mut marks = Vec::new();
+    collect(&root.value, "", &mut marks);
+    marks
+        .into_iter()
+        .filter(|(p, _)| (p.line, p.column) <= (at.line, at.column))
+        .max_by_key(|(p, path)| (p.line, p.column, path.len()))
+        .map(|(_, path)| path)
+}
+
+fn collect(node: &Node, prefix: &str, out: &mut Vec<(Pos, String)>) {
+    match node {
+        Node::Map(entries) => {
+            for (key, value) in entries {
+                let path = if prefix.is_empty() {
+                    key.value.0.clone()
+                } else {
+                    format!("{prefix}.{}", key.value.0)
+                };
+                out.push((pos(key), path.clone()));
+                out.push((pos(value), path.clone()));
+                collect(&value.value, &path, out);
+            }
+        }
+        Node::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("{prefix}[{i}]");
+                out.push((pos(item), path.clone()));
+                collect(&item.value, &path, out);
+            }
+        }
+        Node::Scalar => {}
+    }
+}

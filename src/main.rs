@@ -1,0 +1,26 @@
+//! The `tlsflow` binary: parse the command line, run the library, map the outcome to an exit
+//! code (SPEC §2). Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use tlsflow::error::Exit;
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "tlsflow: internal error (a bug, please report it with the input that caused it): {info}"
+        );
+        std::process::exit(Exit::Internal as i32);
+    }));
+    match tlsflow::cli::run(std::env::args_os()) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            let text = e.to_string();
+            eprint!("{text}");
+            if !text.ends_with('\n') {
+                eprintln!();
+            }
+            Exit::BadInput.into()
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Components that can fail (`server:NAME`, `site:NAME`, `link:NAME`, `connector:NAME`, SPEC §2)
+//! and a set of them that is down.
+//!
+//! Semantics (reference §1.5): a down server, site or link is an outage that routing does not
+//! know about, so Exchange still routes as configured and falls back when connections fail; a
+//! down connector is one that is disabled (`Set-SendConnector -Enabled $false`), a configuration
+//! change that connector selection sees.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use super::ids::{ConnectorId, LinkId, ServerId, SiteId};
+use super::topology::Topology;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Component {
+    Server(ServerId),
+    Site(SiteId),
+    Link(LinkId),
+    Connector(ConnectorId),
+}
+
+/// The components that are down.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    pub down: BTreeSet<Component>,
+}
+
+impl Faults {
+    pub fn none() -> Faults {
+        Faults::default()
+    }
+
+    pub fn site_up(&self, site: SiteId) -> bool {
+        !self.down.contains(&Component::Site(site))
+    }
+
+    pub fn link_up(&self, link: LinkId) -> bool {
+        !self.down.contains(&Component::Link(link))
+    }
+
+    /// A server is up when neither it nor its site is down (Edge servers have no site).
+    pub fn server_up(&self, topology: &Topology, server: ServerId) -> bool {
+        !self.down.contains(&Component::Server(server))
+            && topology.server(server).site.is_none_or(|s| self.site_up(s))
+    }
+
+    pub fn connector_enabled(&self, topology: &Topology, connector: ConnectorId) -> bool {
+        topology.connector(connector).enabled
+            && !self.down.contains(&Component::Connector(connector))
+    }
+}
+
+/// A component with its name, for display.
+pub struct Named<'a>(pub &'a Topology, pub Component);
+
+impl fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Named(t, c) = self;
+        match *c {
+            Component::Server(s) => write!(f, "server:{}", t.server(s).name),
+            Component::Site(s) => write!(f, "site:{}", t.site(s).name),
+            Component::Link(l) => write!(f, "link:{}", t.link(l).name),
+            Component::Connector(c) => write!(f, "connector:{}", t.connector(c).name),
+        }
+    }
+}
+
+impl Topology {
+    /// Parses `server:NAME`, `site:NAME`, `link:NAME` or `connector:NAME`.
+    pub fn parse_component(&self, text: &str) -> Result<Component, String> {
+        let Some((kind, name)) = text.split_once(':') else {
+            return Err(format!(
+                "`{text}` names no component: write server:NAME, site:NAME, link:NAME or connector:NAME"
+            ));
+        };
+        let found = match kind.trim() {
+            "server" => self.server_by_name(name).map(Component::Server),
+            "site" => self.site_by_name(name).map(Component::Site),
+            "link" => self.link_by_name(name).map(Component::Link),
+            "connector" => self.connector_by_name(name).map(Component::Connector),
+            other => {
+                return Err(format!(
+                    "unknown component kind `{other}`: use server, site, link or connector"
+                ));
+            }
+        };
+        found.ok_or_else(|| format!("no {} named `{name}` in the topology", kind.trim()))
+    }
+}

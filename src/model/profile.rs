@@ -1,0 +1,106 @@
+//! Behaviour profiles (SPEC §5.3): which Exchange behaviour to model, as data. The built-in
+//! profiles are YAML files under `profiles/`, embedded in the binary; the loader parses them
+//! into this type. Every rule carries its evidence so that findings can show how sure we are.
+
+use serde::{Deserialize, Serialize};
+
+use super::tls::TlsLevel;
+use super::units::Bytes;
+
+/// How well a behaviour is established (SPEC §5.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// Microsoft documentation.
+    Documented,
+    /// Observed and published (e.g. the defect report).
+    Reported,
+    /// Follows from the implementation's behaviour but not observed in public.
+    Inferred,
+    /// A what-if: not Exchange's behaviour, a model to compare against.
+    Hypothetical,
+}
+
+impl Evidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Documented => "documented",
+            Evidence::Reported => "reported",
+            Evidence::Inferred => "inferred",
+            Evidence::Hypothetical => "hypothetical",
+        }
+    }
+}
+
+/// Whether the rule-imposed TLS requirement travels across one kind of hop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarryRule {
+    pub travels: bool,
+    pub evidence: Evidence,
+    /// Reference sections and a one-line reason.
+    pub source: String,
+}
+
+/// The hop kinds a profile must decide on. Cross-site and same-site relays to connector source
+/// servers are separate because their evidence differs (reference §3.9).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarryRules {
+    pub relay_to_connector_source_servers_cross_site: CarryRule,
+    pub relay_to_connector_source_servers_same_site: CarryRule,
+    pub relay_to_hub_site: CarryRule,
+    pub relay_to_remote_site: CarryRule,
+    pub relay_to_edge: CarryRule,
+    pub frontend_proxy: CarryRule,
+}
+
+/// A feature that a version has or lacks, with the evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feature {
+    pub supported: bool,
+    pub evidence: Evidence,
+    pub source: String,
+}
+
+/// What happens at the external hop when the required level cannot be met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsFailure {
+    /// `451 5.7.3`, try the next MX, then Retry until expiry (reference §3.2).
+    Transient,
+    /// RFC 8689: return the message to the sender with `550 5.7.30` (reference §7.1).
+    ReturnToSender,
+}
+
+/// A behaviour profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub description: String,
+    /// `RouteMessageOutboundRequireTls` exists (2013+).
+    pub rule_action_require_tls: Feature,
+    /// `RouteMessageOutboundConnector` exists (Exchange Online only).
+    pub rule_action_route_via_connector: Feature,
+    /// `FrontendProxyEnabled` exists (2013+).
+    pub frontend_proxy: Feature,
+    /// Domain Secure survives a Front End Transport proxy on the path (reference §3.3).
+    pub domain_secure_through_frontend: Feature,
+    /// Whether the requirement travels, per hop kind.
+    pub requirement_travels: CarryRules,
+    pub tls_failure: TlsFailure,
+    /// The level a connector with `RequireTLS` and no `TlsAuthLevel` enforces (UNCONFIRMED in
+    /// the reference §2.2, so it is a setting).
+    pub require_tls_without_auth_level: TlsLevel,
+    /// The default `MaxMessageSize` of a Send connector (reference §2.2: 25 MB vs 35 MB,
+    /// UNCONFIRMED per version, so it is a setting). `null` = unlimited.
+    pub send_connector_default_max_message_size: Option<String>,
+    /// SMTP TLS versions the model assumes (informational, reference §3.1).
+    pub tls_versions: Vec<String>,
+    #[serde(skip)]
+    pub default_max_message_size: Option<Bytes>,
+}

@@ -1,0 +1,218 @@
+//! The IP site-link graph and Exchange's least-cost site paths (reference §1.4).
+//!
+//! This is the only file that knows petgraph's index types. Paths compare by
+//! (aggregate cost, number of hops, names of the sites nearest the destination walking back,
+//! case-insensitively), which is a total order; because extending two equal-length paths by the
+//! same edge preserves that order, Dijkstra run *from the destination* with these labels finds
+//! the best path exactly, tie-breaks included.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use petgraph::graph::{NodeIndex, UnGraph};
+use petgraph::visit::EdgeRef;
+
+use super::ids::{LinkId, SiteId};
+
+/// The site graph: one node per site, one edge per pair of sites a link joins.
+#[derive(Clone, Debug)]
+pub struct SiteGraph {
+    graph: UnGraph<SiteId, Edge>,
+    /// Rank of each site in case-insensitive name order, for the tie-break.
+    name_rank: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Edge {
+    link: LinkId,
+    cost: u32,
+}
+
+/// A least-cost path between two sites.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SitePath {
+    /// From the source site to the destination site, both included.
+    pub sites: Vec<SiteId>,
+    /// The link used between consecutive sites.
+    pub links: Vec<LinkId>,
+    /// Sum of the routing costs of `links`.
+    pub cost: u64,
+}
+
+impl SitePath {
+    pub fn hops(&self) -> usize {
+        self.links.len()
+    }
+}
+
+/// Dijkstra label: cost, hops, then name ranks of the sites walking away from the destination.
+type Label = (u64, usize, Vec<u32>);
+
+impl SiteGraph {
+    /// Builds the graph. `links` gives, per link, its sites and routing cost. `site_names` are
+    /// used only for the name tie-break.
+    pub fn new(site_names: &[String], links: &[(Vec<SiteId>, u32)]) -> SiteGraph {
+        let mut graph = UnGraph::with_capacity(site_names.len(), links.len());
+        for i in 0..site_names.len() {
+            graph.add_node(SiteId::from_index(i));
+        }
+        for (i, (sites, cost)) in links.iter().enumerate() {
+            for (a, &x) in sites.iter().enumerate() {
+                for &y in &sites[a + 1..] {
+                    if x != y {
+                        let edge = Edge {
+                            link: LinkId::from_index(i),
+                            cost: *cost,
+                        };
+                        graph.add_edge(node(x), node(y), edge);
+                    }
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..site_names.len()).collect();
+        order.sort_by(|&a, &b| {
+            site_names[a]
+                .to_lowercase()
+                .cmp(&site_names[b].to_lowercase())
+                .then_with(|| site_names[a].cmp(&site_names[b]))
+        });
+        let mut name_rank = vec![0; site_names.len()];
+        for (rank, &site) in order.iter().enumerate() {
+            name_rank[site] = u32::try_from(rank).expect("site count fits u32");
+        }
+        SiteGraph { graph, name_rank }
+    }
+
+    pub fn site_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    /// Sets of sites connected through the usable links, each sorted, ordered by first site.
+    pub fn components(&self, link_usable: impl Fn(LinkId) -> bool) -> Vec<Vec<SiteId>> {
+        let n = self.graph.node_count();
+        let mut seen = vec![false; n];
+        let mut components = Vec::new();
+        for start in 0..n {
+            if seen[start] {
+                continue;
+            }
+            seen[start] = true;
+            let mut component = vec![SiteId::from_index(start)];
+            let mut stack = vec![NodeIndex::new(start)];
+            while let Some(at) = stack.pop() {
+                for e in self.graph.edges(at) {
+                    let next = e.target().index();
+                    if link_usable(e.weight().link) && !seen[next] {
+                        seen[next] = true;
+                        component.push(SiteId::from_index(next));
+                        stack.push(e.target());
+                    }
+                }
+            }
+            component.sort();
+            components.push(component);
+        }
+        components
+    }
+
+    /// Whether `to` can be reached from `from` using only usable sites and links (the physical
+    /// network under failures; both end sites must be usable too).
+    pub fn reachable(
+        &self,
+        from: SiteId,
+        to: SiteId,
+        site_usable: impl Fn(SiteId) -> bool,
+        link_usable: impl Fn(LinkId) -> bool,
+    ) -> bool {
+        if !site_usable(from) || !site_usable(to) {
+            return false;
+        }
+        let mut seen = vec![false; self.graph.node_count()];
+        seen[from.index()] = true;
+        let mut stack = vec![node(from)];
+        while let Some(at) = stack.pop() {
+            if self.graph[at] == to {
+                return true;
+            }
+            for e in self.graph.edges(at) {
+                let next = self.graph[e.target()];
+                if !seen[next.index()] && link_usable(e.weight().link) && site_usable(next) {
+                    seen[next.index()] = true;
+                    stack.push(e.target());
+                }
+            }
+        }
+        false
+    }
+
+    /// Exchange's least-cost path from `from` to `to` over the configured topology (routing
+    /// does not see outages: reference §1.5), or `None` when no link joins them.
+    pub fn least_cost_path(&self, from: SiteId, to: SiteId) -> Option<SitePath> {
+        self.best_paths_to(to)[from.index()].clone()
+    }
+
+    /// The best path from every site to `to` (index = source site).
+    pub fn best_paths_to(&self, to: SiteId) -> Vec<Option<SitePath>> {
+        let n = self.graph.node_count();
+        let mut best: Vec<Option<Label>> = vec![None; n];
+        // Predecessor toward the destination: (next site, link).
+        let mut toward: Vec<Option<(SiteId, LinkId)>> = vec![None; n];
+        let mut done = vec![false; n];
+        let mut heap = BinaryHeap::new();
+        best[to.index()] = Some((0, 0, Vec::new()));
+        heap.push(Reverse(((0u64, 0usize, Vec::<u32>::new()), to)));
+        while let Some(Reverse((label, at))) = heap.pop() {
+            if done[at.index()] || best[at.index()].as_ref() != Some(&label) {
+                continue;
+            }
+            done[at.index()] = true;
+            for e in self.graph.edges(node(at)) {
+                let next = self.graph[e.target()];
+                if done[next.index()] {
+                    continue;
+                }
+                let mut seq = label.2.clone();
+                seq.push(self.name_rank[next.index()]);
+                let candidate = (label.0 + u64::from(e.weight().cost), label.1 + 1, seq);
+                let improves = match &best[next.index()] {
+                    None => true,
+                    Some(current) => candidate < *current,
+                };
+                // Parallel links between the same two sites: the cheaper wins (above), then the
+                // lower link index (file order); the site sequence is identical either way.
+                let same_via_earlier_link = matches!(&best[next.index()], Some(current)
+                    if candidate == *current
+                        && toward[next.index()].is_some_and(|(_, l)| e.weight().link < l));
+                if improves || same_via_earlier_link {
+                    best[next.index()] = Some(candidate.clone());
+                    toward[next.index()] = Some((at, e.weight().link));
+                    heap.push(Reverse((candidate, next)));
+                }
+            }
+        }
+        (0..n)
+            .map(|i| {
+                let (cost, _, _) = best[i].as_ref()?;
+                let mut sites = vec![SiteId::from_index(i)];
+                let mut links = Vec::new();
+                let mut at = SiteId::from_index(i);
+                while at != to {
+                    let (next, link) = toward[at.index()].expect("a labelled site has a successor");
+                    sites.push(next);
+                    links.push(link);
+                    at = next;
+                    assert!(sites.len() <= n, "path longer than the site count");
+                }
+                Some(SitePath {
+                    sites,
+                    links,
+                    cost: *cost,
+                })
+            })
+            .collect()
+    }
+}
+
+fn node(site: SiteId) -> NodeIndex {
+    NodeIndex::new(site.index())
+}

@@ -1,0 +1,451 @@
+//! The validated Exchange organisation: sites, site links, servers, Send connectors, transport
+//! rules, transport configuration, mailboxes and the external world.
+//!
+//! Names keep the case the file gave them; lookups compare case-insensitively, as Active
+//! Directory does. Every object remembers where it was defined ([`Origin`]) so that reports can
+//! point back into the YAML.
+
+use super::ids::{ConnectorId, LinkId, RuleId, ServerId, SiteId};
+use super::profile::Profile;
+use super::site_graph::SiteGraph;
+use super::tls::TlsLevel;
+use super::units::{Bytes, Millis, Timestamp};
+
+/// Where an object was defined: file line and column (1-based) and its YAML path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub line: u64,
+    pub column: u64,
+    pub yaml_path: String,
+}
+
+/// A whole organisation, validated.
+#[derive(Clone, Debug)]
+pub struct Topology {
+    pub organization: String,
+    pub profile: Profile,
+    /// Lower-case accepted (authoritative) domains: recipients here are in the organisation.
+    pub accepted_domains: Vec<String>,
+    pub sites: Vec<Site>,
+    pub site_links: Vec<SiteLink>,
+    pub servers: Vec<Server>,
+    /// Explicit connectors first, in file order, then the implicit EdgeSync connectors.
+    pub send_connectors: Vec<SendConnector>,
+    /// Sorted by priority (0 first), as the Transport Rule agent evaluates them.
+    pub transport_rules: Vec<TransportRule>,
+    pub transport_config: TransportConfig,
+    pub mailboxes: Vec<Mailbox>,
+    pub external_domains: Vec<ExternalDomain>,
+    pub site_graph: SiteGraph,
+}
+
+#[derive(Clone, Debug)]
+pub struct Site {
+    pub name: String,
+    /// `HubSiteEnabled` (reference §1.6), default false.
+    pub hub: bool,
+    /// `InboundMailEnabled` (reference §1.6), default true.
+    pub inbound_mail_enabled: bool,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub struct SiteLink {
+    pub name: String,
+    pub sites: Vec<SiteId>,
+    /// AD cost, 1..=99,999, default 100.
+    pub cost: u32,
+    /// `ExchangeCost`: replaces `cost` for routing when set (reference §1.4).
+    pub exchange_cost: Option<u32>,
+    pub origin: Origin,
+}
+
+impl SiteLink {
+    /// The cost Exchange routes with.
+    pub fn routing_cost(&self) -> u32 {
+        self.exchange_cost.unwrap_or(self.cost)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Transport + Mailbox Transport (Hub Transport in 2010).
+    Mailbox,
+    /// Front End Transport.
+    Frontend,
+    /// Edge Transport.
+    Edge,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Mailbox => "mailbox",
+            Role::Frontend => "frontend",
+            Role::Edge => "edge",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub name: String,
+    /// Edge servers belong to no AD site (they sit in the perimeter); every other server has one.
+    pub site: Option<SiteId>,
+    pub roles: Vec<Role>,
+    /// `AdminDisplayVersion` major.minor, e.g. `15.0`; `None` when not given.
+    pub version: Option<String>,
+    /// For Edge servers: the site of the Edge subscription.
+    pub subscribed_site: Option<SiteId>,
+    pub origin: Origin,
+}
+
+impl Server {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// A Transport service that categorises and routes (Mailbox role).
+    pub fn is_transport(&self) -> bool {
+        self.has_role(Role::Mailbox)
+    }
+}
+
+/// One entry of `AddressSpaces`: `SMTP:<pattern>;<cost>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressSpace {
+    pub pattern: AddressPattern,
+    /// 1..=100, default 1.
+    pub cost: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddressPattern {
+    /// `*`: every domain.
+    Any,
+    /// `contoso.com`: exactly this domain, no subdomains (lower case).
+    Exact(String),
+    /// `*.contoso.com`: the domain and all its subdomains (lower case, without `*.`).
+    WithSubdomains(String),
+}
+
+impl AddressPattern {
+    /// How specifically this pattern matches `domain` (lower case), or `None`. More specific
+    /// matches compare greater: exact beats `*.` of the same domain, which beats a shorter
+    /// suffix, which beats `*` (reference §2.1 step 3).
+    pub fn specificity(&self, domain: &str) -> Option<(usize, u8)> {
+        match self {
+            AddressPattern::Any => Some((0, 0)),
+            AddressPattern::Exact(d) => (d == domain).then(|| (label_count(d), 1)),
+            AddressPattern::WithSubdomains(d) => {
+                let matches = domain == d
+                    || (domain.len() > d.len()
+                        && domain.ends_with(d.as_str())
+                        && domain.as_bytes()[domain.len() - d.len() - 1] == b'.');
+                matches.then(|| (label_count(d), 0))
+            }
+        }
+    }
+
+    pub fn is_wildcard(&self) -> bool {
+        !matches!(self, AddressPattern::Exact(_))
+    }
+}
+
+impl std::fmt::Display for AddressPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AddressPattern::Any => f.write_str("*"),
+            AddressPattern::Exact(d) => f.write_str(d),
+            AddressPattern::WithSubdomains(d) => write!(f, "*.{d}"),
+        }
+    }
+}
+
+fn label_count(domain: &str) -> usize {
+    domain.split('.').count()
+}
+
+#[derive(Clone, Debug)]
+pub struct SendConnector {
+    pub name: String,
+    pub address_spaces: Vec<AddressSpace>,
+    pub source_servers: Vec<ServerId>,
+    /// `IsScopedConnector`: only Transport services in the source servers' sites may use it.
+    pub scoped: bool,
+    pub enabled: bool,
+    /// `FrontendProxyEnabled`.
+    pub frontend_proxy: bool,
+    /// `DNSRoutingEnabled`.
+    pub dns_routing: bool,
+    pub smart_hosts: Vec<String>,
+    /// `RequireTLS`.
+    pub require_tls: bool,
+    /// `TlsAuthLevel`.
+    pub tls_auth_level: Option<TlsLevel>,
+    /// `TlsDomain`.
+    pub tls_domain: Option<String>,
+    /// `IgnoreSTARTTLS`.
+    pub ignore_starttls: bool,
+    /// `DomainSecureEnabled`.
+    pub domain_secure: bool,
+    /// `MaxMessageSize`; `None` = unlimited.
+    pub max_message_size: Option<Bytes>,
+    /// Created by an Edge subscription rather than written in the file.
+    pub implicit: bool,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleMode {
+    Enforce,
+    Audit,
+}
+
+impl RuleMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleMode::Enforce => "enforce",
+            RuleMode::Audit => "audit",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    InOrganization,
+    NotInOrganization,
+}
+
+/// Rule predicates. Every field is optional; present fields must all hold (AND); the values
+/// inside one field are alternatives (OR), as in Exchange.
+#[derive(Clone, Debug, Default)]
+pub struct RulePredicates {
+    /// Lower-case words or phrases (`SubjectOrBodyContainsWords`).
+    pub subject_or_body_contains: Vec<String>,
+    /// `SentToScope`.
+    pub sent_to_scope: Option<Scope>,
+    /// Lower-case domains (`RecipientDomainIs`: the domain and its subdomains).
+    pub recipient_domain_is: Vec<String>,
+    /// The sender's AD site (a scenario convenience, not an Exchange predicate).
+    pub from_site: Vec<SiteId>,
+}
+
+impl RulePredicates {
+    pub fn is_empty(&self) -> bool {
+        self.subject_or_body_contains.is_empty()
+            && self.sent_to_scope.is_none()
+            && self.recipient_domain_is.is_empty()
+            && self.from_site.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RuleActions {
+    /// `RouteMessageOutboundRequireTls`.
+    pub require_tls: bool,
+    /// `RouteMessageOutboundConnector` (Exchange Online only).
+    pub route_via_connector: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TransportRule {
+    pub id: RuleId,
+    pub name: String,
+    pub priority: u32,
+    pub mode: RuleMode,
+    pub conditions: RulePredicates,
+    pub exceptions: RulePredicates,
+    pub actions: RuleActions,
+    pub origin: Origin,
+}
+
+/// `Get-TransportConfig` / `Get-TransportService` settings that transport uses (reference §4.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportConfig {
+    pub tls_send_domain_secure_list: Vec<String>,
+    pub tls_receive_domain_secure_list: Vec<String>,
+    pub message_expiration_timeout: Millis,
+    pub delay_notification_timeout: Millis,
+    pub transient_failure_retry_count: u32,
+    pub transient_failure_retry_interval: Millis,
+    pub outbound_connection_failure_retry_interval: Millis,
+    pub queue_glitch_retry_count: u32,
+    pub queue_glitch_retry_interval: Millis,
+}
+
+impl Default for TransportConfig {
+    /// Exchange's defaults for a Mailbox server (reference §4.3).
+    fn default() -> Self {
+        TransportConfig {
+            tls_send_domain_secure_list: Vec::new(),
+            tls_receive_domain_secure_list: Vec::new(),
+            message_expiration_timeout: Millis::DAY.times(2),
+            delay_notification_timeout: Millis::HOUR.times(4),
+            transient_failure_retry_count: 6,
+            transient_failure_retry_interval: Millis::MINUTE.times(5),
+            outbound_connection_failure_retry_interval: Millis::MINUTE.times(10),
+            queue_glitch_retry_count: 4,
+            queue_glitch_retry_interval: Millis::MINUTE,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailboxAddress {
+    /// `alice@contoso.com` (lower case).
+    Exact(String),
+    /// `*@branch.contoso.com`: every address of the domain (lower case domain).
+    Domain(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Mailbox {
+    pub address: MailboxAddress,
+    pub server: ServerId,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartTls {
+    Offered,
+    NotOffered,
+    HandshakeFails,
+}
+
+impl StartTls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartTls::Offered => "offered",
+            StartTls::NotOffered => "not_offered",
+            StartTls::HandshakeFails => "handshake_fails",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Certificate {
+    /// Lower-case subject common name.
+    pub subject: Option<String>,
+    /// Lower-case subject alternative names.
+    pub san: Vec<String>,
+    /// Chains to a trusted CA.
+    pub trusted: bool,
+    pub not_before: Option<Timestamp>,
+    pub not_after: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MxHost {
+    /// Lower case.
+    pub host: String,
+    pub preference: u32,
+    pub starttls: StartTls,
+    pub certificate: Option<Certificate>,
+    /// False: connection refused / host down.
+    pub available: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExternalDomain {
+    /// Lower case, or `*` for the default.
+    pub domain: String,
+    /// Sorted by preference, then host name.
+    pub mx: Vec<MxHost>,
+    pub origin: Origin,
+}
+
+/// Lower-case comparison key for names (AD compares names case-insensitively).
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+impl Topology {
+    pub fn site(&self, id: SiteId) -> &Site {
+        &self.sites[id.index()]
+    }
+
+    pub fn server(&self, id: ServerId) -> &Server {
+        &self.servers[id.index()]
+    }
+
+    pub fn connector(&self, id: ConnectorId) -> &SendConnector {
+        &self.send_connectors[id.index()]
+    }
+
+    pub fn link(&self, id: LinkId) -> &SiteLink {
+        &self.site_links[id.index()]
+    }
+
+    pub fn site_by_name(&self, name: &str) -> Option<SiteId> {
+        let key = name_key(name);
+        self.sites
+            .iter()
+            .position(|s| name_key(&s.name) == key)
+            .map(SiteId::from_index)
+    }
+
+    pub fn server_by_name(&self, name: &str) -> Option<ServerId> {
+        let key = name_key(name);
+        self.servers
+            .iter()
+            .position(|s| name_key(&s.name) == key)
+            .map(ServerId::from_index)
+    }
+
+    pub fn connector_by_name(&self, name: &str) -> Option<ConnectorId> {
+        let key = name_key(name);
+        self.send_connectors
+            .iter()
+            .position(|c| name_key(&c.name) == key)
+            .map(ConnectorId::from_index)
+    }
+
+    pub fn link_by_name(&self, name: &str) -> Option<LinkId> {
+        let key = name_key(name);
+        self.site_links
+            .iter()
+            .position(|l| name_key(&l.name) == key)
+            .map(LinkId::from_index)
+    }
+
+    /// Whether `domain` (lower case) is one of the organisation's accepted domains.
+    pub fn is_accepted_domain(&self, domain: &str) -> bool {
+        self.accepted_domains.iter().any(|d| d == domain)
+    }
+
+    /// The mailbox that holds `address` (lower case): an exact entry wins over a `*@domain`
+    /// pattern.
+    pub fn mailbox_for(&self, address: &str) -> Option<&Mailbox> {
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        self.mailboxes
+            .iter()
+            .find(|m| matches!(&m.address, MailboxAddress::Exact(a) if a == address))
+            .or_else(|| {
+                self.mailboxes
+                    .iter()
+                    .find(|m| matches!(&m.address, MailboxAddress::Domain(d) if d == domain))
+            })
+    }
+
+    /// The external-world entry for `domain`: the exact entry, else `*`.
+    pub fn external_domain(&self, domain: &str) -> Option<&ExternalDomain> {
+        self.external_domains
+            .iter()
+            .find(|d| d.domain == domain)
+            .or_else(|| self.external_domains.iter().find(|d| d.domain == "*"))
+    }
+
+    /// Transport servers (Mailbox role) of a site, in name order.
+    pub fn transport_servers_in(&self, site: SiteId) -> impl Iterator<Item = ServerId> + '_ {
+        self.servers_sorted_by_name()
+            .filter(move |&s| self.server(s).site == Some(site) && self.server(s).is_transport())
+    }
+
+    /// All server ids, in case-insensitive name order (the deterministic choice among equals).
+    pub fn servers_sorted_by_name(&self) -> impl Iterator<Item = ServerId> + '_ {
+        let mut ids: Vec<ServerId> = (0..self.servers.len()).map(ServerId::from_index).collect();
+        ids.sort_by_key(|&s| name_key(&self.server(s).name));
+        ids.into_iter()
+    }
+}

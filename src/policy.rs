@@ -1,0 +1,15 @@
+//! What Exchange does with the TLS requirement (SPEC §5.2-§5.4): transport rules, whether the
+//! requirement travels across each hop under the behaviour profile, the outcome of the external
+//! hop, and the findings.
+
+mod carry;
+mod explain;
+mod external;
+mod findings;
+mod rules;
+
+pub use carry::{Carried, carry_rule};
+pub use explain::{Explanation, HopStep, Outcome, Request, RequestError, Sender, explain};
+pub use external::{Attempt, AttemptFailure, ExternalOutcome, ExternalResult, external_hop};
+pub use findings::{Finding, FindingInput, LostAt, at_or_above, judge};
+pub use rules::{MessageFacts, RuleMatch, RuleOutcome, evaluate_rules};

@@ -1,0 +1,288 @@
+//! The hop that leaves the organisation (SPEC §5.2): the effective requirement, and the outcome
+//! per MX host tried in preference order.
+//!
+//! The effective requirement is the carried one when a requirement reached the sending server
+//! (it overrides the connector's TLS settings wholesale: RequireTLS on, IgnoreSTARTTLS off,
+//! TlsAuthLevel = the carried level, which can *downgrade* a connector's `domain_validation`;
+//! reference §3.6), else the connector's own (`RequireTLS` + `TlsAuthLevel`). Domain Secure
+//! (mutual TLS with a domain on both secure lists, reference §3.3) adds domain validation of the
+//! recipient domain, unless a Front End proxy on the path breaks it under the profile.
+
+use crate::model::{
+    Certificate, ConnectorId, MxHost, ServerId, StartTls, Timestamp, TlsLevel, Topology,
+    profile::TlsFailure, tls::TlsAchieved,
+};
+
+/// One connection attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub host: String,
+    /// Achieved TLS when the message was handed over.
+    pub tls: Option<TlsAchieved>,
+    /// Why the attempt failed, when it did.
+    pub failure: Option<AttemptFailure>,
+    /// The SMTP response or failure, Exchange-style.
+    pub response: String,
+}
+
+/// Why a connection attempt did not hand the message over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptFailure {
+    ConnectionRefused,
+    /// The required TLS could not be established (STARTTLS missing, handshake or certificate).
+    TlsRequirementUnmet,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExternalResult {
+    Delivered {
+        host: String,
+        tls: TlsAchieved,
+    },
+    /// Every host failed transiently: Retry until expiry (reference §3.2, §4.3).
+    Deferred {
+        status: String,
+    },
+    /// Refused for good.
+    Ndr {
+        status: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalOutcome {
+    /// The level enforced on this hop.
+    pub effective: TlsLevel,
+    /// The connector's own level (what it enforces without a carried requirement).
+    pub connector_level: TlsLevel,
+    /// Domain Secure applies to this domain on this connector.
+    pub domain_secure_expected: bool,
+    /// ... but a Front End proxy on the path breaks it (TLS004).
+    pub domain_secure_broken: bool,
+    pub attempts: Vec<Attempt>,
+    pub result: ExternalResult,
+}
+
+/// Runs the external hop from `from` over `connector` to `domain`, with the requirement that
+/// reached `from` (`carried`), judging certificates at `at`.
+pub fn external_hop(
+    topology: &Topology,
+    connector: ConnectorId,
+    from: ServerId,
+    domain: &str,
+    carried: TlsLevel,
+    via_frontend: bool,
+    at: Timestamp,
+) -> ExternalOutcome {
+    let profile = &topology.profile;
+    let c = topology.connector(connector);
+    let connector_level = if c.require_tls {
+        c.tls_auth_level
+            .unwrap_or(profile.require_tls_without_auth_level)
+    } else {
+        TlsLevel::None
+    };
+    let domain_secure_expected = c.domain_secure
+        && topology
+            .transport_config
+            .tls_send_domain_secure_list
+            .iter()
+            .any(|d| d == domain);
+    let domain_secure_broken =
+        domain_secure_expected && via_frontend && !profile.domain_secure_through_frontend.supported;
+    let (mut effective, ignore_starttls, mut name) = if carried == TlsLevel::None {
+        (connector_level, c.ignore_starttls, c.tls_domain.clone())
+    } else {
+        (carried, false, None)
+    };
+    if domain_secure_expected && !domain_secure_broken {
+        effective = effective.max(TlsLevel::DomainValidation);
+        name = Some(domain.to_owned());
+    }
+    let expected_name = name.unwrap_or_else(|| domain.to_owned());
+    let _ = from;
+
+    let hosts = next_hops(topology, c, domain);
+    let mut attempts = Vec::new();
+    let Some(hosts) = hosts else {
+        return ExternalOutcome {
+            effective,
+            connector_level,
+            domain_secure_expected,
+            domain_secure_broken,
+            attempts,
+            result: ExternalResult::Ndr {
+                status: format!(
+                    "550 5.4.4 SMTPSEND.DNS.NonExistentDomain; nonexistent domain {domain}"
+                ),
+            },
+        };
+    };
+    let mut tls_refused = false;
+    for mx in hosts {
+        let attempt = attempt(mx, effective, ignore_starttls, &expected_name, at);
+        let delivered = attempt.tls;
+        tls_refused |= attempt.failure == Some(AttemptFailure::TlsRequirementUnmet);
+        let host = attempt.host.clone();
+        attempts.push(attempt);
+        if let Some(tls) = delivered {
+            return ExternalOutcome {
+                effective,
+                connector_level,
+                domain_secure_expected,
+                domain_secure_broken,
+                attempts,
+                result: ExternalResult::Delivered { host, tls },
+            };
+        }
+    }
+    let result = if tls_refused && profile.tls_failure == TlsFailure::ReturnToSender {
+        ExternalResult::Ndr {
+            status: "550 5.7.30 REQUIRETLS support required".to_owned(),
+        }
+    } else {
+        let last = attempts
+            .last()
+            .map_or_else(String::new, |a| a.response.clone());
+        ExternalResult::Deferred {
+            status: if attempts.len() > 1 {
+                format!(
+                    "451 4.4.0 Primary target IP address responded with: \"{last}\" Attempted failover to alternate host, but that did not succeed."
+                )
+            } else {
+                last
+            },
+        }
+    };
+    ExternalOutcome {
+        effective,
+        connector_level,
+        domain_secure_expected,
+        domain_secure_broken,
+        attempts,
+        result,
+    }
+}
+
+/// The hosts to try: the domain's MX hosts (DNS routing), or the connector's smart hosts, each
+/// described by its own `external_domains` entry when one exists, else by `*`. `None` when DNS
+/// knows no such domain.
+fn next_hops<'t>(
+    topology: &'t Topology,
+    c: &crate::model::SendConnector,
+    domain: &str,
+) -> Option<Vec<&'t MxHost>> {
+    if c.dns_routing {
+        return topology
+            .external_domain(domain)
+            .map(|d| d.mx.iter().collect());
+    }
+    let mut hosts = Vec::new();
+    for smart_host in &c.smart_hosts {
+        let entry = topology.external_domain(smart_host)?;
+        let host = entry
+            .mx
+            .iter()
+            .find(|m| m.host == *smart_host)
+            .or_else(|| entry.mx.first())?;
+        hosts.push(host);
+    }
+    Some(hosts)
+}
+
+fn attempt(
+    mx: &MxHost,
+    required: TlsLevel,
+    ignore_starttls: bool,
+    expected_name: &str,
+    at: Timestamp,
+) -> Attempt {
+    let done = |tls: TlsAchieved, response: &str| Attempt {
+        host: mx.host.clone(),
+        tls: Some(tls),
+        failure: None,
+        response: response.to_owned(),
+    };
+    let fail = |response: String| Attempt {
+        host: mx.host.clone(),
+        tls: None,
+        failure: Some(AttemptFailure::TlsRequirementUnmet),
+        response,
+    };
+    if !mx.available {
+        return Attempt {
+            host: mx.host.clone(),
+            tls: None,
+            failure: Some(AttemptFailure::ConnectionRefused),
+            response: "421 4.4.1 Connection refused: the remote host did not answer".to_owned(),
+        };
+    }
+    let starttls = if ignore_starttls {
+        StartTls::NotOffered
+    } else {
+        mx.starttls
+    };
+    match starttls {
+        StartTls::NotOffered if required == TlsLevel::None => done(
+            TlsAchieved::None,
+            "250 2.0.0 OK (no STARTTLS: sent in clear text)",
+        ),
+        StartTls::NotOffered => fail("451 5.7.3 STARTTLS is required to send mail".to_owned()),
+        StartTls::HandshakeFails if required == TlsLevel::None => done(
+            TlsAchieved::None,
+            "250 2.0.0 OK (TLS negotiation failed: fell back to clear text)",
+        ),
+        StartTls::HandshakeFails => fail("451 4.4.0 TLS negotiation failed".to_owned()),
+        StartTls::Offered => {
+            let self_signed = Certificate::default();
+            let cert = mx.certificate.as_ref().unwrap_or(&self_signed);
+            let valid = cert.trusted
+                && cert.not_before.is_none_or(|t| t <= at)
+                && cert.not_after.is_none_or(|t| at <= t);
+            match required {
+                TlsLevel::None | TlsLevel::EncryptionOnly => {
+                    done(TlsAchieved::Encrypted, "250 2.0.0 OK (TLS)")
+                }
+                TlsLevel::CertificateValidation if valid => done(
+                    TlsAchieved::CertificateValidated,
+                    "250 2.0.0 OK (TLS, certificate validated)",
+                ),
+                TlsLevel::DomainValidation if valid && name_matches(cert, expected_name) => done(
+                    TlsAchieved::DomainValidated,
+                    "250 2.0.0 OK (TLS, certificate and domain validated)",
+                ),
+                TlsLevel::CertificateValidation | TlsLevel::DomainValidation if !valid => {
+                    fail(format!(
+                        "451 4.4.0 TLS certificate validation failed: {}",
+                        why_invalid(cert, at)
+                    ))
+                }
+                _ => fail(format!(
+                    "451 4.4.0 TLS certificate validation failed: the certificate does not name {expected_name}"
+                )),
+            }
+        }
+    }
+}
+
+fn why_invalid(cert: &Certificate, at: Timestamp) -> &'static str {
+    if !cert.trusted {
+        "the certificate does not chain to a trusted root"
+    } else if cert.not_after.is_some_and(|t| t < at) {
+        "the certificate has expired"
+    } else {
+        "the certificate is not yet valid"
+    }
+}
+
+/// Whether the certificate names `name`: subject or a SAN, exactly or by a one-label wildcard.
+fn name_matches(cert: &Certificate, name: &str) -> bool {
+    let matches = |pattern: &str| {
+        pattern == name
+            || pattern.strip_prefix("*.").is_some_and(|suffix| {
+                name.split_once('.')
+                    .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix)
+            })
+    };
+    cert.subject.as_deref().is_some_and(matches) || cert.san.iter().any(|s| matches(s))
+}

@@ -1,0 +1,24 @@
+//! Output: one canonical serde model per command (SPEC §6.1), rendered to the formats. This is
+//! the only module that knows output formats; it sees results, never the engine.
+
+mod route;
+mod text;
+pub mod validate;
+
+pub use route::{FindingReport, HopReport, RouteReport, route_report};
+pub use text::wrap;
+pub use validate::{FileReport, ValidateReport};
+
+/// Output format (SPEC §2). Not every command supports every format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Pretty JSON with a trailing newline: byte-stable for a given value.
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).expect("report models serialise");
+    s.push('\n');
+    s
+}

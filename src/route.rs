@@ -1,0 +1,13 @@
+//! Exchange's routing as pure functions over a validated topology (reference §1.4-§1.11, §2.1):
+//! Send connector selection, least-cost site paths with hub sites, relay to connector source
+//! servers, Front End outbound proxy, Edge subscriptions, mailbox delivery, and the fallback
+//! when target servers are down (queue at the point of failure).
+//!
+//! Routing says *where* a message goes. What happens to its TLS requirement on each hop is
+//! `policy`'s job.
+
+mod connector;
+mod delivery;
+
+pub use connector::{ConnectorChoice, Proximity, Selected, select_connector};
+pub use delivery::{Hop, HopKind, Route, RouteEnd, Target, route};

@@ -1,0 +1,180 @@
+//! Send connector selection for an external recipient (reference §2.1):
+//! size filter → enabled, unscoped or scoped to the local site, address space matches → most
+//! specific match → lowest aggregate cost (site-link path cost + address-space cost) →
+//! proximity (local server > local site > remote site) → lowest connector name.
+
+use crate::model::{Bytes, ConnectorId, Faults, ServerId, SiteId, SitePath, Topology, name_key};
+
+/// How close a connector's source servers are to the server that routes (reference §2.1 3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Proximity {
+    LocalServer,
+    LocalSite,
+    RemoteSite,
+}
+
+/// The winning connector and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selected {
+    pub connector: ConnectorId,
+    /// Index of the matching address space in the connector.
+    pub address_space: usize,
+    /// Path from the routing server's site to the connector's primary site (the closest site
+    /// holding its source servers; for an EdgeSync connector, the subscribed site).
+    pub path: SitePath,
+    /// `path.cost` + the address-space cost.
+    pub aggregate_cost: u64,
+    pub proximity: Proximity,
+}
+
+impl Selected {
+    pub fn primary_site(&self) -> SiteId {
+        *self
+            .path
+            .sites
+            .last()
+            .expect("a path has at least one site")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectorChoice {
+    Selected(Selected),
+    /// No enabled connector visible from here matches the domain: the Unreachable queue.
+    NoMatch,
+    /// Connectors match, but every one is smaller than the message: NDR.
+    TooLarge {
+        largest: Option<Bytes>,
+    },
+}
+
+/// The site whose servers act for a connector: source servers' sites, or, for a connector whose
+/// source servers are Edge servers, their subscribed sites (reference §1.11).
+pub(crate) fn connector_sites(topology: &Topology, connector: ConnectorId) -> Vec<SiteId> {
+    let mut sites: Vec<SiteId> = topology
+        .connector(connector)
+        .source_servers
+        .iter()
+        .filter_map(|&s| {
+            let server = topology.server(s);
+            server.site.or(server.subscribed_site)
+        })
+        .collect();
+    sites.sort();
+    sites.dedup();
+    sites
+}
+
+/// Chooses the Send connector that the Transport service on `at` uses for `domain`.
+pub fn select_connector(
+    topology: &Topology,
+    at: ServerId,
+    domain: &str,
+    size: Bytes,
+    faults: &Faults,
+) -> ConnectorChoice {
+    let local_site = topology
+        .server(at)
+        .site
+        .expect("routing servers are in a site");
+    let mut best: Option<(Key, Selected)> = None;
+    let mut matched_but_too_large: Option<Option<Bytes>> = None;
+    for (i, connector) in topology.send_connectors.iter().enumerate() {
+        let id = ConnectorId::from_index(i);
+        if !faults.connector_enabled(topology, id) {
+            continue;
+        }
+        let sites = connector_sites(topology, id);
+        if connector.scoped && !sites.contains(&local_site) {
+            continue;
+        }
+        let Some((space_index, specificity, space_cost)) = connector
+            .address_spaces
+            .iter()
+            .enumerate()
+            .filter_map(|(k, a)| a.pattern.specificity(domain).map(|s| (k, s, a.cost)))
+            .max_by(|a, b| {
+                a.1.cmp(&b.1)
+                    .then_with(|| b.2.cmp(&a.2))
+                    .then_with(|| b.0.cmp(&a.0))
+            })
+        else {
+            continue;
+        };
+        if connector.max_message_size.is_some_and(|max| max < size) {
+            let largest = matched_but_too_large
+                .flatten()
+                .max(connector.max_message_size);
+            matched_but_too_large = Some(largest);
+            continue;
+        }
+        let Some(path) = closest(topology, local_site, &sites) else {
+            continue;
+        };
+        let proximity = if connector.source_servers.contains(&at) {
+            Proximity::LocalServer
+        } else if sites.contains(&local_site) {
+            Proximity::LocalSite
+        } else {
+            Proximity::RemoteSite
+        };
+        let aggregate_cost = path.cost + u64::from(space_cost);
+        let key = Key {
+            specificity: std::cmp::Reverse(specificity),
+            aggregate_cost,
+            proximity,
+            name: name_key(&connector.name),
+        };
+        let selected = Selected {
+            connector: id,
+            address_space: space_index,
+            path,
+            aggregate_cost,
+            proximity,
+        };
+        if best.as_ref().is_none_or(|(k, _)| key < *k) {
+            best = Some((key, selected));
+        }
+    }
+    match (best, matched_but_too_large) {
+        (Some((_, s)), _) => ConnectorChoice::Selected(s),
+        (None, Some(largest)) => ConnectorChoice::TooLarge { largest },
+        (None, None) => ConnectorChoice::NoMatch,
+    }
+}
+
+/// Ordering key: smaller is better.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    specificity: std::cmp::Reverse<(usize, u8)>,
+    aggregate_cost: u64,
+    proximity: Proximity,
+    name: String,
+}
+
+/// The least-cost path from `from` to the closest of `sites` (reference §1.4, §1.5: the primary
+/// site is the closest site of the delivery group by the same rules).
+pub(crate) fn closest(topology: &Topology, from: SiteId, sites: &[SiteId]) -> Option<SitePath> {
+    sites
+        .iter()
+        .filter_map(|&s| topology.site_graph.least_cost_path(from, s))
+        .min_by(|a, b| path_order(topology, a, b))
+}
+
+/// Exchange's order between two candidate paths from the same source: cost, hops, then the
+/// names of the sites nearest the destination, walking back (reference §1.4).
+pub(crate) fn path_order(topology: &Topology, a: &SitePath, b: &SitePath) -> std::cmp::Ordering {
+    a.cost
+        .cmp(&b.cost)
+        .then_with(|| a.hops().cmp(&b.hops()))
+        .then_with(|| {
+            let names = |p: &SitePath| -> Vec<String> {
+                p.sites
+                    .iter()
+                    .rev()
+                    .map(|&s| name_key(&topology.site(s).name))
+                    .collect()
+            };
+            names(a).cmp(&names(b))
+        })
+}

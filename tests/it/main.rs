@@ -1,0 +1,2 @@
+//! The one integration test binary (STYLE rule 11): data-driven tests of the loader, routing,
+//! the TLS policy and the command line.
