@@ -57,12 +57,12 @@ pub fn run() -> String {
         out.push('\n');
     }
     out.push_str("=== what if ===\n\n");
-    let _ = writeln!(out, "{:<44} {:<26} dave -> bob", "variant", "alice -> bob");
+    let _ = writeln!(out, "{:<36} {:<29} dave -> bob", "variant", "alice -> bob");
     for (name, topology) in variants(&baseline) {
         let cell = |sender: &str| summary(&topology, &request(sender, at));
         let _ = writeln!(
             out,
-            "{name:<44} {:<26} {}",
+            "{name:<36} {:<29} {}",
             cell("alice@contoso.com"),
             cell("dave@contoso.com")
         );
@@ -87,12 +87,19 @@ fn summary(topology: &Topology, request: &Request) -> String {
     match policy::explain(topology, request, &Faults::none()) {
         Ok(e) => {
             let r = report::route_report(topology, &e);
-            let tls = r.tls.map_or_else(String::new, |t| format!(" ({t})"));
+            let tls = r.tls.map_or_else(String::new, |t| format!(" (tls {t})"));
+            // The enhanced status code of an NDR (`550 5.7.30 ...` -> `5.7.30`).
+            let code = r
+                .status
+                .as_deref()
+                .filter(|_| r.outcome == "ndr")
+                .and_then(|s| s.split(' ').nth(1));
+            let code = code.map_or_else(String::new, |c| format!(" {c}"));
             let finding = r
                 .findings
                 .first()
                 .map_or_else(String::new, |f| format!(" {}", f.code));
-            format!("{}{tls}{finding}", r.outcome)
+            format!("{}{tls}{code}{finding}", r.outcome)
         }
         Err(e) => format!("error: {e}"),
     }
@@ -116,7 +123,7 @@ fn variants(baseline: &Topology) -> Vec<(String, Topology)> {
             ..t.connector(internet).clone()
         };
         t.send_connectors.push(connector);
-        out.push(("connector Branch-Internet (source BR-MBX1)".to_owned(), t));
+        out.push(("connector Branch-Internet (BR-MBX1)".to_owned(), t));
     }
     out
 }

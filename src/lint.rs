@@ -86,6 +86,9 @@ fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Ve
                     let Some(selection) = &r.selection else {
                         continue;
                     };
+                    if connector_enforces(topology, selection.connector, domain) {
+                        continue;
+                    }
                     let mut level = crate::model::TlsLevel::EncryptionOnly;
                     let mut drop = None;
                     for hop in &r.hops {
@@ -119,15 +122,44 @@ fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Ve
                                 topology.profile.name
                             ),
                         )
-                        .hint(format!(
-                            "add a Mailbox server of {} to the source servers of `{}`, or give the site its own connector with require_tls for the domains that need it",
-                            site.name, connector.name
-                        )),
+                        .hint(if connector.implicit {
+                            format!(
+                                "the Edge cannot apply the rule's requirement: send rule-matched mail from {} through a Send connector sourced on its Mailbox servers, with require_tls for the domains that need it",
+                                site.name
+                            )
+                        } else {
+                            let missing: Vec<&str> = origin_servers(topology, site_id)
+                                .into_iter()
+                                .filter(|s| !connector.source_servers.contains(s))
+                                .map(|s| topology.server(s).name.as_str())
+                                .collect();
+                            format!(
+                                "add {} to the source servers of `{}`, or give site {} its own connector with require_tls for the domains that need it",
+                                missing.join(", "),
+                                connector.name,
+                                site.name
+                            )
+                        }),
                     );
                 }
             }
         }
     }
+}
+
+/// Whether the connector itself enforces TLS for `domain` (RequireTLS, or Domain Secure that
+/// no Front End proxy breaks), so that losing the rule's requirement changes nothing.
+fn connector_enforces(topology: &Topology, connector: ConnectorId, domain: &str) -> bool {
+    let c = topology.connector(connector);
+    let secure_partner = topology
+        .transport_config
+        .tls_send_domain_secure_list
+        .iter()
+        .any(|d| d == domain);
+    c.require_tls
+        || (c.domain_secure
+            && secure_partner
+            && (!c.frontend_proxy || topology.profile.domain_secure_through_frontend.supported))
 }
 
 /// CFG102 and CFG107: Domain Secure partners reached through a Front End proxy connector, or

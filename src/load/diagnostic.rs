@@ -112,19 +112,18 @@ fn byte_offset(source: &str, line: u64, column: u64) -> Option<usize> {
         start += source[start..].find('\n')? + 1;
     }
     let text = &source[start..];
+    let line_text = &text[..text.find('\n').unwrap_or(text.len())];
     let skip = usize::try_from(column - 1).ok()?;
-    match text.char_indices().nth(skip) {
+    match line_text.char_indices().nth(skip) {
         Some((i, _)) => Some(start + i),
-        None => Some(start + text.len()),
+        None if skip == line_text.chars().count() => Some(start + line_text.len()),
+        None => None,
     }
 }
 
 /// The snippet, drawn by miette without colour so the bytes are the same on every terminal.
 fn snippet(d: &Diagnostic, source: &str, offset: usize) -> String {
-    let len = source[offset..]
-        .find(['\n', '\r'])
-        .unwrap_or(source.len() - offset)
-        .clamp(1, 60);
+    let len = token_len(&source[offset..]);
     let report = Snippet {
         source: miette::NamedSource::new(&d.file, source.to_owned()),
         span: (offset, len.min(source.len() - offset)).into(),
@@ -148,6 +147,21 @@ fn snippet(d: &Diagnostic, source: &str, offset: usize) -> String {
             out.push('\n');
             out
         })
+}
+
+/// The length in bytes of the YAML token starting `rest`: a quoted scalar, a flow scalar up to
+/// its delimiter, or the rest of the line (a mapping entry).
+fn token_len(rest: &str) -> usize {
+    let line = &rest[..rest.find(['\n', '\r']).unwrap_or(rest.len())];
+    let len = match line.chars().next() {
+        Some(q @ ('"' | '\'')) => line[1..].find(q).map_or(line.len(), |i| i + 2),
+        Some('[' | '{') | None => line.len(),
+        Some(_) => line
+            .find([',', ']', '}'])
+            .or_else(|| line.find(" #"))
+            .unwrap_or(line.len()),
+    };
+    line[..len].trim_end().len().max(1).min(line.len().max(1))
 }
 
 #[derive(Debug)]

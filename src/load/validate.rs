@@ -65,6 +65,7 @@ pub(super) fn topology(
 /// Whether a YAML-layer message is about the shape (keys, types) rather than the syntax.
 fn is_shape_error(message: &str) -> bool {
     [
+        "boolean",
         "unknown field",
         "missing field",
         "invalid type",
@@ -78,17 +79,23 @@ fn is_shape_error(message: &str) -> bool {
 }
 
 fn shape_hint(message: &str) -> Option<String> {
-    if message.contains("unknown field") {
-        // serde says: unknown field `x`, expected one of `a`, `b`
+    if message.contains("unknown field") || message.contains("unknown variant") {
+        // serde says: unknown field `x`, expected one of `a`, `b` (or a plain list)
         let unknown = message.split('`').nth(1)?;
-        let expected: Vec<&str> = message.split('`').skip(3).step_by(2).collect();
+        let tail = message.split_once("expected ").map_or("", |(_, t)| t);
+        let tail = tail.strip_prefix("one of ").unwrap_or(tail);
+        let expected: Vec<&str> = tail
+            .split(", ")
+            .map(|w| w.trim().trim_matches('`'))
+            .filter(|w| !w.is_empty())
+            .collect();
         return did_you_mean(unknown, expected.iter().copied()).or_else(|| {
-            (!expected.is_empty()).then(|| format!("keys allowed here: {}", expected.join(", ")))
+            (!expected.is_empty()).then(|| format!("allowed here: {}", expected.join(", ")))
         });
     }
-    if message.contains("invalid type: string") && message.contains("boolean") {
+    if message.contains("boolean") {
         return Some(
-            "write `true` or `false` (YAML 1.1 spellings such as yes/no/on/off are not accepted)"
+            "write `true` or `false` (YAML 1.1 spellings such as yes/no/on/off are refused: they have changed security answers before)"
                 .to_owned(),
         );
     }

@@ -107,7 +107,11 @@ pub fn judge(input: &FindingInput<'_>) -> Vec<Finding> {
             None,
         ));
     }
-    if input.lost_at.is_some() && *tls != TlsAchieved::None {
+    // Lost, and nothing else (the connector, Domain Secure) enforced as much on the way out.
+    if input.lost_at.is_some()
+        && external.effective < input.rule_required
+        && *tls != TlsAchieved::None
+    {
         findings.push(Finding::new(
             Code::Tls003,
             format!(

@@ -279,7 +279,7 @@ impl RouteReport {
         field(
             &mut out,
             "message",
-            &format!("{subject}{} bytes", self.size_bytes),
+            &format!("{subject}{}", crate::model::Bytes(self.size_bytes)),
         );
         field(
             &mut out,

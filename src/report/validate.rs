@@ -72,14 +72,14 @@ impl ValidateReport {
             let _ = match (&f.summary, &f.profile) {
                 (Some(s), Some(p)) => writeln!(
                     out,
-                    "{}: valid, {} (profile {p}; {} sites, {} site links, {} servers, {} send connectors, {} transport rules)",
+                    "{}: valid, {} (profile {p}; {}, {}, {}, {}, {})",
                     f.file,
                     plural(warnings, "warning"),
-                    s.sites,
-                    s.site_links,
-                    s.servers,
-                    s.send_connectors,
-                    s.transport_rules
+                    plural(s.sites, "site"),
+                    plural(s.site_links, "site link"),
+                    plural(s.servers, "server"),
+                    plural(s.send_connectors, "send connector"),
+                    plural(s.transport_rules, "transport rule"),
                 ),
                 _ => writeln!(
                     out,

@@ -370,7 +370,9 @@ fn toward_hub(topology: &Topology, at: ServerId, path: &SitePath, faults: &Fault
     let here = site_of(topology, at);
     let start = path.sites.iter().position(|&s| s == here)?;
     let last = path.sites.len() - 1;
-    let hub = path.sites[start + 1..last]
+    let hub = path
+        .sites
+        .get(start + 1..last)?
         .iter()
         .copied()
         .find(|&s| topology.site(s).hub)?;

@@ -1,2 +1,8 @@
 //! The one integration test binary (STYLE rule 11): data-driven tests of the loader, routing,
-//! the TLS policy and the command line.
+//! the TLS policy and the command line. Fixtures live under `tests/data/`.
+
+mod cli;
+mod diagnostics;
+mod profiles;
+mod routing;
+mod support;

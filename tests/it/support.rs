@@ -1,0 +1,141 @@
+//! Helpers shared by the tests: load a fixture, explain a message, and render the result as one
+//! compact line that a test can compare with the documented example.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use tlsflow::load;
+use tlsflow::model::{Bytes, Faults, Timestamp, Topology};
+use tlsflow::policy::{self, Request, Sender};
+use tlsflow::report::{self, RouteReport};
+
+/// Certificates are judged at this instant in every test.
+pub const AT: &str = "2026-06-01T00:00:00Z";
+
+pub fn data(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(relative)
+}
+
+pub fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Loads a topology, failing the test with the rendered diagnostics.
+pub fn load(path: &Path) -> Topology {
+    match load::load_topology(path) {
+        Ok(loaded) => loaded.topology,
+        Err(failure) => panic!("{} does not load:\n{}", path.display(), failure.render()),
+    }
+}
+
+/// Explains one message: `from` is an address, server or site; `down` lists components.
+pub fn explain(
+    topology: &Topology,
+    from: &str,
+    to: &str,
+    subject: &str,
+    down: &[&str],
+) -> RouteReport {
+    let sender = if from.contains('@') {
+        Sender::Address(from.to_owned())
+    } else if let Some(server) = topology.server_by_name(from) {
+        Sender::Server(server)
+    } else {
+        Sender::Site(
+            topology
+                .site_by_name(from)
+                .unwrap_or_else(|| panic!("no sender {from}")),
+        )
+    };
+    let mut faults = Faults::none();
+    for item in down {
+        faults.down.insert(
+            topology
+                .parse_component(item)
+                .expect("a component of the fixture"),
+        );
+    }
+    let request = Request {
+        sender,
+        sender_text: from.to_owned(),
+        recipient: to.to_owned(),
+        subject: subject.to_owned(),
+        size: Bytes(100 * 1024),
+        at: at(),
+    };
+    let explanation = policy::explain(topology, &request, &faults).expect("a valid request");
+    report::route_report(topology, &explanation)
+}
+
+pub fn at() -> Timestamp {
+    load::values::instant(AT).expect("valid instant")
+}
+
+/// One line: `connector=C path=A>B cost=N hops=X>Y:kind[req->req] ... outcome=O tls=T findings=F`.
+pub fn summary(r: &RouteReport) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "connector={} ", r.connector.as_deref().unwrap_or("-"));
+    let _ = write!(s, "path={} cost={} ", r.site_path.join(">"), r.path_cost);
+    s.push_str("hops=");
+    let hops: Vec<String> = r
+        .hops
+        .iter()
+        .map(|h| {
+            let req = if h.requirement_before == h.requirement_after {
+                String::new()
+            } else {
+                format!(
+                    "[{}->{}]",
+                    short(h.requirement_before.as_str()),
+                    short(h.requirement_after.as_str())
+                )
+            };
+            format!("{}>{}:{}{req}", h.from, h.to, h.kind)
+        })
+        .collect();
+    s.push_str(if hops.is_empty() { "-" } else { "" });
+    s.push_str(&hops.join(","));
+    let _ = write!(s, " outcome={}", r.outcome);
+    if let Some(tls) = r.tls {
+        let _ = write!(s, " tls={}", tls.as_str());
+    }
+    let codes: Vec<String> = r.findings.iter().map(|f| f.code.to_string()).collect();
+    let _ = write!(
+        s,
+        " findings={}",
+        if codes.is_empty() {
+            "-".to_owned()
+        } else {
+            codes.join(",")
+        }
+    );
+    s
+}
+
+fn short(level: &str) -> &str {
+    match level {
+        "encryption_only" => "enc",
+        "certificate_validation" => "cert",
+        "domain_validation" => "domain",
+        other => other,
+    }
+}
+
+/// Asserts that a message's summary is `expected`, printing both on failure.
+#[track_caller]
+pub fn check(
+    topology: &Topology,
+    from: &str,
+    to: &str,
+    subject: &str,
+    down: &[&str],
+    expected: &str,
+) {
+    let actual = summary(&explain(topology, from, to, subject, down));
+    assert_eq!(
+        actual, expected,
+        "\nroute --from {from} --to {to} --subject {subject:?} --down {down:?}"
+    );
+}
