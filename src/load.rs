@@ -10,6 +10,7 @@
 mod diagnostic;
 pub mod profile;
 mod raw;
+pub mod scenario;
 mod validate;
 pub mod values;
 mod yaml;

@@ -7,6 +7,7 @@ pub mod code;
 pub mod fault;
 pub mod ids;
 pub mod profile;
+pub mod scenario;
 pub mod site_graph;
 pub mod tls;
 pub mod topology;

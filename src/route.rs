@@ -10,4 +10,4 @@ mod connector;
 mod delivery;
 
 pub use connector::{ConnectorChoice, Proximity, Selected, select_connector};
-pub use delivery::{Hop, HopKind, Route, RouteEnd, Target, route};
+pub use delivery::{Hop, HopKind, Route, RouteEnd, Step, Target, next_step, route};

@@ -8,7 +8,7 @@ use super::yaml::Spanned;
 
 pub(crate) type S<T> = Spanned<T>;
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTopology {
     pub(crate) format: S<i64>,
@@ -33,7 +33,7 @@ pub(crate) struct RawTopology {
     pub(crate) external_domains: Vec<S<RawExternalDomain>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSite {
     pub(crate) name: S<String>,
@@ -41,16 +41,16 @@ pub(crate) struct RawSite {
     pub(crate) inbound_mail_enabled: Option<S<bool>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSiteLink {
     pub(crate) name: S<String>,
-    pub(crate) sites: Vec<S<String>>,
+    pub(crate) sites: S<Vec<S<String>>>,
     pub(crate) cost: Option<S<i64>>,
     pub(crate) exchange_cost: Option<S<i64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
     pub(crate) name: S<String>,
@@ -68,7 +68,7 @@ pub(crate) enum RawRole {
     Edge,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSendConnector {
     pub(crate) name: S<String>,
@@ -98,7 +98,7 @@ pub(crate) enum RawTlsAuthLevel {
 }
 
 /// `"SMTP:*;1"` or `{domain: "*", cost: 1}`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum RawAddressSpace {
     Text(String),
     Map { domain: String, cost: Option<i64> },
@@ -106,10 +106,10 @@ pub(crate) enum RawAddressSpace {
 
 /// A scalar written as text or as a number (sizes, durations): kept as text, parsed later so
 /// that the error can say what the value should look like.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct RawScalar(pub(crate) String);
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTransportRule {
     pub(crate) name: S<String>,
@@ -127,7 +127,7 @@ pub(crate) enum RawRuleMode {
     Audit,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPredicates {
     #[serde(default)]
@@ -146,14 +146,14 @@ pub(crate) enum RawScope {
     NotInOrganization,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawActions {
     pub(crate) require_tls: Option<S<bool>>,
     pub(crate) route_via_connector: Option<S<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTransportConfig {
     #[serde(default)]
@@ -169,21 +169,21 @@ pub(crate) struct RawTransportConfig {
     pub(crate) queue_glitch_retry_interval: Option<S<RawScalar>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMailbox {
     pub(crate) address: S<String>,
     pub(crate) server: S<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawExternalDomain {
     pub(crate) domain: S<String>,
     pub(crate) mx: S<Vec<S<RawMx>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMx {
     pub(crate) host: S<String>,
@@ -201,7 +201,7 @@ pub(crate) enum RawStartTls {
     HandshakeFails,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCertificate {
     pub(crate) subject: Option<S<String>>,

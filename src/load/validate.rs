@@ -29,36 +29,219 @@ pub(super) fn topology(
         return Err(vec![Diagnostic::new(
             Code::Cfg001,
             &source.name,
-            Pos::default(),
+            Pos {
+                line: 1,
+                column: 1,
+                byte: None,
+            },
             "",
             "the file is empty: a topology starts with `format: 1`",
         )]);
     }
-    let raw: RawTopology = yaml::parse(&source.text).map_err(|e| {
-        let path = if e.pos.line > 0 {
-            yaml::path_at(&source.text, e.pos).unwrap_or_default()
+    let raw: RawTopology = yaml::parse(&source.text).map_err(|e| vec![yaml_error(source, &e)])?;
+    raw_topology(source, raw, &[])
+}
+
+/// The diagnostic for a YAML-layer failure: its position, YAML path, code, a message in an
+/// administrator's words, and a hint.
+pub(super) fn yaml_error(source: &SourceFile, e: &yaml::YamlError) -> Diagnostic {
+    let (message, hint) = translate(&e.message);
+    let shape = is_shape_error(&e.message);
+    let code = if shape { Code::Cfg002 } else { Code::Cfg001 };
+    let mut at = e.pos;
+    let mut path = if at.line > 0 {
+        yaml::path_at(&source.text, at).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    if e.message.contains("missing field") {
+        // serde reports the position after the last key it read: name the mapping itself.
+        path = parent_path(&path);
+        at = yaml::position_of(&source.text, &path).unwrap_or(Pos {
+            line: 1,
+            column: 1,
+            byte: None,
+        });
+    } else if e.message.contains("found a tab") {
+        // The scanner notices the tab while reading the previous token: point at the tab.
+        if let Some(tab) = first_tab_at_or_after(&source.text, at) {
+            at = tab;
+            path = yaml::path_at(&source.text, at).unwrap_or(path);
+        }
+    }
+    Diagnostic::new(code, &source.name, at, path, message).hint_opt(hint)
+}
+
+/// `servers[0].site` -> `servers[0]`; `sites` -> `` (the document).
+fn parent_path(path: &str) -> String {
+    match path.rfind(['.', '[']) {
+        Some(i) if path[i..].starts_with('.') => path[..i].to_owned(),
+        Some(i) => path[..i].to_owned(),
+        None => String::new(),
+    }
+}
+
+fn first_tab_at_or_after(text: &str, at: Pos) -> Option<Pos> {
+    text.split('\n')
+        .zip(1u64..)
+        .skip_while(|&(_, line)| line < at.line)
+        .find_map(|(l, line)| {
+            l.char_indices()
+                .zip(1u64..)
+                .find(|&((_, c), column)| c == '\t' && (line > at.line || column >= at.column))
+                .map(|(_, column)| Pos {
+                    line,
+                    column,
+                    byte: None,
+                })
+        })
+}
+
+/// The YAML layer's message in an administrator's words, and a hint.
+fn translate(raw: &str) -> (String, Option<String>) {
+    let field = raw.split('`').nth(1).unwrap_or("");
+    if raw.contains("invalid i64") || raw.contains("invalid u64") || raw.contains("invalid u32") {
+        return (
+            "expected a whole number".to_owned(),
+            Some(
+                "write a number without quotes or decimals, within the range the key allows"
+                    .to_owned(),
+            ),
+        );
+    }
+    if raw.contains("cannot deserialize null") {
+        return (
+            "expected a value, found nothing (null)".to_owned(),
+            Some("write the value after the colon".to_owned()),
+        );
+    }
+    if raw.contains("missing field") {
+        return (
+            format!("missing key `{field}`"),
+            Some(format!("add `{field}:` to this mapping")),
+        );
+    }
+    if raw.contains("budget breached: Documents")
+        || raw.contains("MultipleDocuments")
+        || raw.contains("multiple documents")
+    {
+        return (
+            "the file holds more than one YAML document".to_owned(),
+            Some("a topology is one document: remove the `---` separator and what follows, or split the file".to_owned()),
+        );
+    }
+    if raw.contains("budget breached") {
+        return (
+            "the file exceeds tlsflow's limits (nesting, size or alias expansion)".to_owned(),
+            Some("a topology needs no deep nesting and no mass alias expansion; is this a YAML bomb?".to_owned()),
+        );
+    }
+    if raw.contains("recursion limit") {
+        return (
+            "the file is nested too deeply".to_owned(),
+            Some("a topology needs at most a few levels of nesting".to_owned()),
+        );
+    }
+    if let Some(key) = raw.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key).trim();
+        return (
+            format!("duplicate key `{key}`"),
+            Some("a key may appear once in a mapping: remove one of them".to_owned()),
+        );
+    }
+    if raw.contains("found a tab") {
+        return (
+            "a tab character in the indentation".to_owned(),
+            Some("YAML indents with spaces, never tabs".to_owned()),
+        );
+    }
+    if raw.contains("mapping values are not allowed") {
+        return (
+            "a `key: value` where YAML does not expect one".to_owned(),
+            Some("check the indentation of this line against its siblings, and quote values that contain `: `".to_owned()),
+        );
+    }
+    if raw.contains("expected string scalar") {
+        return (
+            "expected a text value".to_owned(),
+            Some("this key takes a single text value, not a list or a mapping".to_owned()),
+        );
+    }
+    if raw.contains("boolean") {
+        return (
+            "expected `true` or `false`".to_owned(),
+            Some("YAML 1.1 spellings such as yes/no/on/off are refused: they have changed security answers before".to_owned()),
+        );
+    }
+    if raw.contains("unknown field") || raw.contains("unknown variant") {
+        let what = if raw.contains("unknown field") {
+            "key"
         } else {
-            String::new()
+            "value"
         };
-        let shape = is_shape_error(&e.message);
-        let code = if shape { Code::Cfg002 } else { Code::Cfg001 };
-        let hint = shape_hint(&e.message);
-        vec![Diagnostic::new(code, &source.name, e.pos, path, e.message).hint_opt(hint)]
-    })?;
+        return (format!("unknown {what} `{field}`"), shape_hint(raw));
+    }
+    (raw.to_owned(), shape_hint(raw))
+}
+
+/// Where some objects of a raw topology really come from: a scenario's inline topology, or a
+/// variant's change. A diagnostic whose YAML path starts with `topology_prefix` is reported in
+/// `file`, with that prefix replaced by `path_prefix`.
+#[derive(Clone, Debug)]
+pub(super) struct Attribution {
+    pub(super) topology_prefix: String,
+    pub(super) file: String,
+    pub(super) path_prefix: String,
+}
+
+/// Validates a parsed topology.
+pub(super) fn raw_topology(
+    source: &SourceFile,
+    raw: RawTopology,
+    attribution: &[Attribution],
+) -> Result<(Topology, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut v = Validator {
         file: &source.name,
         diags: Vec::new(),
     };
     let topology = v.topology(raw, source);
-    let (errors, warnings): (Vec<_>, Vec<_>) = v.diags.into_iter().partition(Diagnostic::is_error);
+    let mut diags = v.diags;
+    for d in &mut diags {
+        attribute(d, attribution);
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) = diags.into_iter().partition(Diagnostic::is_error);
     match topology {
         Some(t) if errors.is_empty() => Ok((t, warnings)),
         _ => {
             let mut all = errors;
             all.extend(warnings);
-            all.sort_by_key(|d| (d.line, d.column));
+            all.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
             Err(all)
         }
+    }
+}
+
+/// Moves a diagnostic to the file its object came from (the longest matching prefix wins).
+fn attribute(d: &mut Diagnostic, attribution: &[Attribution]) {
+    let matching = attribution
+        .iter()
+        .filter(|a| {
+            a.topology_prefix.is_empty()
+                || d.yaml_path == a.topology_prefix
+                || d.yaml_path.starts_with(&format!("{}.", a.topology_prefix))
+                || d.yaml_path.starts_with(&format!("{}[", a.topology_prefix))
+        })
+        .max_by_key(|a| a.topology_prefix.len());
+    if let Some(a) = matching {
+        d.file.clone_from(&a.file);
+        let rest = &d.yaml_path[a.topology_prefix.len()..];
+        d.yaml_path = if rest.is_empty() || rest.starts_with('[') {
+            format!("{}{rest}", a.path_prefix)
+        } else if a.topology_prefix.is_empty() {
+            format!("{}.{rest}", a.path_prefix)
+        } else {
+            format!("{}{rest}", a.path_prefix)
+        };
     }
 }
 
@@ -66,6 +249,14 @@ pub(super) fn topology(
 fn is_shape_error(message: &str) -> bool {
     [
         "boolean",
+        "invalid i64",
+        "invalid u64",
+        "invalid u32",
+        "deserialize null",
+        "expected string",
+        "expected mapping",
+        "expected sequence",
+        "expected a ",
         "unknown field",
         "missing field",
         "invalid type",
@@ -196,8 +387,9 @@ impl Validator<'_> {
     ) -> Option<Id> {
         let found = names.get(name.value.trim());
         if found.is_none() {
-            let hint =
-                did_you_mean(&name.value, names.display.iter().map(String::as_str)).or_else(|| {
+            let hint = lookalike(&name.value, &names.display)
+                .or_else(|| did_you_mean(&name.value, names.display.iter().map(String::as_str)))
+                .or_else(|| {
                     if names.display.is_empty() {
                         Some(format!("no {kind} is defined"))
                     } else {
@@ -322,7 +514,16 @@ impl Validator<'_> {
                 .map(|l| (l.sites.clone(), l.routing_cost()))
                 .collect::<Vec<_>>(),
         );
-        self.connectivity(&raw, &sites, &site_graph);
+        // A site that is misnamed or defined twice would show up as disconnected too: report
+        // the cause only.
+        if !self.diags.iter().any(|d| {
+            matches!(
+                d.code,
+                Code::Cfg004 | Code::Cfg005 | Code::Cfg006 | Code::Cfg018
+            )
+        }) {
+            self.connectivity(&raw, &sites, &site_graph);
+        }
 
         let mut server_names = Names::new();
         let servers = self.servers(&raw, &site_names, &mut server_names);
@@ -417,7 +618,7 @@ impl Validator<'_> {
             );
             let mut ids: Vec<SiteId> = Vec::new();
             let mut all_resolved = true;
-            for (j, s) in l.value.sites.iter().enumerate() {
+            for (j, s) in l.value.sites.value.iter().enumerate() {
                 match self.resolve(site_names, "site", s, &format!("{path}.sites[{j}]")) {
                     Some(id) if !ids.contains(&id) => ids.push(id),
                     Some(_) => {}
@@ -425,7 +626,7 @@ impl Validator<'_> {
                 }
             }
             if all_resolved && ids.len() < 2 {
-                let message = if l.value.sites.len() >= 2 {
+                let message = if l.value.sites.value.len() >= 2 {
                     format!("site link `{}` joins a site to itself", l.value.name.value)
                 } else {
                     format!(
@@ -433,8 +634,13 @@ impl Validator<'_> {
                         l.value.name.value
                     )
                 };
-                self.error(Code::Cfg006, pos(l), &format!("{path}.sites"), message)
-                    .hint = Some("an IP site link joins two or more distinct sites".to_owned());
+                self.error(
+                    Code::Cfg006,
+                    pos(&l.value.sites),
+                    &format!("{path}.sites"),
+                    message,
+                )
+                .hint = Some("an IP site link joins two or more distinct sites".to_owned());
             }
             let cost = l.value.cost.as_ref().map_or(Some(100), |c| {
                 self.ranged(c, &format!("{path}.cost"), 1..=99_999, "site link cost")
@@ -562,7 +768,7 @@ impl Validator<'_> {
                     self.resolve(site_names, "site", site, &format!("{path}.site"))
                 }
                 (Some(site), true) => {
-                    self.error(Code::Cfg016, pos(site), &format!("{path}.site"), format!("Edge server `{}` belongs to no AD site", r.name.value))
+                    self.error(Code::Cfg016, pos(site), &format!("{path}.site"), format!("Edge server `{}` must not name a site: an Edge server belongs to no AD site", r.name.value))
                         .hint = Some("an Edge server sits in the perimeter network; name its site with `subscribed_site`".to_owned());
                     None
                 }
@@ -587,7 +793,8 @@ impl Validator<'_> {
                         pos(site),
                         &format!("{path}.subscribed_site"),
                         format!("only an Edge server has an Edge subscription; `{}` is not an Edge server", r.name.value),
-                    );
+                    )
+                    .hint = Some("remove `subscribed_site`, or give the server the edge role (alone)".to_owned());
                     None
                 }
                 (None, true) => {
@@ -657,6 +864,12 @@ impl Validator<'_> {
                 };
                 match parsed {
                     Ok(space) => address_spaces.push(space),
+                    Err(message) if message.contains("out of range") => {
+                        self.error(Code::Cfg007, pos(a), &apath, message).hint = Some(
+                            "an address-space cost is 1 to 100 (default 1); lower is preferred"
+                                .to_owned(),
+                        );
+                    }
                     Err(message) => {
                         self.error(Code::Cfg009, pos(a), &apath, message).hint =
                             Some(r#"write "SMTP:*;1", "SMTP:contoso.com;10", "*.contoso.com" or {domain: "*", cost: 1}"#.to_owned());
@@ -669,7 +882,8 @@ impl Validator<'_> {
                     pos(&r.address_spaces),
                     &format!("{path}.address_spaces"),
                     format!("send connector `{name}` has no address space"),
-                );
+                )
+                .hint = Some(r#"add one, e.g. address_spaces: ["SMTP:*;1"]"#.to_owned());
             }
 
             let mut source_servers = Vec::new();
@@ -722,6 +936,20 @@ impl Validator<'_> {
                 RawTlsAuthLevel::CertificateValidation => TlsLevel::CertificateValidation,
                 RawTlsAuthLevel::DomainValidation => TlsLevel::DomainValidation,
             });
+            for (j, h) in r.smart_hosts.iter().enumerate() {
+                if let Err(message) = values::smart_host(&h.value) {
+                    self.error(
+                        Code::Cfg018,
+                        pos(h),
+                        &format!("{path}.smart_hosts[{j}]"),
+                        message,
+                    )
+                    .hint = Some(
+                        "a smart host is an FQDN (relay.contoso.com) or an IP address ([10.1.1.1])"
+                            .to_owned(),
+                    );
+                }
+            }
             let smart_hosts: Vec<String> = r
                 .smart_hosts
                 .iter()
@@ -802,7 +1030,8 @@ impl Validator<'_> {
             {
                 let flag = r.frontend_proxy.as_ref().expect("frontend_proxy is set");
                 let pname = profile.as_ref().map_or("", |p| p.name.as_str()).to_owned();
-                self.error(Code::Cfg023, pos(flag), &format!("{path}.frontend_proxy"), format!("profile `{pname}` has no Front End outbound proxy (FrontendProxyEnabled is Exchange 2013 and later)"));
+                self.error(Code::Cfg023, pos(flag), &format!("{path}.frontend_proxy"), format!("profile `{pname}` has no Front End outbound proxy (FrontendProxyEnabled is Exchange 2013 and later)"))
+                    .hint = Some("remove frontend_proxy, or use profile exchange2013 or later".to_owned());
             }
             let max_message_size = match &r.max_message_size {
                 None => default_size,
@@ -869,7 +1098,8 @@ impl Validator<'_> {
                     Pos { line: origin.line, column: origin.column, byte: None },
                     &origin.yaml_path,
                     format!("the Edge subscription of `{}` creates `{name}`, which a send connector already uses", edge.name),
-                );
+                )
+                .hint = Some("rename the explicit send connector: EdgeSync names are reserved for Edge subscriptions".to_owned());
             }
             connectors.push(SendConnector {
                 name,
@@ -992,6 +1222,18 @@ impl Validator<'_> {
                 site_names,
             );
             let actions = &r.actions.value;
+            if actions.require_tls.is_none() && actions.route_via_connector.is_none() {
+                self.error(
+                    Code::Cfg002,
+                    pos(&r.actions),
+                    &format!("{path}.actions"),
+                    format!("transport rule `{}` has no action", r.name.value),
+                )
+                .hint = Some(
+                    "New-TransportRule needs at least one action; tlsflow models require_tls"
+                        .to_owned(),
+                );
+            }
             let require_tls = actions.require_tls.as_ref().is_some_and(|a| a.value);
             if let (Some(flag), Some(p)) = (&actions.require_tls, profile)
                 && flag.value
@@ -1007,9 +1249,8 @@ impl Validator<'_> {
                     ),
                 )
                 .hint = Some(format!(
-                    "{} ({})",
-                    p.rule_action_require_tls.source,
-                    p.rule_action_require_tls.evidence.as_str()
+                    "the action is Exchange 2013 and later ({}); on 2010, require TLS with a send connector (require_tls) for the domains that need it, or use profile exchange2013",
+                    p.rule_action_require_tls.source
                 ));
             }
             let route_via_connector = actions
@@ -1354,6 +1595,16 @@ impl Validator<'_> {
             };
             let not_before = date(&c.value.not_before, "not_before");
             let not_after = date(&c.value.not_after, "not_after");
+            if let (Some(b), Some(a), Some(raw)) = (not_before, not_after, &c.value.not_after)
+                && b > a
+            {
+                self.error(
+                    Code::Cfg018,
+                    pos(raw),
+                    &format!("{cpath}.not_after"),
+                    format!("the certificate expires ({a}) before it becomes valid ({b})"),
+                );
+            }
             Certificate {
                 subject: c
                     .value
@@ -1393,4 +1644,16 @@ fn preview(names: &[String]) -> String {
 
 fn flag(value: Option<&S<bool>>, default: bool) -> bool {
     value.map_or(default, |v| v.value)
+}
+
+/// A hint for a name that differs from a known one only by look-alike characters (e.g. a
+/// Cyrillic `а` for a Latin `a`): says which character is not what it seems.
+fn lookalike(name: &str, known: &[String]) -> Option<String> {
+    let odd: Vec<char> = name.chars().filter(|c| !c.is_ascii()).collect();
+    let first = *odd.first()?;
+    let close = did_you_mean(name, known.iter().map(String::as_str))?;
+    Some(format!(
+        "`{name}` contains the non-ASCII character '{first}' (U+{:04X}); {close}",
+        u32::from(first)
+    ))
 }

@@ -215,3 +215,17 @@ pub(crate) fn version(text: &str) -> Result<String, String> {
         )),
     }
 }
+
+/// A smart host: an FQDN, an IP address, or an IP address in brackets (`[10.1.1.1]`).
+pub(crate) fn smart_host(text: &str) -> Result<(), String> {
+    let t = text.trim();
+    let bare = t
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(t);
+    if bare.parse::<std::net::IpAddr>().is_ok() || domain_name(&bare.to_lowercase()).is_ok() {
+        Ok(())
+    } else {
+        Err(format!("`{text}` is not a host name or an IP address"))
+    }
+}

@@ -42,6 +42,10 @@ fn options() -> Options {
     budget.max_documents = 1;
     let mut options = Options::default();
     options.budget = Some(budget);
+    // A topology has no reason to replay an anchor more than a few hundred times; a YAML bomb
+    // must fail fast, not after expanding millions of nodes.
+    options.alias_limits.max_total_replayed_events = 20_000;
+    options.alias_limits.max_replay_stack_depth = 16;
     options.strict_booleans = true;
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     options
@@ -213,4 +217,26 @@ fn collect(node: &Node, prefix: &str, out: &mut Vec<(Pos, String)>) {
         }
         Node::Scalar => {}
     }
+}
+
+/// The position of the node at a YAML path (`servers[0]`; the empty path is the document).
+pub(crate) fn position_of(text: &str, path: &str) -> Option<Pos> {
+    if path.is_empty() {
+        return Some(Pos {
+            line: 1,
+            column: 1,
+            byte: None,
+        });
+    }
+    let mut options = options();
+    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options).ok()?;
+    let mut marks = Vec::new();
+    collect(&root.value, "", &mut marks);
+    // The value's mark follows the key's for mappings; a sequence item has only its own.
+    marks
+        .into_iter()
+        .filter(|(_, p)| p == path)
+        .map(|(pos, _)| pos)
+        .next_back()
 }

@@ -103,7 +103,9 @@ pub struct Route {
     pub end: RouteEnd,
 }
 
-enum Step {
+/// The decision of one Transport service for one recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
     /// Relay to another Transport service, which routes again.
     Relay(Hop),
     /// A last hop inside the organisation: the route ends where it leads.
@@ -202,8 +204,8 @@ fn hop(topology: &Topology, from: ServerId, to: ServerId, kind: HopKind) -> Hop 
     }
 }
 
-/// The decision of the Transport service on `at`.
-fn next_step(
+/// The decision of the Transport service on `at` for a recipient, under the current faults.
+pub fn next_step(
     topology: &Topology,
     at: ServerId,
     target: &Target,

@@ -217,3 +217,81 @@ fn out_is_written_atomically_and_completely() {
 fn stdout(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
+
+/// Every file of the invalid corpus, run through the real binary: refused with exit 2, located
+/// on stdout, never an internal error, never a hang (a run that takes 10 s is killed and fails).
+#[test]
+fn validate_refuses_every_invalid_corpus_file_in_time() {
+    // The loader reports these whole-file problems without a line (line 0 means "the whole
+    // file"); every other corpus file must be located. An entry that starts getting a line
+    // must be removed from this list.
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    let mut names: Vec<String> = std::fs::read_dir(repo("tests/data/invalid"))
+        .expect("the corpus directory")
+        .map(|entry| {
+            entry
+                .expect("a directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| {
+            std::path::Path::new(name)
+                .extension()
+                .is_some_and(|e| e == "yaml")
+        })
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= 40,
+        "the invalid corpus has only {} files",
+        names.len()
+    );
+
+    let mut problems = Vec::new();
+    for name in &names {
+        let file = format!("tests/data/invalid/{name}");
+        let started = std::time::Instant::now();
+        let output = tlsflow()
+            .args(["validate", &file])
+            .timeout(LIMIT)
+            .output()
+            .expect("the binary runs");
+        let elapsed = started.elapsed();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if elapsed >= LIMIT || output.status.code().is_none() {
+            problems.push(format!(
+                "{file}: did not finish within {LIMIT:?} (killed after {elapsed:?})"
+            ));
+            continue;
+        }
+        if output.status.code() != Some(2) {
+            problems.push(format!(
+                "{file}: exit code {:?}, expected 2\n{stdout}{stderr}",
+                output.status.code()
+            ));
+        }
+        let located = stdout.lines().any(|line| {
+            line.strip_prefix(&file)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        });
+        if !located {
+            problems.push(format!(
+                "{file}: stdout has no `{file}:LINE:COLUMN` diagnostic\n{stdout}"
+            ));
+        }
+        if stderr.contains("internal error") || stderr.contains("panicked") {
+            problems.push(format!("{file}: internal error\n{stderr}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} corpus files misbehave:\n{}",
+        problems.len(),
+        names.len(),
+        problems.join("\n")
+    );
+}

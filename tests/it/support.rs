@@ -10,20 +10,20 @@ use tlsflow::policy::{self, Request, Sender};
 use tlsflow::report::{self, RouteReport};
 
 /// Certificates are judged at this instant in every test.
-pub const AT: &str = "2026-06-01T00:00:00Z";
+pub(crate) const AT: &str = "2026-06-01T00:00:00Z";
 
-pub fn data(relative: &str) -> PathBuf {
+pub(crate) fn data(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(relative)
 }
 
-pub fn repo(relative: &str) -> PathBuf {
+pub(crate) fn repo(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
 /// Loads a topology, failing the test with the rendered diagnostics.
-pub fn load(path: &Path) -> Topology {
+pub(crate) fn load(path: &Path) -> Topology {
     match load::load_topology(path) {
         Ok(loaded) => loaded.topology,
         Err(failure) => panic!("{} does not load:\n{}", path.display(), failure.render()),
@@ -31,11 +31,23 @@ pub fn load(path: &Path) -> Topology {
 }
 
 /// Explains one message: `from` is an address, server or site; `down` lists components.
-pub fn explain(
+pub(crate) fn explain(
     topology: &Topology,
     from: &str,
     to: &str,
     subject: &str,
+    down: &[&str],
+) -> RouteReport {
+    explain_sized(topology, from, to, subject, Bytes(100 * 1024), down)
+}
+
+/// [`explain`] for a message of `size` (connector size limits, reference §2.1).
+pub(crate) fn explain_sized(
+    topology: &Topology,
+    from: &str,
+    to: &str,
+    subject: &str,
+    size: Bytes,
     down: &[&str],
 ) -> RouteReport {
     let sender = if from.contains('@') {
@@ -62,19 +74,19 @@ pub fn explain(
         sender_text: from.to_owned(),
         recipient: to.to_owned(),
         subject: subject.to_owned(),
-        size: Bytes(100 * 1024),
+        size,
         at: at(),
     };
     let explanation = policy::explain(topology, &request, &faults).expect("a valid request");
     report::route_report(topology, &explanation)
 }
 
-pub fn at() -> Timestamp {
+pub(crate) fn at() -> Timestamp {
     load::values::instant(AT).expect("valid instant")
 }
 
 /// One line: `connector=C path=A>B cost=N hops=X>Y:kind[req->req] ... outcome=O tls=T findings=F`.
-pub fn summary(r: &RouteReport) -> String {
+pub(crate) fn summary(r: &RouteReport) -> String {
     let mut s = String::new();
     let _ = write!(s, "connector={} ", r.connector.as_deref().unwrap_or("-"));
     let _ = write!(s, "path={} cost={} ", r.site_path.join(">"), r.path_cost);
@@ -125,7 +137,7 @@ fn short(level: &str) -> &str {
 
 /// Asserts that a message's summary is `expected`, printing both on failure.
 #[track_caller]
-pub fn check(
+pub(crate) fn check(
     topology: &Topology,
     from: &str,
     to: &str,
@@ -137,5 +149,43 @@ pub fn check(
     assert_eq!(
         actual, expected,
         "\nroute --from {from} --to {to} --subject {subject:?} --down {down:?}"
+    );
+}
+
+/// [`check`] for a message of `size`.
+#[track_caller]
+pub(crate) fn check_sized(
+    topology: &Topology,
+    from: &str,
+    to: &str,
+    subject: &str,
+    size: Bytes,
+    down: &[&str],
+    expected: &str,
+) {
+    let actual = summary(&explain_sized(topology, from, to, subject, size, down));
+    assert_eq!(
+        actual, expected,
+        "\nroute --from {from} --to {to} --subject {subject:?} --size {} --down {down:?}",
+        size.0
+    );
+}
+
+/// [`check`] of the summary from `hops=` on, for cases where the reference pins the hops and the
+/// outcome but not the site path the routing decision reports.
+#[track_caller]
+pub(crate) fn check_hops(
+    topology: &Topology,
+    from: &str,
+    to: &str,
+    subject: &str,
+    down: &[&str],
+    expected: &str,
+) {
+    let line = summary(&explain(topology, from, to, subject, down));
+    let actual = line.find("hops=").map_or(line.as_str(), |i| &line[i..]);
+    assert_eq!(
+        actual, expected,
+        "\nroute --from {from} --to {to} --subject {subject:?} --down {down:?}\n(full line: {line})"
     );
 }

@@ -1,0 +1,1120 @@
+//! Scenario files (SPEC §4): a topology (a path or inline), traffic, a timeline, what-if variants
+//! and expectations. Each variant's `changes` are applied to a copy of the raw topology, which is
+//! then validated like any topology: a variant that makes the organisation invalid is reported
+//! with the position of the change in the scenario file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::scenario::{
+    Action, Bound, Comparison, Expectation, ExplicitMessage, HopLatency, MxChange, Scenario,
+    SenderPattern, TimedEvent, Variant, Workload,
+};
+use crate::model::{Bytes, Code, Millis, Origin, StartTls, Timestamp, name_key};
+
+use super::diagnostic::{Diagnostic, did_you_mean};
+use super::raw::{
+    RawExternalDomain, RawMailbox, RawScalar, RawSendConnector, RawServer, RawSite, RawSiteLink,
+    RawStartTls, RawTopology, RawTransportConfig, RawTransportRule, S,
+};
+use super::validate::Attribution;
+use super::yaml::{self, Pos, pos};
+use super::{LoadFailure, SourceFile, read_source, validate, values};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    format: S<i64>,
+    name: S<String>,
+    topology: S<RawTopologyRef>,
+    seed: Option<S<u64>>,
+    start: Option<S<RawScalar>>,
+    duration: S<RawScalar>,
+    latency: Option<S<RawLatency>>,
+    #[serde(default)]
+    messages: Vec<S<RawMessage>>,
+    #[serde(default)]
+    workload: Vec<S<RawWorkload>>,
+    #[serde(default)]
+    events: Vec<S<RawEvent>>,
+    #[serde(default)]
+    variants: Vec<S<RawVariant>>,
+    #[serde(default)]
+    expect: BTreeMap<String, S<RawExpectation>>,
+}
+
+/// `topology: ../topologies/contoso.yaml` or an inline topology mapping.
+#[derive(Clone, Debug)]
+enum RawTopologyRef {
+    Path(String),
+    Inline(Box<RawTopology>),
+}
+
+impl<'de> Deserialize<'de> for RawTopologyRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawTopologyRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a path to a topology file, or an inline topology")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawTopologyRef, E> {
+                Ok(RawTopologyRef::Path(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawTopologyRef, A::Error> {
+                let raw =
+                    RawTopology::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawTopologyRef::Inline(Box::new(raw)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLatency {
+    same_site: Option<S<RawScalar>>,
+    cross_site: Option<S<RawScalar>>,
+    external: Option<S<RawScalar>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMessage {
+    at: S<RawScalar>,
+    from: S<String>,
+    to: S<Vec<S<String>>>,
+    subject: Option<S<String>>,
+    size: Option<S<RawScalar>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkload {
+    from: Option<S<String>>,
+    site: Option<S<String>>,
+    to: S<BTreeMap<String, f64>>,
+    rate: S<RawScalar>,
+    subject: Option<S<BTreeMap<String, f64>>>,
+    size: Option<S<RawSizeRange>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSizeRange {
+    min: S<RawScalar>,
+    max: S<RawScalar>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    at: S<RawScalar>,
+    down: Option<S<String>>,
+    up: Option<S<String>>,
+    set: Option<S<RawSet>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSet {
+    external_domain: S<String>,
+    mx: Option<S<String>>,
+    starttls: Option<S<RawStartTls>>,
+    available: Option<S<bool>>,
+    certificate: Option<S<RawCertificatePatch>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCertificatePatch {
+    trusted: Option<S<bool>>,
+    not_after: Option<S<RawScalar>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariant {
+    name: S<String>,
+    #[serde(default)]
+    changes: Vec<S<RawChange>>,
+}
+
+/// One what-if change (externally tagged: `- add_send_connector: {...}`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawChange {
+    Profile(S<String>),
+    AddSite(RawSite),
+    AddSiteLink(RawSiteLink),
+    RemoveSiteLink(S<String>),
+    AddServer(RawServer),
+    RemoveServer(S<String>),
+    ModifyServer(RawServerPatch),
+    AddSendConnector(RawSendConnector),
+    RemoveSendConnector(S<String>),
+    ModifySendConnector(RawConnectorPatch),
+    AddTransportRule(RawTransportRule),
+    RemoveTransportRule(S<String>),
+    AddMailbox(RawMailbox),
+    AddExternalDomain(RawExternalDomain),
+    RemoveExternalDomain(S<String>),
+    TransportConfig(RawTransportConfig),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServerPatch {
+    name: S<String>,
+    site: Option<S<String>>,
+    roles: Option<S<Vec<S<super::raw::RawRole>>>>,
+    version: Option<S<String>>,
+    subscribed_site: Option<S<String>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnectorPatch {
+    name: S<String>,
+    address_spaces: Option<S<Vec<S<super::raw::RawAddressSpace>>>>,
+    source_servers: Option<Vec<S<String>>>,
+    scoped: Option<S<bool>>,
+    enabled: Option<S<bool>>,
+    frontend_proxy: Option<S<bool>>,
+    dns_routing: Option<S<bool>>,
+    smart_hosts: Option<Vec<S<String>>>,
+    require_tls: Option<S<bool>>,
+    tls_auth_level: Option<S<super::raw::RawTlsAuthLevel>>,
+    tls_domain: Option<S<String>>,
+    ignore_starttls: Option<S<bool>>,
+    domain_secure: Option<S<bool>>,
+    max_message_size: Option<S<RawScalar>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpectation {
+    #[serde(default)]
+    violations: BTreeMap<String, S<RawScalar>>,
+    #[serde(default)]
+    outcomes: BTreeMap<String, S<RawScalar>>,
+}
+
+/// A loaded scenario, its warnings, and the files it was read from.
+#[derive(Debug)]
+pub struct LoadedScenario {
+    pub scenario: Scenario,
+    pub warnings: Vec<Diagnostic>,
+    pub source: SourceFile,
+    pub topology_source: SourceFile,
+}
+
+/// Whether a YAML text is a scenario (it has a top-level `topology:` key) rather than a topology.
+pub fn looks_like_scenario(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("topology:"))
+}
+
+pub fn load_scenario(path: &Path) -> Result<LoadedScenario, LoadFailure> {
+    scenario_from_source(read_source(path)?)
+}
+
+/// Validates a scenario held in memory; a topology path is read relative to its directory.
+pub fn scenario_from_source(source: SourceFile) -> Result<LoadedScenario, LoadFailure> {
+    let fail = |diagnostics: Vec<Diagnostic>, source: &SourceFile| LoadFailure {
+        diagnostics,
+        source: Some(source.clone()),
+    };
+    let raw: RawScenario = yaml::parse(&source.text)
+        .map_err(|e| fail(vec![validate::yaml_error(&source, &e)], &source))?;
+    let mut v = Checker {
+        file: source.name.clone(),
+        diags: Vec::new(),
+    };
+    if raw.format.value != 1 {
+        v.error(
+            Code::Cfg003,
+            pos(&raw.format),
+            "format",
+            format!("unsupported format {}", raw.format.value),
+        );
+    }
+    // The topology: a file next to the scenario, or inline.
+    let (topology_source, base) = match &raw.topology.value {
+        RawTopologyRef::Path(p) => {
+            let path: PathBuf = source
+                .base_dir
+                .as_deref()
+                .map_or_else(|| PathBuf::from(p), |d| d.join(p));
+            let topology_source = read_source(&path).map_err(|mut f| {
+                for d in &mut f.diagnostics {
+                    d.hint = Some(format!(
+                        "the scenario's `topology:` names this file (line {})",
+                        pos(&raw.topology).line
+                    ));
+                }
+                f
+            })?;
+            let base: RawTopology =
+                yaml::parse(&topology_source.text).map_err(|e| LoadFailure {
+                    diagnostics: vec![validate::yaml_error(&topology_source, &e)],
+                    source: Some(topology_source.clone()),
+                })?;
+            (topology_source, base)
+        }
+        RawTopologyRef::Inline(raw_topology) => (source.clone(), (**raw_topology).clone()),
+    };
+    let inline_prefix =
+        matches!(raw.topology.value, RawTopologyRef::Inline(_)).then_some("topology");
+    let baseline = validate::raw_topology(
+        &topology_source,
+        base.clone(),
+        &attribution_inline(inline_prefix, &source),
+    )
+    .map_err(|diagnostics| LoadFailure {
+        diagnostics,
+        source: Some(topology_source.clone()),
+    })?;
+    let (baseline_topology, mut warnings) = baseline;
+
+    let mut runs = vec![Variant {
+        name: "baseline".to_owned(),
+        topology: baseline_topology,
+    }];
+    let mut variant_names: BTreeMap<String, u64> = BTreeMap::new();
+    for (i, variant) in raw.variants.iter().enumerate() {
+        let path = format!("variants[{i}]");
+        let name = variant.value.name.value.trim().to_owned();
+        if name.is_empty() || name_key(&name) == "baseline" {
+            v.error(
+                Code::Cfg018,
+                pos(&variant.value.name),
+                &format!("{path}.name"),
+                "a variant needs a name other than `baseline`".to_owned(),
+            );
+            continue;
+        }
+        if let Some(line) = variant_names.get(&name_key(&name)) {
+            let line = *line;
+            v.error(
+                Code::Cfg004,
+                pos(&variant.value.name),
+                &format!("{path}.name"),
+                format!("variant `{name}` is defined twice"),
+            )
+            .hint = Some(format!("the first definition is on line {line}"));
+            continue;
+        }
+        variant_names.insert(name_key(&name), pos(&variant.value.name).line);
+        let mut raw_variant = base.clone();
+        let mut attribution = attribution_inline(inline_prefix, &source);
+        let mut profile_override = None;
+        for (j, change) in variant.value.changes.iter().enumerate() {
+            let cpath = format!("{path}.changes[{j}]");
+            apply_change(
+                &mut v,
+                &mut raw_variant,
+                &mut attribution,
+                &mut profile_override,
+                change,
+                &cpath,
+            );
+        }
+        if let Some(profile) = profile_override {
+            raw_variant.profile = Some(profile);
+        }
+        match validate::raw_topology(&topology_source, raw_variant, &attribution) {
+            Ok((topology, _)) => runs.push(Variant { name, topology }),
+            Err(diagnostics) => {
+                for mut d in diagnostics.into_iter().filter(Diagnostic::is_error) {
+                    d.message = format!("variant `{name}`: {}", d.message);
+                    v.diags.push(d);
+                }
+            }
+        }
+    }
+
+    let seed = raw.seed.as_ref().map_or(0, |s| s.value);
+    let start = match &raw.start {
+        Some(s) => v.instant(s, "start"),
+        None => today_midnight_utc(),
+    };
+    let duration = v.duration(&raw.duration, "duration").unwrap_or(Millis::DAY);
+    let latency = raw.latency.as_ref().map_or_else(HopLatency::default, |l| {
+        let d = HopLatency::default();
+        HopLatency {
+            same_site: l
+                .value
+                .same_site
+                .as_ref()
+                .and_then(|x| v.duration(x, "latency.same_site"))
+                .unwrap_or(d.same_site),
+            cross_site: l
+                .value
+                .cross_site
+                .as_ref()
+                .and_then(|x| v.duration(x, "latency.cross_site"))
+                .unwrap_or(d.cross_site),
+            external: l
+                .value
+                .external
+                .as_ref()
+                .and_then(|x| v.duration(x, "latency.external"))
+                .unwrap_or(d.external),
+        }
+    });
+    let baseline = &runs[0].topology;
+    let messages = raw
+        .messages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| v.message(baseline, m, &format!("messages[{i}]")))
+        .collect();
+    let workload = raw
+        .workload
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| v.workload(baseline, w, &format!("workload[{i}]")))
+        .collect();
+    let mut events: Vec<TimedEvent> = raw
+        .events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| v.event(&runs, e, &format!("events[{i}]")))
+        .collect();
+    // Stable: events at the same time keep their file order.
+    events.sort_by_key(|e| e.at);
+    let mut expect = BTreeMap::new();
+    for (name, e) in &raw.expect {
+        if name != "baseline" && !runs.iter().any(|r| name_key(&r.name) == name_key(name)) {
+            let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+            let hint = did_you_mean(name, names.iter().copied());
+            v.error(
+                Code::Cfg005,
+                pos(e),
+                &format!("expect.{name}"),
+                format!("unknown variant `{name}`"),
+            )
+            .hint = hint;
+            continue;
+        }
+        expect.insert(name.clone(), v.expectation(e, &format!("expect.{name}")));
+    }
+    let (errors, mut more_warnings): (Vec<_>, Vec<_>) =
+        v.diags.into_iter().partition(Diagnostic::is_error);
+    if !errors.is_empty() {
+        return Err(fail(errors, &source));
+    }
+    warnings.append(&mut more_warnings);
+    let scenario = Scenario {
+        name: raw.name.value.clone(),
+        seed,
+        start,
+        duration,
+        latency,
+        messages,
+        workload,
+        events,
+        runs,
+        expect,
+    };
+    Ok(LoadedScenario {
+        scenario,
+        warnings,
+        source,
+        topology_source,
+    })
+}
+
+/// Positions inside an inline topology belong to the scenario file, under `topology.`.
+fn attribution_inline(prefix: Option<&str>, source: &SourceFile) -> Vec<Attribution> {
+    prefix.map_or_else(Vec::new, |p| {
+        vec![Attribution {
+            topology_prefix: String::new(),
+            file: source.name.clone(),
+            path_prefix: p.to_owned(),
+        }]
+    })
+}
+
+fn today_midnight_utc() -> Timestamp {
+    let now = jiff::Timestamp::now();
+    let day = now.as_millisecond().div_euclid(86_400_000) * 86_400_000;
+    Timestamp(day)
+}
+
+/// Index of the item named `name` (case-insensitive) in a list of raw objects.
+fn find<T>(items: &[S<T>], name: &str, get: impl Fn(&T) -> &str) -> Option<usize> {
+    items
+        .iter()
+        .position(|i| name_key(get(&i.value)) == name_key(name))
+}
+
+/// Applies one change to the raw topology, recording where added or patched objects come from.
+fn apply_change(
+    v: &mut Checker,
+    raw: &mut RawTopology,
+    attribution: &mut Vec<Attribution>,
+    profile: &mut Option<S<String>>,
+    change: &S<RawChange>,
+    path: &str,
+) {
+    let scenario_file = v.file.clone();
+    let mut attribute = |topology_prefix: String, key: &str| {
+        attribution.push(Attribution {
+            topology_prefix,
+            file: scenario_file.clone(),
+            path_prefix: format!("{path}.{key}"),
+        });
+    };
+    macro_rules! add {
+        ($list:ident, $item:expr, $key:literal) => {{
+            raw.$list
+                .push(S::new($item.clone(), change.referenced, change.defined));
+            attribute(
+                format!("{}[{}]", stringify!($list), raw.$list.len() - 1),
+                $key,
+            );
+        }};
+    }
+    macro_rules! remove {
+        ($list:ident, $name:expr, $get:expr, $kind:literal, $key:literal) => {{
+            match find(&raw.$list, &$name.value, $get) {
+                Some(i) => {
+                    raw.$list.remove(i);
+                }
+                None => {
+                    let names: Vec<String> = raw
+                        .$list
+                        .iter()
+                        .map(|x| $get(&x.value).to_owned())
+                        .collect();
+                    let hint = did_you_mean(&$name.value, names.iter().map(String::as_str));
+                    v.error(
+                        Code::Cfg005,
+                        pos($name),
+                        &format!("{path}.{}", $key),
+                        format!("unknown {} `{}`", $kind, $name.value),
+                    )
+                    .hint = hint;
+                }
+            }
+        }};
+    }
+    match &change.value {
+        RawChange::Profile(p) => *profile = Some(p.clone()),
+        RawChange::AddSite(s) => add!(sites, s, "add_site"),
+        RawChange::AddSiteLink(l) => add!(site_links, l, "add_site_link"),
+        RawChange::RemoveSiteLink(n) => {
+            remove!(site_links, n, link_name, "site link", "remove_site_link");
+        }
+        RawChange::AddServer(s) => add!(servers, s, "add_server"),
+        RawChange::RemoveServer(n) => remove!(servers, n, server_name, "server", "remove_server"),
+        RawChange::AddSendConnector(c) => add!(send_connectors, c, "add_send_connector"),
+        RawChange::RemoveSendConnector(n) => {
+            remove!(
+                send_connectors,
+                n,
+                connector_name,
+                "send connector",
+                "remove_send_connector"
+            );
+        }
+        RawChange::AddTransportRule(r) => add!(transport_rules, r, "add_transport_rule"),
+        RawChange::RemoveTransportRule(n) => {
+            remove!(
+                transport_rules,
+                n,
+                rule_name,
+                "transport rule",
+                "remove_transport_rule"
+            );
+        }
+        RawChange::AddMailbox(m) => add!(mailboxes, m, "add_mailbox"),
+        RawChange::AddExternalDomain(d) => add!(external_domains, d, "add_external_domain"),
+        RawChange::RemoveExternalDomain(n) => {
+            remove!(
+                external_domains,
+                n,
+                domain_name,
+                "external domain",
+                "remove_external_domain"
+            );
+        }
+        RawChange::TransportConfig(c) => {
+            raw.transport_config = Some(S::new(c.clone(), change.referenced, change.defined));
+            attribute("transport_config".to_owned(), "transport_config");
+        }
+        RawChange::ModifyServer(p) => {
+            let Some(i) = find(&raw.servers, &p.name.value, server_name) else {
+                let names: Vec<String> = raw
+                    .servers
+                    .iter()
+                    .map(|x| x.value.name.value.clone())
+                    .collect();
+                let hint = did_you_mean(&p.name.value, names.iter().map(String::as_str));
+                v.error(
+                    Code::Cfg005,
+                    pos(&p.name),
+                    &format!("{path}.modify_server.name"),
+                    format!("unknown server `{}`", p.name.value),
+                )
+                .hint = hint;
+                return;
+            };
+            let s = &mut raw.servers[i].value;
+            let mut patched = Vec::new();
+            if let Some(x) = &p.site {
+                s.site = Some(x.clone());
+                patched.push("site");
+            }
+            if let Some(x) = &p.roles {
+                s.roles = x.clone();
+                patched.push("roles");
+            }
+            if let Some(x) = &p.version {
+                s.version = Some(x.clone());
+                patched.push("version");
+            }
+            if let Some(x) = &p.subscribed_site {
+                s.subscribed_site = Some(x.clone());
+                patched.push("subscribed_site");
+            }
+            for key in patched {
+                attribute(
+                    format!("servers[{i}].{key}"),
+                    &format!("modify_server.{key}"),
+                );
+            }
+        }
+        RawChange::ModifySendConnector(p) => {
+            let Some(i) = find(&raw.send_connectors, &p.name.value, connector_name) else {
+                let names: Vec<String> = raw
+                    .send_connectors
+                    .iter()
+                    .map(|x| x.value.name.value.clone())
+                    .collect();
+                let hint = did_you_mean(&p.name.value, names.iter().map(String::as_str));
+                v.error(
+                    Code::Cfg005,
+                    pos(&p.name),
+                    &format!("{path}.modify_send_connector.name"),
+                    format!("unknown send connector `{}`", p.name.value),
+                )
+                .hint = hint;
+                return;
+            };
+            let c = &mut raw.send_connectors[i].value;
+            let mut patched = Vec::new();
+            macro_rules! patch {
+                ($field:ident, opt) => {
+                    if let Some(x) = &p.$field {
+                        c.$field = Some(x.clone());
+                        patched.push(stringify!($field));
+                    }
+                };
+                ($field:ident, plain) => {
+                    if let Some(x) = &p.$field {
+                        c.$field = x.clone();
+                        patched.push(stringify!($field));
+                    }
+                };
+            }
+            patch!(address_spaces, plain);
+            patch!(source_servers, plain);
+            patch!(scoped, opt);
+            patch!(enabled, opt);
+            patch!(frontend_proxy, opt);
+            patch!(dns_routing, opt);
+            patch!(smart_hosts, plain);
+            patch!(require_tls, opt);
+            patch!(tls_auth_level, opt);
+            patch!(tls_domain, opt);
+            patch!(ignore_starttls, opt);
+            patch!(domain_secure, opt);
+            patch!(max_message_size, opt);
+            for key in patched {
+                attribute(
+                    format!("send_connectors[{i}].{key}"),
+                    &format!("modify_send_connector.{key}"),
+                );
+            }
+        }
+    }
+}
+
+/// The outcome names an expectation may count.
+const OUTCOMES: &[&str] = &[
+    "delivered",
+    "ndr",
+    "queued",
+    "delivered_none",
+    "delivered_encrypted",
+    "delivered_certificate_validated",
+    "delivered_domain_validated",
+];
+
+/// Collects the scenario's own diagnostics.
+struct Checker {
+    file: String,
+    diags: Vec<Diagnostic>,
+}
+
+impl Checker {
+    fn error(&mut self, code: Code, at: Pos, path: &str, message: String) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::new(code, &self.file, at, path, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    fn duration(&mut self, value: &S<RawScalar>, path: &str) -> Option<Millis> {
+        match values::duration(&value.value.0) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                self.error(Code::Cfg018, pos(value), path, message);
+                None
+            }
+        }
+    }
+
+    fn size(&mut self, value: &S<RawScalar>, path: &str) -> Option<Bytes> {
+        match values::size(&value.value.0) {
+            Ok(Some(b)) => Some(b),
+            Ok(None) => {
+                self.error(
+                    Code::Cfg018,
+                    pos(value),
+                    path,
+                    "a message size cannot be unlimited".to_owned(),
+                );
+                None
+            }
+            Err(message) => {
+                self.error(Code::Cfg018, pos(value), path, message);
+                None
+            }
+        }
+    }
+
+    fn instant(&mut self, value: &S<RawScalar>, path: &str) -> Timestamp {
+        values::instant(&value.value.0).unwrap_or_else(|message| {
+            self.error(Code::Cfg018, pos(value), path, message);
+            Timestamp(0)
+        })
+    }
+
+    fn message(
+        &mut self,
+        t: &crate::model::Topology,
+        m: &S<RawMessage>,
+        path: &str,
+    ) -> Option<ExplicitMessage> {
+        let r = &m.value;
+        let at = self.duration(&r.at, &format!("{path}.at"))?;
+        let from = r.from.value.trim().to_lowercase();
+        if t.mailbox_for(&from).is_none() {
+            self.error(
+                Code::Cfg005,
+                pos(&r.from),
+                &format!("{path}.from"),
+                format!("sender {from} has no mailbox in the topology"),
+            )
+            .hint = Some(
+                "add it (or a `*@domain` pattern) under the topology's `mailboxes`".to_owned(),
+            );
+        }
+        let mut to = Vec::new();
+        for (i, rcpt) in r.to.value.iter().enumerate() {
+            match values::address(&rcpt.value) {
+                Ok((Some(address), _)) => to.push(address),
+                Ok((None, _)) | Err(_) => {
+                    self.error(
+                        Code::Cfg018,
+                        pos(rcpt),
+                        &format!("{path}.to[{i}]"),
+                        format!("`{}` is not an e-mail address", rcpt.value),
+                    );
+                }
+            }
+        }
+        if r.to.value.is_empty() {
+            self.error(
+                Code::Cfg018,
+                pos(&r.to),
+                &format!("{path}.to"),
+                "a message needs at least one recipient".to_owned(),
+            );
+        }
+        let size = match &r.size {
+            Some(s) => self.size(s, &format!("{path}.size"))?,
+            None => Bytes(100 * 1024),
+        };
+        Some(ExplicitMessage {
+            at,
+            from,
+            to,
+            subject: r
+                .subject
+                .as_ref()
+                .map_or_else(String::new, |s| s.value.clone()),
+            size,
+            origin: Origin {
+                line: pos(m).line,
+                column: pos(m).column,
+                yaml_path: path.to_owned(),
+            },
+        })
+    }
+
+    fn weights(
+        &mut self,
+        map: &S<BTreeMap<String, f64>>,
+        path: &str,
+        lower: bool,
+    ) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        for (k, &w) in &map.value {
+            if !(w.is_finite() && w >= 0.0) {
+                self.error(
+                    Code::Cfg007,
+                    pos(map),
+                    &format!("{path}.{k}"),
+                    format!("weight {w} must be a number of at least 0"),
+                );
+                continue;
+            }
+            out.push((
+                if lower {
+                    k.trim().to_lowercase()
+                } else {
+                    k.clone()
+                },
+                w,
+            ));
+        }
+        if out.iter().map(|(_, w)| w).sum::<f64>() <= 0.0 {
+            self.error(
+                Code::Cfg007,
+                pos(map),
+                path,
+                "the weights add up to 0: nothing would ever be chosen".to_owned(),
+            );
+        }
+        out
+    }
+
+    fn workload(
+        &mut self,
+        t: &crate::model::Topology,
+        w: &S<RawWorkload>,
+        path: &str,
+    ) -> Option<Workload> {
+        let r = &w.value;
+        let from = match (&r.from, &r.site) {
+            (Some(f), None) => SenderPattern::Address(f.value.trim().to_lowercase()),
+            (None, Some(s)) => {
+                if t.site_by_name(&s.value).is_none() {
+                    let names: Vec<&str> = t.sites.iter().map(|x| x.name.as_str()).collect();
+                    let hint = did_you_mean(&s.value, names.iter().copied());
+                    self.error(
+                        Code::Cfg005,
+                        pos(s),
+                        &format!("{path}.site"),
+                        format!("unknown site `{}`", s.value),
+                    )
+                    .hint = hint;
+                }
+                SenderPattern::Site(s.value.trim().to_owned())
+            }
+            _ => {
+                self.error(
+                    Code::Cfg002,
+                    pos(w),
+                    path,
+                    "a workload names its senders with exactly one of `from` or `site`".to_owned(),
+                );
+                return None;
+            }
+        };
+        let to = self.weights(&r.to, &format!("{path}.to"), true);
+        for (domain, _) in &to {
+            if let Err(message) = values::domain_name(domain) {
+                self.error(
+                    Code::Cfg018,
+                    pos(&r.to),
+                    &format!("{path}.to.{domain}"),
+                    message,
+                );
+            }
+        }
+        let rate_per_hour = match rate(&r.rate.value.0) {
+            Ok(x) => x,
+            Err(message) => {
+                self.error(Code::Cfg018, pos(&r.rate), &format!("{path}.rate"), message);
+                return None;
+            }
+        };
+        let subjects = match &r.subject {
+            Some(s) => self.weights(s, &format!("{path}.subject"), false),
+            None => vec![(String::new(), 1.0)],
+        };
+        let (size_min, size_max) = match &r.size {
+            Some(s) => {
+                let min = self.size(&s.value.min, &format!("{path}.size.min"))?;
+                let max = self.size(&s.value.max, &format!("{path}.size.max"))?;
+                if min > max {
+                    self.error(
+                        Code::Cfg007,
+                        pos(s),
+                        &format!("{path}.size"),
+                        format!("size min {min} is larger than max {max}"),
+                    );
+                }
+                (min, max.max(min))
+            }
+            None => (Bytes(10 * 1024), Bytes(200 * 1024)),
+        };
+        Some(Workload {
+            from,
+            to,
+            rate_per_hour,
+            subjects,
+            size_min,
+            size_max,
+            origin: Origin {
+                line: pos(w).line,
+                column: pos(w).column,
+                yaml_path: path.to_owned(),
+            },
+        })
+    }
+
+    fn event(&mut self, runs: &[Variant], e: &S<RawEvent>, path: &str) -> Option<TimedEvent> {
+        let r = &e.value;
+        let at = self.duration(&r.at, &format!("{path}.at"))?;
+        let action = match (&r.down, &r.up, &r.set) {
+            (Some(item), None, None) => {
+                Action::Down(self.component(runs, item, &format!("{path}.down"))?)
+            }
+            (None, Some(item), None) => {
+                Action::Up(self.component(runs, item, &format!("{path}.up"))?)
+            }
+            (None, None, Some(set)) => {
+                Action::Set(self.mx_change(runs, set, &format!("{path}.set"))?)
+            }
+            _ => {
+                self.error(
+                    Code::Cfg002,
+                    pos(e),
+                    path,
+                    "an event has exactly one of `down`, `up` or `set`".to_owned(),
+                );
+                return None;
+            }
+        };
+        Some(TimedEvent {
+            at,
+            action,
+            origin: Origin {
+                line: pos(e).line,
+                column: pos(e).column,
+                yaml_path: path.to_owned(),
+            },
+        })
+    }
+
+    /// A component must exist in at least one run (a variant may add it).
+    fn component(&mut self, runs: &[Variant], item: &S<String>, path: &str) -> Option<String> {
+        let text = item.value.trim();
+        let mut last_error = String::new();
+        for run in runs {
+            match run.topology.parse_component(text) {
+                Ok(_) => return Some(text.to_owned()),
+                Err(e) => last_error = e,
+            }
+        }
+        self.error(Code::Cfg005, pos(item), path, last_error);
+        None
+    }
+
+    fn mx_change(&mut self, runs: &[Variant], set: &S<RawSet>, path: &str) -> Option<MxChange> {
+        let r = &set.value;
+        let domain = r.external_domain.value.trim().to_lowercase();
+        let entry = runs[0]
+            .topology
+            .external_domains
+            .iter()
+            .find(|d| d.domain == domain);
+        let Some(entry) = entry else {
+            let names: Vec<&str> = runs[0]
+                .topology
+                .external_domains
+                .iter()
+                .map(|d| d.domain.as_str())
+                .collect();
+            let hint = did_you_mean(&domain, names.iter().copied());
+            self.error(
+                Code::Cfg005,
+                pos(&r.external_domain),
+                &format!("{path}.external_domain"),
+                format!("unknown external domain `{domain}`"),
+            )
+            .hint = hint;
+            return None;
+        };
+        let mx = r.mx.as_ref().map(|m| m.value.trim().to_lowercase());
+        if let (Some(host), Some(m)) = (&mx, &r.mx)
+            && !entry.mx.iter().any(|x| x.host == *host)
+        {
+            let names: Vec<&str> = entry.mx.iter().map(|x| x.host.as_str()).collect();
+            let hint = did_you_mean(host, names.iter().copied());
+            self.error(
+                Code::Cfg005,
+                pos(m),
+                &format!("{path}.mx"),
+                format!("{domain} has no MX host `{host}`"),
+            )
+            .hint = hint;
+            return None;
+        }
+        let certificate_not_after = r
+            .certificate
+            .as_ref()
+            .and_then(|c| c.value.not_after.as_ref())
+            .map(|n| self.instant(n, &format!("{path}.certificate.not_after")));
+        Some(MxChange {
+            domain,
+            mx,
+            starttls: r.starttls.as_ref().map(|s| match s.value {
+                RawStartTls::Offered => StartTls::Offered,
+                RawStartTls::NotOffered => StartTls::NotOffered,
+                RawStartTls::HandshakeFails => StartTls::HandshakeFails,
+            }),
+            available: r.available.as_ref().map(|a| a.value),
+            certificate_trusted: r
+                .certificate
+                .as_ref()
+                .and_then(|c| c.value.trusted.as_ref())
+                .map(|t| t.value),
+            certificate_not_after,
+        })
+    }
+
+    fn expectation(&mut self, e: &S<RawExpectation>, path: &str) -> Expectation {
+        let mut out = Expectation {
+            origin: Origin {
+                line: pos(e).line,
+                column: pos(e).column,
+                yaml_path: path.to_owned(),
+            },
+            ..Expectation::default()
+        };
+        for (code, bound) in &e.value.violations {
+            let Some(c) = crate::model::Code::ALL
+                .iter()
+                .copied()
+                .find(|c| c.as_str().eq_ignore_ascii_case(code))
+            else {
+                let codes: Vec<&str> = crate::model::Code::ALL.iter().map(|c| c.as_str()).collect();
+                let hint = did_you_mean(code, codes.iter().copied());
+                self.error(
+                    Code::Cfg005,
+                    pos(bound),
+                    &format!("{path}.violations.{code}"),
+                    format!("unknown finding code `{code}`"),
+                )
+                .hint = hint;
+                continue;
+            };
+            if let Some(b) = self.bound(bound, &format!("{path}.violations.{code}")) {
+                out.violations.push((c, b));
+            }
+        }
+        for (name, bound) in &e.value.outcomes {
+            if !OUTCOMES.contains(&name.as_str()) {
+                let hint = did_you_mean(name, OUTCOMES.iter().copied());
+                self.error(
+                    Code::Cfg005,
+                    pos(bound),
+                    &format!("{path}.outcomes.{name}"),
+                    format!("unknown outcome `{name}`"),
+                )
+                .hint = hint;
+                continue;
+            }
+            if let Some(b) = self.bound(bound, &format!("{path}.outcomes.{name}")) {
+                out.outcomes.push((name.clone(), b));
+            }
+        }
+        out
+    }
+
+    fn bound(&mut self, value: &S<RawScalar>, path: &str) -> Option<Bound> {
+        let t = value.value.0.trim();
+        let (op, rest) = [
+            (">=", Comparison::Ge),
+            ("<=", Comparison::Le),
+            ("==", Comparison::Eq),
+            (">", Comparison::Gt),
+            ("<", Comparison::Lt),
+        ]
+        .iter()
+        .find_map(|(p, op)| t.strip_prefix(p).map(|r| (*op, r)))
+        .unwrap_or((Comparison::Eq, t));
+        if let Ok(n) = rest.trim().parse::<u64>() {
+            Some(Bound { op, value: n })
+        } else {
+            self.error(
+                Code::Cfg018,
+                pos(value),
+                path,
+                format!("`{t}` is not a count: write 0, \">= 1\", \"< 5\""),
+            );
+            None
+        }
+    }
+}
+
+/// `200/h`, `5/m`, `1000/d`: messages per hour.
+fn rate(text: &str) -> Result<f64, String> {
+    let bad = || format!("`{text}` is not a rate: write `200/h`, `5/m` or `1000/d`");
+    let (n, unit) = text.trim().split_once('/').ok_or_else(bad)?;
+    let n: f64 = n.trim().parse().map_err(|_| bad())?;
+    let per_hour = match unit.trim() {
+        "s" => n * 3600.0,
+        "m" | "min" => n * 60.0,
+        "h" => n,
+        "d" => n / 24.0,
+        _ => return Err(bad()),
+    };
+    if per_hour.is_finite() && (0.0..=100_000_000.0).contains(&per_hour) {
+        Ok(per_hour)
+    } else {
+        Err(format!("rate `{text}` is out of range"))
+    }
+}
+
+fn link_name(x: &RawSiteLink) -> &str {
+    &x.name.value
+}
+
+fn server_name(x: &RawServer) -> &str {
+    &x.name.value
+}
+
+fn connector_name(x: &RawSendConnector) -> &str {
+    &x.name.value
+}
+
+fn rule_name(x: &RawTransportRule) -> &str {
+    &x.name.value
+}
+
+fn domain_name(x: &RawExternalDomain) -> &str {
+    &x.domain.value
+}
