@@ -80,6 +80,34 @@ enum Command {
         #[arg(long, value_name = "PROFILE")]
         profile: Option<String>,
     },
+    /// Run the discrete-event simulation of a scenario; report outcomes and violations.
+    Simulate(SimulateArgs),
+}
+
+/// `tlsflow simulate` arguments.
+#[derive(Debug, clap::Args)]
+struct SimulateArgs {
+    /// The scenario file (YAML, SPEC §4).
+    #[arg(value_name = "SCENARIO")]
+    scenario: PathBuf,
+    /// Seed of the run (default: the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run this variant instead of the baseline.
+    #[arg(long, value_name = "NAME", conflicts_with = "all_variants")]
+    variant: Option<String>,
+    /// Run the baseline and every variant.
+    #[arg(long)]
+    all_variants: bool,
+    /// Include every recipient's outcome and hops.
+    #[arg(long)]
+    recipients: bool,
+    /// Write a message tracking log (CSV, Exchange's fields); variants get `-NAME` before the extension.
+    #[arg(long, value_name = "PATH")]
+    tracking_log: Option<PathBuf>,
+    /// Report events, events/s, peak messages in flight, peak queue length, wall time and memory.
+    #[arg(long)]
+    stats: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -130,6 +158,7 @@ where
             Ok(Exit::Clean)
         }
         Some(Command::Validate { files }) => validate(common, &files),
+        Some(Command::Simulate(args)) => run_simulate(common, &args),
         Some(Command::Route {
             topology,
             from,
@@ -163,6 +192,12 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
     let mut any_invalid = false;
     for path in files {
         let name = path.display().to_string();
+        if std::fs::read_to_string(path).is_ok_and(|t| load::scenario::looks_like_scenario(&t)) {
+            let file = validate_scenario(path);
+            any_invalid |= !file.valid;
+            report.files.push(file);
+            continue;
+        }
         let file = match load::load_topology(path) {
             Ok(loaded) => {
                 let mut diagnostics = loaded.warnings.clone();
@@ -331,4 +366,168 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), UserError> {
     file.as_file().sync_all().map_err(|e| fail(&e))?;
     file.persist(path).map_err(|e| fail(&e.error))?;
     Ok(())
+}
+
+fn validate_scenario(path: &Path) -> FileReport {
+    let name = path.display().to_string();
+    match load::scenario::load_scenario(path) {
+        Ok(loaded) => {
+            let baseline = &loaded.scenario.runs[0].topology;
+            let mut diagnostics = loaded.warnings.clone();
+            diagnostics.extend(crate::lint::lint(baseline, &loaded.topology_source.name));
+            let rendered = diagnostics
+                .iter()
+                .map(|d| {
+                    let text = if d.file == loaded.topology_source.name {
+                        &loaded.topology_source.text
+                    } else {
+                        &loaded.source.text
+                    };
+                    d.render(text)
+                })
+                .collect();
+            FileReport {
+                file: name,
+                valid: true,
+                profile: Some(baseline.profile.name.clone()),
+                summary: Some(report::validate::Summary::of(baseline)),
+                rendered,
+                diagnostics,
+            }
+        }
+        Err(failure) => {
+            let text = failure.source.as_ref().map_or("", |s| s.text.as_str());
+            FileReport {
+                file: name,
+                valid: false,
+                profile: None,
+                summary: None,
+                rendered: failure.diagnostics.iter().map(|d| d.render(text)).collect(),
+                diagnostics: failure.diagnostics,
+            }
+        }
+    }
+}
+
+fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError> {
+    let loaded = load::scenario::load_scenario(&args.scenario).map_err(|f| UserError::Load {
+        rendered: f.render(),
+    })?;
+    let scenario = &loaded.scenario;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let runs: Vec<usize> = if args.all_variants {
+        (0..scenario.runs.len()).collect()
+    } else if let Some(name) = &args.variant {
+        let index = scenario
+            .runs
+            .iter()
+            .position(|r| r.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                let names: Vec<&str> = scenario.runs.iter().map(|r| r.name.as_str()).collect();
+                UserError::Usage(format!(
+                    "--variant: no variant `{name}` in the scenario (it has {})",
+                    names.join(", ")
+                ))
+            })?;
+        vec![index]
+    } else {
+        vec![0]
+    };
+    let options = crate::sim::RunOptions {
+        seed,
+        record_recipients: args.recipients,
+    };
+    let mut report = report::simulate::SimulateReport {
+        format_version: 1,
+        scenario: scenario.name.clone(),
+        seed,
+        profile: scenario.runs[0].topology.profile.name.clone(),
+        start: scenario.start.to_string(),
+        duration_ms: scenario.duration.0,
+        runs: Vec::new(),
+    };
+    for index in runs {
+        let clock = std::time::Instant::now();
+        let result = match &args.tracking_log {
+            Some(path) => {
+                let path = variant_path(path, &scenario.runs[index].name, index == 0);
+                simulate_with_log(scenario, index, &options, &path)?
+            }
+            None => crate::sim::run(scenario, index, &options, &mut crate::sim::NullSink),
+        };
+        let wall_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut run = report::simulate::run_report(scenario, &result, args.recipients);
+        if args.stats {
+            run.stats = Some(report::simulate::StatsReport {
+                events: result.stats.events,
+                wall_ms,
+                events_per_s: result.stats.events.saturating_mul(1000) / wall_ms.max(1),
+                peak_in_flight: result.stats.peak_in_flight,
+                peak_queue_len: result.stats.peak_queue_len,
+                peak_rss_bytes: peak_rss_bytes(),
+            });
+        }
+        report.runs.push(run);
+    }
+    let text = match common.format {
+        FormatArg::Text => report.to_text(scenario.start),
+        FormatArg::Json => report::to_json(&report),
+    };
+    emit(common, &text)?;
+    Ok(
+        if report
+            .max_severity()
+            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
+        {
+            Exit::Findings
+        } else {
+            Exit::Clean
+        },
+    )
+}
+
+/// `log.csv` for the baseline, `log-NAME.csv` for a variant.
+fn variant_path(path: &Path, variant: &str, baseline: bool) -> PathBuf {
+    if baseline {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let ext = path
+        .extension()
+        .map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
+    path.with_file_name(format!("{stem}-{variant}{ext}"))
+}
+
+/// Runs with the tracking log streamed to a temporary file, renamed into place at the end.
+fn simulate_with_log(
+    scenario: &crate::model::scenario::Scenario,
+    index: usize,
+    options: &crate::sim::RunOptions,
+    path: &Path,
+) -> Result<crate::sim::RunResult, UserError> {
+    let fail = |e: &dyn std::fmt::Display| UserError::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
+    let writer = std::io::BufWriter::new(file.as_file().try_clone().map_err(|e| fail(&e))?);
+    let mut sink = report::tracking::TrackingCsv::new(writer, scenario.start);
+    let result = crate::sim::run(scenario, index, options, &mut sink);
+    sink.finish().map_err(|e| fail(&e))?;
+    file.persist(path).map_err(|e| fail(&e.error))?;
+    Ok(result)
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), when the platform tells.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }

@@ -15,3 +15,4 @@ pub mod model;
 pub mod policy;
 pub mod report;
 pub mod route;
+pub mod sim;

@@ -2,10 +2,12 @@
 //! the only module that knows output formats; it sees results, never the engine.
 
 mod route;
+pub mod simulate;
 mod text;
+pub mod tracking;
 pub mod validate;
 
-pub use route::{FindingReport, HopReport, RouteReport, route_report};
+pub use route::{FindingReport, HopReport, LostAtReport, RouteReport, route_report};
 pub use text::wrap;
 pub use validate::{FileReport, ValidateReport};
 

@@ -81,7 +81,6 @@ impl<'de> Deserialize<'de> for RawTopologyRef {
 struct RawLatency {
     same_site: Option<S<RawScalar>>,
     cross_site: Option<S<RawScalar>>,
-    external: Option<S<RawScalar>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -226,6 +225,15 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, LoadFailure> {
 
 /// Validates a scenario held in memory; a topology path is read relative to its directory.
 pub fn scenario_from_source(source: SourceFile) -> Result<LoadedScenario, LoadFailure> {
+    scenario_with_topology(source, None)
+}
+
+/// Validates a scenario whose `topology:` path is already read (`topology`), e.g. both
+/// compiled into the binary; `None` reads the path from disk.
+pub fn scenario_with_topology(
+    source: SourceFile,
+    topology: Option<SourceFile>,
+) -> Result<LoadedScenario, LoadFailure> {
     let fail = |diagnostics: Vec<Diagnostic>, source: &SourceFile| LoadFailure {
         diagnostics,
         source: Some(source.clone()),
@@ -251,7 +259,8 @@ pub fn scenario_from_source(source: SourceFile) -> Result<LoadedScenario, LoadFa
                 .base_dir
                 .as_deref()
                 .map_or_else(|| PathBuf::from(p), |d| d.join(p));
-            let topology_source = read_source(&path).map_err(|mut f| {
+            let read = topology.map_or_else(|| read_source(&path), Ok);
+            let topology_source = read.map_err(|mut f| {
                 for d in &mut f.diagnostics {
                     d.hint = Some(format!(
                         "the scenario's `topology:` names this file (line {})",
@@ -360,12 +369,6 @@ pub fn scenario_from_source(source: SourceFile) -> Result<LoadedScenario, LoadFa
                 .as_ref()
                 .and_then(|x| v.duration(x, "latency.cross_site"))
                 .unwrap_or(d.cross_site),
-            external: l
-                .value
-                .external
-                .as_ref()
-                .and_then(|x| v.duration(x, "latency.external"))
-                .unwrap_or(d.external),
         }
     });
     let baseline = &runs[0].topology;

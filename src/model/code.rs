@@ -59,6 +59,7 @@ codes! {
     Tls004 = "TLS004", Warning, "Domain Secure expected for a partner domain but broken by a proxy on the path";
     Dlv001 = "DLV001", Info, "a TLS-required message expired undelivered";
     Dlv002 = "DLV002", Warning, "no Send connector matches the recipient domain (Unreachable queue)";
+    Exp001 = "EXP001", Error, "an expectation of the scenario does not hold";
     Cfg001 = "CFG001", Error, "the file cannot be read as YAML";
     Cfg002 = "CFG002", Error, "unknown key, missing key or wrong type";
     Cfg003 = "CFG003", Error, "unsupported file format version";

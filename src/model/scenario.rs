@@ -28,7 +28,6 @@ pub struct Scenario {
 pub struct HopLatency {
     pub same_site: Millis,
     pub cross_site: Millis,
-    pub external: Millis,
 }
 
 impl Default for HopLatency {
@@ -36,7 +35,6 @@ impl Default for HopLatency {
         HopLatency {
             same_site: Millis(5),
             cross_site: Millis(50),
-            external: Millis(200),
         }
     }
 }

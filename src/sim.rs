@@ -1,0 +1,20 @@
+//! The discrete-event simulation of Exchange transport (SPEC §5): messages submitted over time,
+//! routed Transport service by Transport service through per-server delivery queues, retried on
+//! Exchange's schedule, expired, with the TLS requirement followed hop by hop.
+//!
+//! Sans-I/O: the engine takes a scenario run and returns counts, findings and outcomes; the
+//! message tracking log goes to a [`TrackingSink`] that the caller provides.
+
+mod engine;
+mod event_queue;
+mod schedule;
+mod tracking;
+mod traffic;
+
+pub use engine::{
+    Delivered, RecipientOutcome, RecipientState, RunOptions, RunResult, SimFinding, Stats, Summary,
+    run,
+};
+pub use event_queue::EventQueue;
+pub use schedule::retry_delay;
+pub use tracking::{NullSink, TrackingEvent, TrackingRow, TrackingSink};

@@ -1,0 +1,1757 @@
+//! The engine: one closed `Event` enum, one dispatch loop, integer time.
+//!
+//! A message is submitted to a Transport service of its sender's site (a seeded choice, reference
+//! §1.10); that service runs the transport rules once (§3.7) and categorizes: each recipient's
+//! next hop is decided by `route::next_step`, and recipients with the same next hop and required
+//! TLS level travel together as one *item* (bifurcation per route). Items wait in per-server
+//! delivery queues keyed like Exchange's NextHopSolutionKey (delivery type, next hop, TLS level,
+//! §3.6, §4.2). A failed connection puts the queue in Retry on Exchange's schedule (§4.3); a
+//! delay DSN goes out at `delay_notification_timeout` and the message expires with
+//! `550 4.4.7 QUEUE.Expired` at `message_expiration_timeout`. Every Transport service that
+//! receives an item categorizes it again (§3.9 step 4); at each hop the behaviour profile decides
+//! whether the requirement travels.
+//!
+//! Messages and items live in slot arenas addressed by `u32` with a generation, so that events
+//! about finished messages are recognised and skipped; finished messages leave only counts,
+//! findings and (on request) their outcome.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+
+use crate::model::scenario::{Action, Scenario};
+use crate::model::tls::TlsAchieved;
+use crate::model::{
+    Code, ConnectorId, Faults, RuleId, ServerId, Severity, SiteId, Timestamp, TlsLevel, Topology,
+};
+use crate::policy::{
+    Carried, ExternalResult, FindingInput, LostAt, MessageFacts, evaluate_rules, external_hop,
+    judge,
+};
+use crate::route::{Hop, HopKind, RouteEnd, Step, Target, next_step};
+
+use super::event_queue::EventQueue;
+use super::schedule::retry_delay;
+use super::tracking::{TrackingEvent, TrackingRow, TrackingSink};
+use super::traffic;
+
+/// What to run and what to keep.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub seed: u64,
+    /// Keep every recipient's outcome (SPEC §6.1 `--recipients`).
+    pub record_recipients: bool,
+}
+
+/// Deliveries by the TLS level the external hop achieved.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Delivered {
+    pub none: u64,
+    pub encrypted: u64,
+    pub certificate_validated: u64,
+    pub domain_validated: u64,
+}
+
+impl Delivered {
+    pub fn total(&self) -> u64 {
+        self.none + self.encrypted + self.certificate_validated + self.domain_validated
+    }
+
+    fn add(&mut self, tls: TlsAchieved) {
+        match tls {
+            TlsAchieved::None => self.none += 1,
+            TlsAchieved::Encrypted => self.encrypted += 1,
+            TlsAchieved::CertificateValidated => self.certificate_validated += 1,
+            TlsAchieved::DomainValidated => self.domain_validated += 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub messages: u64,
+    pub recipients: u64,
+    pub delivered: Delivered,
+    pub ndr: u64,
+    pub queued: u64,
+    pub events: u64,
+}
+
+/// A finding of the simulation (SPEC §5.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimFinding {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub message_id: String,
+    pub time_ms: u64,
+    pub sender: String,
+    pub recipient: String,
+    pub origin_site: String,
+    pub connector: Option<String>,
+    /// `FROM -> TO (kind)`, in order.
+    pub hops: Vec<String>,
+    pub lost_at: Option<LostAt>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecipientState {
+    Delivered { tls: TlsAchieved },
+    Ndr { status: String },
+    Queued { at: String, reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecipientOutcome {
+    pub message_id: String,
+    pub sender: String,
+    pub recipient: String,
+    pub submitted_ms: u64,
+    /// When the final state was reached (the end of the run for `queued`).
+    pub time_ms: u64,
+    pub state: RecipientState,
+    pub hops: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub events: u64,
+    pub peak_in_flight: u64,
+    pub peak_queue_len: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub variant: String,
+    pub profile: String,
+    pub summary: Summary,
+    pub findings: Vec<SimFinding>,
+    pub recipients: Vec<RecipientOutcome>,
+    pub stats: Stats,
+}
+
+/// A bound on events per run: hitting it is reported, never looped past silently.
+const MAX_EVENTS: u64 = 2_000_000_000;
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    /// A generated or explicit message enters its first Transport service.
+    Submit {
+        msg: u32,
+        generation: u32,
+    },
+    /// An item reaches `item.at` after a hop.
+    Arrive {
+        item: u32,
+        generation: u32,
+    },
+    QueueRetry {
+        queue: u32,
+        generation: u32,
+    },
+    DelayDsn {
+        msg: u32,
+        generation: u32,
+    },
+    Expire {
+        msg: u32,
+        generation: u32,
+    },
+    Timeline(u32),
+    /// The next arrival of a workload.
+    Workload(u32),
+    Explicit(u32),
+}
+
+struct Rcpt {
+    address: String,
+    domain: String,
+    target: Option<Target>,
+    required: TlsLevel,
+    rule: Option<RuleId>,
+    done: bool,
+}
+
+struct Msg {
+    seq: u64,
+    message_id: String,
+    sender: String,
+    mailbox_server: ServerId,
+    origin_site: SiteId,
+    subject: String,
+    subject_lower: String,
+    size: crate::model::Bytes,
+    submitted_ms: u64,
+    rcpts: Vec<Rcpt>,
+    pending: u32,
+}
+
+struct Item {
+    generation: u32,
+    msg: u32,
+    msg_gen: u32,
+    rcpts: Vec<u16>,
+    at: ServerId,
+    /// Whether the rules have run (the item left its first Transport service's categorizer).
+    categorized: bool,
+    level: TlsLevel,
+    lost: Option<LostAt>,
+    hops: Vec<Hop>,
+    then: Option<RouteEnd>,
+    queue: Option<u32>,
+}
+
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct QueueKey {
+    server: ServerId,
+    delivery_type: &'static str,
+    next_hop: String,
+    level: TlsLevel,
+}
+
+struct Queue {
+    key: QueueKey,
+    items: VecDeque<(u32, u32)>,
+    retry: bool,
+    failures: u32,
+    generation: u32,
+    last_error: String,
+}
+
+/// Slot arena with generations.
+struct Arena<T> {
+    slots: Vec<Option<T>>,
+    gens: Vec<u32>,
+    free: Vec<u32>,
+    live: u64,
+}
+
+impl<T> Arena<T> {
+    fn new() -> Self {
+        Arena {
+            slots: Vec::new(),
+            gens: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+        }
+    }
+
+    fn insert(&mut self, make: impl FnOnce(u32) -> T) -> (u32, u32) {
+        self.live += 1;
+        if let Some(i) = self.free.pop() {
+            let generation = self.gens[i as usize].wrapping_add(1);
+            self.gens[i as usize] = generation;
+            self.slots[i as usize] = Some(make(generation));
+            (i, generation)
+        } else {
+            let i = u32::try_from(self.slots.len()).expect("fewer than 2^32 live slots");
+            self.slots.push(Some(make(0)));
+            self.gens.push(0);
+            (i, 0)
+        }
+    }
+
+    fn get(&self, i: u32, generation: u32) -> Option<&T> {
+        (self.gens.get(i as usize) == Some(&generation))
+            .then(|| self.slots[i as usize].as_ref())
+            .flatten()
+    }
+
+    fn get_mut(&mut self, i: u32, generation: u32) -> Option<&mut T> {
+        if self.gens.get(i as usize) == Some(&generation) {
+            self.slots[i as usize].as_mut()
+        } else {
+            None
+        }
+    }
+
+    fn remove(&mut self, i: u32) -> Option<T> {
+        let taken = self.slots.get_mut(i as usize)?.take();
+        if taken.is_some() {
+            self.free.push(i);
+            self.live -= 1;
+        }
+        taken
+    }
+}
+
+struct Engine<'a, 's> {
+    scenario: &'a Scenario,
+    topology: Topology,
+    faults: Faults,
+    options: &'a RunOptions,
+    sink: &'s mut dyn TrackingSink,
+    events: EventQueue<Event>,
+    route_rng: ChaCha8Rng,
+    traffic_rng: ChaCha8Rng,
+    senders: Vec<Vec<String>>,
+    msgs: Arena<Msg>,
+    items: Arena<Item>,
+    queues: Vec<Queue>,
+    queue_index: BTreeMap<QueueKey, u32>,
+    next_seq: u64,
+    org_domain: String,
+    result: RunResult,
+}
+
+/// Runs one variant (`runs[variant]`) of a scenario to its end.
+pub fn run(
+    scenario: &Scenario,
+    variant: usize,
+    options: &RunOptions,
+    sink: &mut dyn TrackingSink,
+) -> RunResult {
+    let run = &scenario.runs[variant];
+    let topology = run.topology.clone();
+    let org_domain = topology
+        .accepted_domains
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "tlsflow.invalid".to_owned());
+    let senders = scenario
+        .workload
+        .iter()
+        .map(|w| traffic::senders(&topology, &w.from))
+        .collect();
+    let mut traffic_rng = ChaCha8Rng::seed_from_u64(options.seed);
+    traffic_rng.set_stream(1);
+    let mut route_rng = ChaCha8Rng::seed_from_u64(options.seed);
+    route_rng.set_stream(2);
+    let mut engine = Engine {
+        scenario,
+        result: RunResult {
+            variant: run.name.clone(),
+            profile: topology.profile.name.clone(),
+            summary: Summary::default(),
+            findings: Vec::new(),
+            recipients: Vec::new(),
+            stats: Stats::default(),
+        },
+        topology,
+        faults: Faults::none(),
+        options,
+        sink,
+        events: EventQueue::default(),
+        route_rng,
+        traffic_rng,
+        senders,
+        msgs: Arena::new(),
+        items: Arena::new(),
+        queues: Vec::new(),
+        queue_index: BTreeMap::new(),
+        next_seq: 1,
+        org_domain,
+    };
+    engine.schedule_inputs();
+    engine.run_loop();
+    engine.finish()
+}
+
+impl Engine<'_, '_> {
+    fn now(&self) -> u64 {
+        self.events.now_ms()
+    }
+
+    fn end_ms(&self) -> u64 {
+        self.scenario.duration.0
+    }
+
+    fn schedule_inputs(&mut self) {
+        for (i, m) in self.scenario.messages.iter().enumerate() {
+            self.events.push(
+                m.at.0,
+                Event::Explicit(u32::try_from(i).expect("message count fits u32")),
+            );
+        }
+        for i in 0..self.scenario.workload.len() {
+            let rate = self.scenario.workload[i].rate_per_hour;
+            if let Some(dt) = traffic::interarrival_ms(&mut self.traffic_rng, rate) {
+                self.events.push(
+                    dt,
+                    Event::Workload(u32::try_from(i).expect("workload count fits u32")),
+                );
+            }
+        }
+        for (i, e) in self.scenario.events.iter().enumerate() {
+            self.events.push(
+                e.at.0,
+                Event::Timeline(u32::try_from(i).expect("event count fits u32")),
+            );
+        }
+    }
+
+    fn run_loop(&mut self) {
+        while let Some(time) = self.events.peek_time() {
+            if time > self.end_ms() {
+                break;
+            }
+            let (_, event) = self.events.pop().expect("peeked");
+            self.result.stats.events += 1;
+            assert!(self.result.stats.events < MAX_EVENTS, "event bound reached");
+            self.dispatch(event);
+            self.result.stats.peak_in_flight = self.result.stats.peak_in_flight.max(self.msgs.live);
+            self.result.stats.peak_queue_len = self
+                .result
+                .stats
+                .peak_queue_len
+                .max(self.events.len() as u64);
+        }
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Explicit(i) => {
+                let m = &self.scenario.messages[i as usize];
+                let (from, to, subject, size) =
+                    (m.from.clone(), m.to.clone(), m.subject.clone(), m.size);
+                self.new_message(from, to, subject, size);
+            }
+            Event::Workload(i) => self.workload_arrival(i),
+            Event::Submit { msg, generation } => self.submit(msg, generation),
+            Event::Arrive { item, generation } => self.arrive(item, generation),
+            Event::QueueRetry { queue, generation } => {
+                if self.queues[queue as usize].generation == generation {
+                    self.attempt_queue(queue);
+                }
+            }
+            Event::DelayDsn { msg, generation } => self.delay_dsn(msg, generation),
+            Event::Expire { msg, generation } => self.expire(msg, generation),
+            Event::Timeline(i) => self.timeline(i),
+        }
+    }
+
+    fn workload_arrival(&mut self, i: u32) {
+        let w = &self.scenario.workload[i as usize];
+        if let Some(g) = traffic::generate(&mut self.traffic_rng, w, &self.senders[i as usize]) {
+            self.new_message(g.from, g.to, g.subject, g.size);
+        }
+        if let Some(dt) = traffic::interarrival_ms(&mut self.traffic_rng, w.rate_per_hour) {
+            let at = self.now().saturating_add(dt);
+            if at <= self.end_ms() {
+                self.events.push(at, Event::Workload(i));
+            }
+        }
+    }
+
+    fn new_message(
+        &mut self,
+        from: String,
+        to: Vec<String>,
+        subject: String,
+        size: crate::model::Bytes,
+    ) {
+        let Some(mailbox) = self.topology.mailbox_for(&from) else {
+            return;
+        };
+        let mailbox_server = mailbox.server;
+        let origin_site = self
+            .topology
+            .server(mailbox_server)
+            .site
+            .expect("mailbox servers are in a site");
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let now = self.now();
+        let rcpts: Vec<Rcpt> = to
+            .into_iter()
+            .map(|address| {
+                let domain = address
+                    .rsplit_once('@')
+                    .map_or_else(String::new, |(_, d)| d.to_owned());
+                let target = if self.topology.is_accepted_domain(&domain) {
+                    self.topology
+                        .mailbox_for(&address)
+                        .map(|m| Target::Mailbox(m.server))
+                } else {
+                    Some(Target::External(domain.clone()))
+                };
+                Rcpt {
+                    address,
+                    domain,
+                    target,
+                    required: TlsLevel::None,
+                    rule: None,
+                    done: false,
+                }
+            })
+            .collect();
+        let pending = u32::try_from(rcpts.len()).expect("recipient count fits u32");
+        self.result.summary.messages += 1;
+        self.result.summary.recipients += u64::from(pending);
+        let message_id = format!("<{seq}@{}>", self.org_domain);
+        let subject_lower = subject.to_lowercase();
+        let (msg, generation) = self.msgs.insert(|_| Msg {
+            seq,
+            message_id,
+            sender: from,
+            mailbox_server,
+            origin_site,
+            subject,
+            subject_lower,
+            size,
+            submitted_ms: now,
+            rcpts,
+            pending,
+        });
+        let config = &self.topology.transport_config;
+        let (dsn, expiry) = (
+            config.delay_notification_timeout.0,
+            config.message_expiration_timeout.0,
+        );
+        self.events
+            .push(now + dsn, Event::DelayDsn { msg, generation });
+        self.events
+            .push(now + expiry, Event::Expire { msg, generation });
+        self.events.push(now, Event::Submit { msg, generation });
+    }
+
+    /// Mailbox Transport Submission hands the message to a Transport service of the local
+    /// delivery group: a seeded choice among the site's Mailbox servers that are up (§1.10).
+    fn submit(&mut self, msg: u32, generation: u32) {
+        let Some(m) = self.msgs.get(msg, generation) else {
+            return;
+        };
+        let site = m.origin_site;
+        let candidates: Vec<ServerId> = self
+            .topology
+            .transport_servers_in(site)
+            .filter(|&s| self.faults.server_up(&self.topology, s))
+            .collect();
+        if candidates.is_empty() {
+            // SUBMITDEFER: Mailbox Transport Submission tries again later.
+            let retry = self.topology.transport_config.queue_glitch_retry_interval.0;
+            self.events
+                .push(self.now() + retry, Event::Submit { msg, generation });
+            return;
+        }
+        let origin = candidates[self.route_rng.random_range(0..candidates.len())];
+        let rcpts: Vec<u16> = (0..m.rcpts.len())
+            .map(|i| u16::try_from(i).expect("recipients per message fit u16"))
+            .collect();
+        let (item, item_gen) = self.items.insert(|g| Item {
+            generation: g,
+            msg,
+            msg_gen: generation,
+            rcpts,
+            at: origin,
+            categorized: false,
+            level: TlsLevel::None,
+            lost: None,
+            hops: Vec::new(),
+            then: None,
+            queue: None,
+        });
+        self.track(item, TrackingEvent::Receive, "STOREDRIVER", "", "", "", "");
+        self.run_rules(item, item_gen);
+        self.categorize(item);
+    }
+
+    /// The Transport Rule agent on the first Transport service (§3.7).
+    fn run_rules(&mut self, item: u32, item_gen: u32) {
+        let (msg, msg_gen) = {
+            let it = self.items.get(item, item_gen).expect("live item");
+            (it.msg, it.msg_gen)
+        };
+        let m = self.msgs.get(msg, msg_gen).expect("live message");
+        let mut outcomes = Vec::new();
+        for r in &m.rcpts {
+            let facts = MessageFacts {
+                subject: &m.subject_lower,
+                sender_site: m.origin_site,
+                recipient_domain: &r.domain,
+                recipient_internal: self.topology.is_accepted_domain(&r.domain),
+            };
+            outcomes.push(evaluate_rules(&self.topology, &facts));
+        }
+        let mut matched: Vec<RuleId> = outcomes
+            .iter()
+            .flat_map(|o| o.matches.iter().map(|x| x.rule))
+            .collect();
+        matched.sort();
+        matched.dedup();
+        let m = self.msgs.get_mut(msg, msg_gen).expect("live message");
+        for (r, o) in m.rcpts.iter_mut().zip(&outcomes) {
+            r.required = o.required;
+            r.rule = o.origin;
+        }
+        for rule in matched {
+            let r = &self.topology.transport_rules[rule.index()];
+            let action = if r.actions.require_tls {
+                "RouteMessageOutboundRequireTls"
+            } else {
+                "None"
+            };
+            let mode = match r.mode {
+                crate::model::RuleMode::Enforce => "Enforce",
+                crate::model::RuleMode::Audit => "Audit",
+            };
+            let custom = format!("S:TRA=ETR|ruleId={}|action={action}|mode={mode}", r.name);
+            self.track(item, TrackingEvent::AgentInfo, "AGENT", "", "", "", &custom);
+        }
+    }
+
+    /// Decides each recipient's next hop on the item's server and splits the item by route.
+    fn categorize(&mut self, item: u32) {
+        let Some(it) = self.items.slots[item as usize].as_ref() else {
+            return;
+        };
+        let (msg, msg_gen, at) = (it.msg, it.msg_gen, it.at);
+        let Some(m) = self.msgs.get(msg, msg_gen) else {
+            self.items.remove(item);
+            return;
+        };
+        let first = !it.categorized;
+        let mut groups: BTreeMap<(String, TlsLevel), (Step, Vec<u16>)> = BTreeMap::new();
+        for &r in &it.rcpts {
+            let rcpt = &m.rcpts[r as usize];
+            if rcpt.done {
+                continue;
+            }
+            let level = if first { rcpt.required } else { it.level };
+            let step = match &rcpt.target {
+                Some(target) => next_step(&self.topology, at, target, m.size, &self.faults),
+                None => Step::End(RouteEnd::Ndr {
+                    at,
+                    status: "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".to_owned(),
+                }),
+            };
+            let key = (group_key(&step, &rcpt.domain), level);
+            groups
+                .entry(key)
+                .or_insert_with(|| (step, Vec::new()))
+                .1
+                .push(r);
+        }
+        let template_lost = it.lost.clone();
+        let template_hops = it.hops.clone();
+        let mut first_group = true;
+        for ((_, level), (step, rcpts)) in groups {
+            let target_item = if first_group {
+                first_group = false;
+                let it = self.items.slots[item as usize].as_mut().expect("live item");
+                it.rcpts = rcpts;
+                it.level = level;
+                it.categorized = true;
+                item
+            } else {
+                let (lost, hops) = (template_lost.clone(), template_hops.clone());
+                self.items
+                    .insert(|g| Item {
+                        generation: g,
+                        msg,
+                        msg_gen,
+                        rcpts,
+                        at,
+                        categorized: true,
+                        level,
+                        lost,
+                        hops,
+                        then: None,
+                        queue: None,
+                    })
+                    .0
+            };
+            self.route_item(target_item, &step);
+            self.collect_if_finished(target_item);
+        }
+        self.collect_if_finished(item);
+    }
+
+    /// Frees an item whose recipients are all finished (or whose message is gone).
+    fn collect_if_finished(&mut self, item: u32) {
+        let Some(it) = self.items.slots[item as usize].as_ref() else {
+            return;
+        };
+        if !self.item_alive(item, it.generation) {
+            self.items.remove(item);
+        }
+    }
+
+    /// Puts a categorized item where its decision says: a delivery queue, the Unreachable queue,
+    /// or straight to an NDR.
+    fn route_item(&mut self, item: u32, step: &Step) {
+        let at = self.items.slots[item as usize]
+            .as_ref()
+            .expect("live item")
+            .at;
+        let level = self.items.slots[item as usize]
+            .as_ref()
+            .expect("live item")
+            .level;
+        match step {
+            Step::End(RouteEnd::Ndr { status, .. }) => {
+                let status = status.clone();
+                self.fail_item(item, &status, "ROUTING");
+            }
+            Step::End(RouteEnd::Unreachable { .. }) => {
+                self.report_unreachable(item);
+                self.enqueue(
+                    item,
+                    QueueKey {
+                        server: at,
+                        delivery_type: "Unreachable",
+                        next_hop: "Unreachable Domain".to_owned(),
+                        level,
+                    },
+                );
+            }
+            _ => {
+                let (delivery_type, next_hop) = queue_name(&self.topology, step);
+                self.enqueue(
+                    item,
+                    QueueKey {
+                        server: at,
+                        delivery_type,
+                        next_hop,
+                        level,
+                    },
+                );
+            }
+        }
+    }
+
+    fn enqueue(&mut self, item: u32, key: QueueKey) {
+        let unreachable = key.delivery_type == "Unreachable";
+        let q = if let Some(&q) = self.queue_index.get(&key) {
+            q
+        } else {
+            let q = u32::try_from(self.queues.len()).expect("queue count fits u32");
+            self.queues.push(Queue {
+                key: key.clone(),
+                items: VecDeque::new(),
+                retry: false,
+                failures: 0,
+                generation: 0,
+                last_error: String::new(),
+            });
+            self.queue_index.insert(key, q);
+            q
+        };
+        let it = self.items.slots[item as usize].as_mut().expect("live item");
+        it.queue = Some(q);
+        let generation = it.generation;
+        self.queues[q as usize].items.push_back((item, generation));
+        if unreachable {
+            "no Send connector matches the recipient domain"
+                .clone_into(&mut self.queues[q as usize].last_error);
+            return;
+        }
+        if !self.queues[q as usize].retry {
+            self.attempt_queue(q);
+        }
+    }
+
+    /// Tries to deliver every item of a queue, in order, until one fails.
+    fn attempt_queue(&mut self, q: u32) {
+        let server = self.queues[q as usize].key.server;
+        if self.queues[q as usize].key.delivery_type == "Unreachable" {
+            return;
+        }
+        if !self.faults.server_up(&self.topology, server) {
+            // The server is down: its queues resume when it comes back (see `timeline`).
+            return;
+        }
+        while let Some(&(item, generation)) = self.queues[q as usize].items.front() {
+            if !self.item_alive(item, generation) {
+                self.queues[q as usize].items.pop_front();
+                self.items.remove(item);
+                continue;
+            }
+            match self.deliver(item) {
+                Ok(()) => {
+                    self.queues[q as usize].items.pop_front();
+                    if self.items.get(item, generation).is_some() {
+                        self.collect_if_finished(item);
+                    }
+                    let queue = &mut self.queues[q as usize];
+                    queue.retry = false;
+                    queue.failures = 0;
+                }
+                Err(error) => {
+                    self.track(
+                        item,
+                        TrackingEvent::Defer,
+                        "SMTP",
+                        "",
+                        "",
+                        &self.queues[q as usize].key.next_hop.clone(),
+                        &error,
+                    );
+                    let queue = &mut self.queues[q as usize];
+                    queue.retry = true;
+                    queue.failures += 1;
+                    queue.generation = queue.generation.wrapping_add(1);
+                    queue.last_error = error;
+                    let delay = retry_delay(&self.topology.transport_config, queue.failures).0;
+                    let generation = queue.generation;
+                    self.events.push(
+                        self.now() + delay,
+                        Event::QueueRetry {
+                            queue: q,
+                            generation,
+                        },
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Whether an item still carries recipients of a live message.
+    fn item_alive(&self, item: u32, generation: u32) -> bool {
+        let Some(it) = self.items.get(item, generation) else {
+            return false;
+        };
+        self.msgs
+            .get(it.msg, it.msg_gen)
+            .is_some_and(|m| it.rcpts.iter().any(|&r| !m.rcpts[r as usize].done))
+    }
+
+    /// One delivery attempt of an item from its server. `Err` is a transient failure.
+    fn deliver(&mut self, item: u32) -> Result<(), String> {
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        if let Some(RouteEnd::External {
+            from,
+            connector,
+            via_frontend,
+        }) = it.then.clone()
+        {
+            return self.external(item, from, connector, via_frontend);
+        }
+        let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
+        let rcpt = &m.rcpts[it.rcpts[0] as usize];
+        let Some(target) = rcpt.target.clone() else {
+            return Ok(());
+        };
+        let step = next_step(&self.topology, it.at, &target, m.size, &self.faults);
+        match step {
+            Step::Relay(hop) => {
+                self.relay(item, hop, None);
+                Ok(())
+            }
+            Step::RelayThenEnd(hop, end) => {
+                self.relay(item, hop, Some(end));
+                Ok(())
+            }
+            Step::End(RouteEnd::External {
+                from,
+                connector,
+                via_frontend,
+            }) => self.external(item, from, connector, via_frontend),
+            Step::End(RouteEnd::Queued { reason, .. }) => Err(format!("451 4.4.0 {reason}")),
+            Step::End(RouteEnd::Unreachable { .. }) => {
+                // A configuration change made the domain unroutable: to the Unreachable queue.
+                let it = self.items.slots[item as usize].as_mut().expect("live item");
+                let (at, level) = (it.at, it.level);
+                let (new_item, _) = self.clone_item(item);
+                self.report_unreachable(new_item);
+                self.enqueue(
+                    new_item,
+                    QueueKey {
+                        server: at,
+                        delivery_type: "Unreachable",
+                        next_hop: "Unreachable Domain".to_owned(),
+                        level,
+                    },
+                );
+                Ok(())
+            }
+            Step::End(RouteEnd::Ndr { status, .. }) => {
+                self.fail_item(item, &status, "ROUTING");
+                Ok(())
+            }
+            Step::End(RouteEnd::Mailbox { .. }) => Ok(()),
+        }
+    }
+
+    /// Moves an item's content to a fresh slot (the old one is left for its queue to drop).
+    fn clone_item(&mut self, item: u32) -> (u32, u32) {
+        let it = self.items.slots[item as usize].as_mut().expect("live item");
+        let (msg, msg_gen, rcpts, at, level, lost, hops) = (
+            it.msg,
+            it.msg_gen,
+            std::mem::take(&mut it.rcpts),
+            it.at,
+            it.level,
+            it.lost.take(),
+            std::mem::take(&mut it.hops),
+        );
+        self.items.insert(|g| Item {
+            generation: g,
+            msg,
+            msg_gen,
+            rcpts,
+            at,
+            categorized: true,
+            level,
+            lost,
+            hops,
+            then: None,
+            queue: None,
+        })
+    }
+
+    /// Sends an item to the next server; the requirement crosses the hop per the profile.
+    fn relay(&mut self, item: u32, hop: Hop, then: Option<RouteEnd>) {
+        let to_name = self.topology.server(hop.to).name.clone();
+        self.track(
+            item,
+            TrackingEvent::Send,
+            "SMTP",
+            &to_name,
+            "Intra-Organization SMTP Send Connector",
+            "",
+            "",
+        );
+        let carried = Carried::across(
+            &self.topology.profile,
+            &hop,
+            self.items.slots[item as usize]
+                .as_ref()
+                .expect("live")
+                .level,
+        );
+        let lost = (carried.dropped).then(|| {
+            let rule = carried.rule.expect("a drop comes from a profile rule");
+            LostAt {
+                from: self.topology.server(hop.from).name.clone(),
+                to: to_name.clone(),
+                kind: hop.kind.as_str(),
+                because: format!(
+                    "profile {}: requirement does not travel on {}{}",
+                    self.topology.profile.name,
+                    hop.kind.as_str(),
+                    scope_note(&hop)
+                ),
+                evidence: rule.evidence,
+                source: rule.source.clone(),
+            }
+        });
+        let latency = self.latency(&hop);
+        let it = self.items.slots[item as usize].as_mut().expect("live item");
+        it.level = carried.after;
+        if it.lost.is_none() {
+            it.lost = lost;
+        }
+        it.at = hop.to;
+        it.then = then;
+        it.queue = None;
+        it.hops.push(hop);
+        // The item leaves this queue: give it a new identity so stale references are skipped.
+        let (new_item, new_gen) = self.move_item(item);
+        self.events.push(
+            self.now() + latency,
+            Event::Arrive {
+                item: new_item,
+                generation: new_gen,
+            },
+        );
+    }
+
+    fn move_item(&mut self, item: u32) -> (u32, u32) {
+        let old = self.items.remove(item).expect("live item");
+        self.items.insert(|g| Item {
+            generation: g,
+            ..old
+        })
+    }
+
+    fn latency(&self, hop: &Hop) -> u64 {
+        let l = &self.scenario.latency;
+        if hop.cross_site {
+            l.cross_site.0
+        } else {
+            l.same_site.0
+        }
+    }
+
+    fn arrive(&mut self, item: u32, generation: u32) {
+        if !self.item_alive(item, generation) {
+            self.items.remove(item);
+            return;
+        }
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        let (at, then) = (it.at, it.then.clone());
+        let from = it
+            .hops
+            .last()
+            .map(|h| self.topology.server(h.from).name.clone())
+            .unwrap_or_default();
+        self.track(item, TrackingEvent::Receive, "SMTP", &from, "", "", "");
+        match then {
+            Some(RouteEnd::Mailbox { .. }) => {
+                self.track(item, TrackingEvent::Deliver, "STOREDRIVER", "", "", "", "");
+                // Intra-organisation hops are always TLS (Exchange server authentication, §3.1).
+                self.finish_item(
+                    item,
+                    &RecipientState::Delivered {
+                        tls: TlsAchieved::Encrypted,
+                    },
+                    None,
+                );
+            }
+            Some(RouteEnd::External { connector, .. }) => {
+                let level = self.items.slots[item as usize]
+                    .as_ref()
+                    .expect("live")
+                    .level;
+                let name = self.topology.connector(connector).name.clone();
+                self.enqueue(
+                    item,
+                    QueueKey {
+                        server: at,
+                        delivery_type: "DnsConnectorDelivery",
+                        next_hop: name,
+                        level,
+                    },
+                );
+            }
+            Some(RouteEnd::Queued { .. }) | None => {
+                if let Some(it) = self.items.slots[item as usize].as_mut() {
+                    it.then = None;
+                }
+                self.categorize(item);
+            }
+            Some(RouteEnd::Unreachable { .. } | RouteEnd::Ndr { .. }) => self.categorize(item),
+        }
+    }
+
+    /// The hop that leaves the organisation (SPEC §5.2).
+    fn external(
+        &mut self,
+        item: u32,
+        from: ServerId,
+        connector: ConnectorId,
+        via_frontend: bool,
+    ) -> Result<(), String> {
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
+        let domain = m.rcpts[it.rcpts[0] as usize].domain.clone();
+        let at = Timestamp(
+            self.scenario
+                .start
+                .0
+                .saturating_add(i64::try_from(self.now()).unwrap_or(i64::MAX)),
+        );
+        let outcome = external_hop(
+            &self.topology,
+            connector,
+            from,
+            &domain,
+            it.level,
+            via_frontend,
+            at,
+        );
+        let connector_name = self.topology.connector(connector).name.clone();
+        let required = outcome.effective.exchange_name();
+        match &outcome.result {
+            ExternalResult::Delivered { host, tls } => {
+                let status = format!("250 2.0.0 OK; TLS {}", tls.as_str());
+                self.track(
+                    item,
+                    TrackingEvent::Send,
+                    "SMTP",
+                    host,
+                    &connector_name,
+                    &status,
+                    &format!("RequiredTlsAuthLevel={required}"),
+                );
+                let lost_at = self.items.slots[item as usize]
+                    .as_ref()
+                    .expect("live")
+                    .lost
+                    .clone();
+                let hop_text = format!("{} -> {host} (external)", self.topology.server(from).name);
+                self.judge_delivery(
+                    item,
+                    &outcome,
+                    &connector_name,
+                    from,
+                    lost_at.as_ref(),
+                    &hop_text,
+                );
+                self.finish_item(
+                    item,
+                    &RecipientState::Delivered { tls: *tls },
+                    Some(hop_text),
+                );
+                Ok(())
+            }
+            ExternalResult::Deferred { status } => Err(status.clone()),
+            ExternalResult::Ndr { status } => {
+                let status = status.clone();
+                self.fail_item(item, &status, "SMTP");
+                Ok(())
+            }
+        }
+    }
+
+    fn judge_delivery(
+        &mut self,
+        item: u32,
+        outcome: &crate::policy::ExternalOutcome,
+        connector: &str,
+        from: ServerId,
+        lost_at: Option<&LostAt>,
+        last_hop: &str,
+    ) {
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
+        let sender_server = self.topology.server(from).name.clone();
+        let mut found = Vec::new();
+        for &r in &it.rcpts {
+            let rcpt = &m.rcpts[r as usize];
+            if rcpt.done {
+                continue;
+            }
+            let rule_name = rcpt
+                .rule
+                .map(|id| self.topology.transport_rules[id.index()].name.as_str());
+            let findings = judge(&FindingInput {
+                recipient: &rcpt.address,
+                rule_required: rcpt.required,
+                rule_name,
+                lost_at,
+                external: Some(outcome),
+                unreachable_at: None,
+                connector: Some(connector),
+                sender_server: Some(&sender_server),
+            });
+            for f in findings {
+                found.push((rcpt.address.clone(), f));
+            }
+        }
+        let mut hops = self.hop_texts(it);
+        hops.push(last_hop.to_owned());
+        let (msg, msg_gen) = (it.msg, it.msg_gen);
+        for (recipient, f) in found {
+            self.push_finding(
+                msg,
+                msg_gen,
+                recipient,
+                f.code,
+                f.message,
+                Some(connector.to_owned()),
+                hops.clone(),
+                f.lost_at,
+            );
+        }
+    }
+
+    fn hop_texts(&self, it: &Item) -> Vec<String> {
+        it.hops
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} -> {} ({})",
+                    self.topology.server(h.from).name,
+                    self.topology.server(h.to).name,
+                    h.kind.as_str()
+                )
+            })
+            .collect()
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "a finding has many fields")]
+    fn push_finding(
+        &mut self,
+        msg: u32,
+        msg_gen: u32,
+        recipient: String,
+        code: Code,
+        message: String,
+        connector: Option<String>,
+        hops: Vec<String>,
+        lost_at: Option<LostAt>,
+    ) {
+        let m = self.msgs.get(msg, msg_gen).expect("live message");
+        self.result.findings.push(SimFinding {
+            code,
+            severity: code.severity(),
+            message,
+            message_id: m.message_id.clone(),
+            time_ms: self.events.now_ms(),
+            sender: m.sender.clone(),
+            recipient,
+            origin_site: self.topology.site(m.origin_site).name.clone(),
+            connector,
+            hops,
+            lost_at,
+        });
+    }
+
+    fn report_unreachable(&mut self, item: u32) {
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
+        let at = self.topology.server(it.at).name.clone();
+        let hops = self.hop_texts(it);
+        let found: Vec<(String, crate::policy::Finding)> = it
+            .rcpts
+            .iter()
+            .filter(|&&r| !m.rcpts[r as usize].done)
+            .flat_map(|&r| {
+                let rcpt = &m.rcpts[r as usize];
+                judge(&FindingInput {
+                    recipient: &rcpt.address,
+                    rule_required: rcpt.required,
+                    rule_name: None,
+                    lost_at: None,
+                    external: None,
+                    unreachable_at: Some(&at),
+                    connector: None,
+                    sender_server: None,
+                })
+                .into_iter()
+                .map(|f| (rcpt.address.clone(), f))
+                .collect::<Vec<_>>()
+            })
+            .collect();
+        let (msg, msg_gen) = (it.msg, it.msg_gen);
+        for (recipient, f) in found {
+            self.push_finding(
+                msg,
+                msg_gen,
+                recipient,
+                f.code,
+                f.message,
+                None,
+                hops.clone(),
+                None,
+            );
+        }
+    }
+
+    /// NDR for every pending recipient of an item.
+    fn fail_item(&mut self, item: u32, status: &str, source: &str) {
+        self.track(item, TrackingEvent::Fail, source, "", "", status, "");
+        self.track(item, TrackingEvent::Dsn, "DSN", "", "", status, "");
+        self.finish_item(
+            item,
+            &RecipientState::Ndr {
+                status: status.to_owned(),
+            },
+            None,
+        );
+    }
+
+    /// Records the final state of an item's pending recipients and frees what is finished.
+    fn finish_item(&mut self, item: u32, state: &RecipientState, last_hop: Option<String>) {
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        let (msg, msg_gen) = (it.msg, it.msg_gen);
+        let mut hops = if self.options.record_recipients {
+            self.hop_texts(it)
+        } else {
+            Vec::new()
+        };
+        if let Some(h) = last_hop.filter(|_| self.options.record_recipients) {
+            hops.push(h);
+        }
+        let rcpts = it.rcpts.clone();
+        let now = self.now();
+        let record = self.options.record_recipients;
+        let Some(m) = self.msgs.get_mut(msg, msg_gen) else {
+            return;
+        };
+        let mut outcomes = Vec::new();
+        for r in rcpts {
+            let rcpt = &mut m.rcpts[r as usize];
+            if rcpt.done {
+                continue;
+            }
+            rcpt.done = true;
+            m.pending -= 1;
+            match state {
+                RecipientState::Delivered { tls } => self.result.summary.delivered.add(*tls),
+                RecipientState::Ndr { .. } => self.result.summary.ndr += 1,
+                RecipientState::Queued { .. } => self.result.summary.queued += 1,
+            }
+            if record {
+                outcomes.push(RecipientOutcome {
+                    message_id: m.message_id.clone(),
+                    sender: m.sender.clone(),
+                    recipient: rcpt.address.clone(),
+                    submitted_ms: m.submitted_ms,
+                    time_ms: now,
+                    state: state.clone(),
+                    hops: hops.clone(),
+                });
+            }
+        }
+        let finished = m.pending == 0;
+        self.result.recipients.extend(outcomes);
+        if finished {
+            self.msgs.remove(msg);
+        }
+    }
+
+    fn delay_dsn(&mut self, msg: u32, generation: u32) {
+        let Some(m) = self.msgs.get(msg, generation) else {
+            return;
+        };
+        if m.pending == 0 {
+            return;
+        }
+        let pending: Vec<String> = m
+            .rcpts
+            .iter()
+            .filter(|r| !r.done)
+            .map(|r| r.address.clone())
+            .collect();
+        let server = self.topology.server(m.mailbox_server).name.clone();
+        let refs: Vec<&str> = pending.iter().map(String::as_str).collect();
+        self.emit(
+            msg,
+            generation,
+            &server,
+            TrackingEvent::Dsn,
+            "DSN",
+            "",
+            "",
+            &refs,
+            "400 4.4.7 Message delayed",
+            "",
+        );
+    }
+
+    /// `MessageExpirationTimeout`: every recipient still undelivered gets an NDR (§3.2, §4.3).
+    fn expire(&mut self, msg: u32, generation: u32) {
+        let Some(m) = self.msgs.get(msg, generation) else {
+            return;
+        };
+        let status = "550 4.4.7 QUEUE.Expired; message expired";
+        let pending: Vec<usize> = (0..m.rcpts.len()).filter(|&i| !m.rcpts[i].done).collect();
+        let server = self.topology.server(m.mailbox_server).name.clone();
+        for i in pending {
+            let m = self.msgs.get(msg, generation).expect("live message");
+            let rcpt = &m.rcpts[i];
+            let (address, required, rule) = (rcpt.address.clone(), rcpt.required, rcpt.rule);
+            let refs = [address.as_str()];
+            self.emit(
+                msg,
+                generation,
+                &server,
+                TrackingEvent::Fail,
+                "QUEUE",
+                "",
+                "",
+                &refs,
+                status,
+                "",
+            );
+            self.emit(
+                msg,
+                generation,
+                &server,
+                TrackingEvent::Dsn,
+                "DSN",
+                "",
+                "",
+                &refs,
+                status,
+                "",
+            );
+            if required > TlsLevel::None {
+                let rule_name = rule.map_or_else(String::new, |r| {
+                    format!(
+                        " (rule \"{}\")",
+                        self.topology.transport_rules[r.index()].name
+                    )
+                });
+                let message = format!(
+                    "{address} required {required}{rule_name}; it was never sent in clear text and expired undelivered: {status}"
+                );
+                self.push_finding(
+                    msg,
+                    generation,
+                    address.clone(),
+                    Code::Dlv001,
+                    message,
+                    None,
+                    Vec::new(),
+                    None,
+                );
+            }
+            let m = self.msgs.get_mut(msg, generation).expect("live message");
+            m.rcpts[i].done = true;
+            m.pending -= 1;
+            self.result.summary.ndr += 1;
+            if self.options.record_recipients {
+                let m = self.msgs.get(msg, generation).expect("live message");
+                let outcome = RecipientOutcome {
+                    message_id: m.message_id.clone(),
+                    sender: m.sender.clone(),
+                    recipient: address,
+                    submitted_ms: m.submitted_ms,
+                    time_ms: self.now(),
+                    state: RecipientState::Ndr {
+                        status: status.to_owned(),
+                    },
+                    hops: Vec::new(),
+                };
+                self.result.recipients.push(outcome);
+            }
+        }
+        self.msgs.remove(msg);
+    }
+
+    fn timeline(&mut self, i: u32) {
+        let event = &self.scenario.events[i as usize];
+        match &event.action {
+            Action::Down(item) | Action::Up(item) => {
+                let Ok(component) = self.topology.parse_component(item) else {
+                    return;
+                };
+                let up = matches!(event.action, Action::Up(_));
+                if up {
+                    self.faults.down.remove(&component);
+                } else {
+                    self.faults.down.insert(component);
+                }
+                if up {
+                    self.resume_after_recovery(component);
+                }
+                if matches!(component, crate::model::Component::Connector(_)) {
+                    self.resubmit_unreachable();
+                }
+            }
+            Action::Set(change) => {
+                let change = change.clone();
+                for d in self
+                    .topology
+                    .external_domains
+                    .iter_mut()
+                    .filter(|d| d.domain == change.domain)
+                {
+                    for mx in
+                        d.mx.iter_mut()
+                            .filter(|m| change.mx.as_ref().is_none_or(|h| *h == m.host))
+                    {
+                        if let Some(s) = change.starttls {
+                            mx.starttls = s;
+                        }
+                        if let Some(a) = change.available {
+                            mx.available = a;
+                        }
+                        if change.certificate_trusted.is_some()
+                            || change.certificate_not_after.is_some()
+                        {
+                            let cert = mx
+                                .certificate
+                                .get_or_insert_with(crate::model::Certificate::default);
+                            if let Some(t) = change.certificate_trusted {
+                                cert.trusted = t;
+                            }
+                            if let Some(n) = change.certificate_not_after {
+                                cert.not_after = Some(n);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A server (or its site) that comes back resumes its own queues at once; other queues keep
+    /// their retry timers (a recovered remote is found at the next retry, as in Exchange).
+    fn resume_after_recovery(&mut self, component: crate::model::Component) {
+        let servers: Vec<ServerId> = match component {
+            crate::model::Component::Server(s) => vec![s],
+            crate::model::Component::Site(site) => {
+                self.topology.transport_servers_in(site).collect()
+            }
+            _ => return,
+        };
+        let queues: Vec<u32> = (0..self.queues.len())
+            .filter(|&q| {
+                servers.contains(&self.queues[q].key.server) && !self.queues[q].items.is_empty()
+            })
+            .map(|q| u32::try_from(q).expect("queue count fits u32"))
+            .collect();
+        for q in queues {
+            let queue = &mut self.queues[q as usize];
+            queue.generation = queue.generation.wrapping_add(1);
+            let generation = queue.generation;
+            self.events.push(
+                self.now(),
+                Event::QueueRetry {
+                    queue: q,
+                    generation,
+                },
+            );
+        }
+    }
+
+    /// The Unreachable queues are resubmitted on a configuration change (reference §4.1).
+    fn resubmit_unreachable(&mut self) {
+        let queues: Vec<usize> = (0..self.queues.len())
+            .filter(|&q| self.queues[q].key.delivery_type == "Unreachable")
+            .collect();
+        for q in queues {
+            let items: Vec<(u32, u32)> = self.queues[q].items.drain(..).collect();
+            for (item, generation) in items {
+                if self.item_alive(item, generation) {
+                    if let Some(it) = self.items.get_mut(item, generation) {
+                        it.queue = None;
+                    }
+                    self.categorize(item);
+                } else {
+                    self.items.remove(item);
+                }
+            }
+        }
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "a tracking row has many fields")]
+    fn track(
+        &mut self,
+        item: u32,
+        event: TrackingEvent,
+        source: &str,
+        server_hostname: &str,
+        connector: &str,
+        status: &str,
+        custom: &str,
+    ) {
+        if !self.sink.enabled() {
+            return;
+        }
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        let (msg, msg_gen, at, level) = (it.msg, it.msg_gen, it.at, it.level);
+        let Some(m) = self.msgs.get(msg, msg_gen) else {
+            return;
+        };
+        let rcpts: Vec<String> = it
+            .rcpts
+            .iter()
+            .map(|&r| m.rcpts[r as usize].address.clone())
+            .collect();
+        let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
+        let server = self.topology.server(at).name.clone();
+        let custom = if custom.is_empty() && event == TrackingEvent::Send {
+            format!("RequiredTlsAuthLevel={}", level.exchange_name())
+        } else {
+            custom.to_owned()
+        };
+        self.emit(
+            msg,
+            msg_gen,
+            &server,
+            event,
+            source,
+            server_hostname,
+            connector,
+            &refs,
+            status,
+            &custom,
+        );
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "a tracking row has many fields")]
+    fn emit(
+        &mut self,
+        msg: u32,
+        msg_gen: u32,
+        server: &str,
+        event: TrackingEvent,
+        source: &str,
+        server_hostname: &str,
+        connector: &str,
+        recipients: &[&str],
+        status: &str,
+        custom: &str,
+    ) {
+        if !self.sink.enabled() {
+            return;
+        }
+        let Some(m) = self.msgs.get(msg, msg_gen) else {
+            return;
+        };
+        let row = TrackingRow {
+            time_ms: self.events.now_ms(),
+            server,
+            client_hostname: server,
+            server_hostname,
+            source_context: "",
+            connector_id: connector,
+            source,
+            event,
+            internal_message_id: m.seq,
+            message_id: &m.message_id,
+            recipients,
+            recipient_status: status,
+            total_bytes: m.size.0,
+            subject: &m.subject,
+            sender: &m.sender,
+            directionality: "Originating",
+            custom_data: custom,
+            required_tls: "",
+        };
+        self.sink.row(&row);
+    }
+
+    /// Every recipient still pending at the end is `queued`, with where and why.
+    fn finish(mut self) -> RunResult {
+        let mut pending: Vec<(u32, u32, Vec<u16>, String, String)> = Vec::new();
+        for (i, slot) in self.items.slots.iter().enumerate() {
+            let Some(it) = slot else { continue };
+            let reason = it.queue.map_or_else(
+                || {
+                    if it.hops.is_empty() {
+                        "awaiting categorization".to_owned()
+                    } else {
+                        "in transit".to_owned()
+                    }
+                },
+                |q| {
+                    let queue = &self.queues[q as usize];
+                    let state = if queue.retry { "Retry" } else { "Active" };
+                    let error = if queue.last_error.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", queue.last_error)
+                    };
+                    format!(
+                        "queue {}:{} ({state}){error}",
+                        queue.key.delivery_type, queue.key.next_hop
+                    )
+                },
+            );
+            let _ = i;
+            pending.push((
+                it.msg,
+                it.msg_gen,
+                it.rcpts.clone(),
+                self.topology.server(it.at).name.clone(),
+                reason,
+            ));
+        }
+        for (msg, generation, rcpts, at, reason) in pending {
+            let Some(m) = self.msgs.get_mut(msg, generation) else {
+                continue;
+            };
+            for r in rcpts {
+                let rcpt = &mut m.rcpts[r as usize];
+                if rcpt.done {
+                    continue;
+                }
+                rcpt.done = true;
+                m.pending -= 1;
+                self.result.summary.queued += 1;
+                if self.options.record_recipients {
+                    self.result.recipients.push(RecipientOutcome {
+                        message_id: m.message_id.clone(),
+                        sender: m.sender.clone(),
+                        recipient: rcpt.address.clone(),
+                        submitted_ms: m.submitted_ms,
+                        time_ms: self.scenario.duration.0,
+                        state: RecipientState::Queued {
+                            at: at.clone(),
+                            reason: reason.clone(),
+                        },
+                        hops: Vec::new(),
+                    });
+                }
+            }
+        }
+        // Messages never handed to a Transport service (no server up in the sender's site).
+        for slot in &mut self.msgs.slots {
+            let Some(m) = slot else { continue };
+            for rcpt in m.rcpts.iter_mut().filter(|r| !r.done) {
+                rcpt.done = true;
+                self.result.summary.queued += 1;
+                if self.options.record_recipients {
+                    self.result.recipients.push(RecipientOutcome {
+                        message_id: m.message_id.clone(),
+                        sender: m.sender.clone(),
+                        recipient: rcpt.address.clone(),
+                        submitted_ms: m.submitted_ms,
+                        time_ms: self.scenario.duration.0,
+                        state: RecipientState::Queued {
+                            at: String::new(),
+                            reason:
+                                "awaiting submission: no Transport service up in the sender's site"
+                                    .to_owned(),
+                        },
+                        hops: Vec::new(),
+                    });
+                }
+            }
+            m.pending = 0;
+        }
+        let s = &self.result.summary;
+        assert_eq!(
+            s.delivered.total() + s.ndr + s.queued,
+            s.recipients,
+            "every recipient ends in exactly one state"
+        );
+        self.result.summary.events = self.result.stats.events;
+        self.result.findings.sort_by(|a, b| {
+            (a.time_ms, &a.message_id, &a.recipient, a.code).cmp(&(
+                b.time_ms,
+                &b.message_id,
+                &b.recipient,
+                b.code,
+            ))
+        });
+        self.result
+            .recipients
+            .sort_by(|a, b| (&a.message_id, &a.recipient).cmp(&(&b.message_id, &b.recipient)));
+        self.result
+    }
+}
+
+/// The grouping key of a decision: recipients with the same key travel together.
+fn group_key(step: &Step, domain: &str) -> String {
+    match step {
+        Step::Relay(h) => format!("relay:{}:{}", h.kind.as_str(), h.to.0),
+        Step::RelayThenEnd(h, _) => format!("relay-end:{}:{}", h.kind.as_str(), h.to.0),
+        Step::End(RouteEnd::External { connector, .. }) => {
+            format!("external:{}:{domain}", connector.0)
+        }
+        Step::End(RouteEnd::Queued { reason, .. }) => format!("queued:{reason}"),
+        Step::End(RouteEnd::Unreachable { .. }) => "unreachable".to_owned(),
+        Step::End(RouteEnd::Ndr { status, .. }) => format!("ndr:{status}"),
+        Step::End(RouteEnd::Mailbox { server }) => format!("mailbox:{}", server.0),
+    }
+}
+
+/// The delivery type and next hop of the queue a decision puts a recipient in (reference §4.2).
+fn queue_name(topology: &Topology, step: &Step) -> (&'static str, String) {
+    match step {
+        Step::Relay(h) | Step::RelayThenEnd(h, _) => {
+            let t = match h.kind {
+                HopKind::RelayToConnectorSourceServers => "SmtpRelayToConnectorSourceServers",
+                HopKind::RelayToHubSite | HopKind::RelayToRemoteSite => {
+                    "SmtpRelayToRemoteActiveDirectorySite"
+                }
+                HopKind::RelayToEdge => "SmtpRelayWithinAdSiteToEdge",
+                HopKind::FrontendProxy => "SmtpRelayToFrontendTransport",
+                HopKind::MailboxDelivery => "SmtpDeliveryToMailbox",
+                HopKind::Submission | HopKind::External => "Undefined",
+            };
+            (t, topology.server(h.to).name.clone())
+        }
+        Step::End(RouteEnd::External { connector, .. }) => {
+            let c = topology.connector(*connector);
+            (
+                if c.dns_routing {
+                    "DnsConnectorDelivery"
+                } else {
+                    "SmartHostConnectorDelivery"
+                },
+                c.name.clone(),
+            )
+        }
+        Step::End(RouteEnd::Queued { reason, .. }) => ("Retry", reason.clone()),
+        Step::End(_) => ("Undefined", String::new()),
+    }
+}
+
+fn scope_note(hop: &Hop) -> &'static str {
+    match hop.kind {
+        HopKind::RelayToConnectorSourceServers if hop.cross_site => " (cross-site)",
+        HopKind::RelayToConnectorSourceServers => " (same site)",
+        _ => "",
+    }
+}
