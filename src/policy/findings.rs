@@ -86,15 +86,14 @@ pub fn judge(input: &FindingInput<'_>) -> Vec<Finding> {
             input.lost_at.cloned(),
         ));
     }
-    let intended =
-        input
-            .rule_required
-            .max(external.connector_level)
-            .max(if external.domain_secure_expected {
-                TlsLevel::DomainValidation
-            } else {
-                TlsLevel::None
-            });
+    // A Domain Secure that a proxy broke is TLS004's business, not TLS002's.
+    let intended = input.rule_required.max(external.connector_level).max(
+        if external.domain_secure_expected && !external.domain_secure_broken {
+            TlsLevel::DomainValidation
+        } else {
+            TlsLevel::None
+        },
+    );
     if *tls != TlsAchieved::None && !tls.satisfies(intended) {
         let connector = input.connector.unwrap_or("?");
         findings.push(Finding::new(

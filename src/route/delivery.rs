@@ -232,7 +232,7 @@ pub fn next_step(
                     reason: "no site path to the mailbox's site".to_owned(),
                 });
             };
-            if let Some(step) = toward_hub(topology, at, &path, faults) {
+            if let Some(step) = toward_hub(topology, at, &path, faults, None) {
                 return step;
             }
             to_servers(
@@ -291,7 +291,7 @@ fn external_step(topology: &Topology, at: ServerId, selected: &Selected, faults:
                 }),
             };
         }
-        if let Some(step) = toward_hub(topology, at, &selected.path, faults) {
+        if let Some(step) = toward_hub(topology, at, &selected.path, faults, Some(&[])) {
             return step;
         }
         let site_servers: Vec<ServerId> = topology.transport_servers_in(subscribed).collect();
@@ -314,7 +314,13 @@ fn external_step(topology: &Topology, at: ServerId, selected: &Selected, faults:
         }
         return frontend_proxy(topology, at, selected.connector, faults);
     }
-    if let Some(step) = toward_hub(topology, at, &selected.path, faults) {
+    if let Some(step) = toward_hub(
+        topology,
+        at,
+        &selected.path,
+        faults,
+        Some(&connector.source_servers),
+    ) {
         return step;
     }
     let mut group = connector.source_servers.clone();
@@ -368,13 +374,26 @@ fn frontend_proxy(
 
 /// The first hub site strictly between the current site and the destination on `path`, if
 /// any: the message must stop there (reference §1.6).
-fn toward_hub(topology: &Topology, at: ServerId, path: &SitePath, faults: &Faults) -> Option<Step> {
+fn toward_hub(
+    topology: &Topology,
+    at: ServerId,
+    path: &SitePath,
+    faults: &Faults,
+    primary_hub: Option<&[ServerId]>,
+) -> Option<Step> {
     let here = site_of(topology, at);
     let start = path.sites.iter().position(|&s| s == here)?;
     let last = path.sites.len() - 1;
+    // A primary site that is itself a hub site is still a hub site: the sender connects only to
+    // its servers, preferring those of the destination group (reference §1.5).
+    let end = if primary_hub.is_some() && topology.site(path.sites[last]).hub {
+        last + 1
+    } else {
+        last
+    };
     let hub = path
         .sites
-        .get(start + 1..last)?
+        .get(start + 1..end)?
         .iter()
         .copied()
         .find(|&s| topology.site(s).hub)?;
@@ -388,7 +407,16 @@ fn toward_hub(topology: &Topology, at: ServerId, path: &SitePath, faults: &Fault
         links: path.links[start..hub_index].to_vec(),
         cost: 0,
     };
-    let servers: Vec<ServerId> = topology.transport_servers_in(hub).collect();
+    let preferred = primary_hub.unwrap_or(&[]);
+    let mut servers: Vec<ServerId> = topology
+        .transport_servers_in(hub)
+        .filter(|s| preferred.contains(s))
+        .collect();
+    servers.extend(
+        topology
+            .transport_servers_in(hub)
+            .filter(|s| !preferred.contains(s)),
+    );
     Some(to_servers(
         topology,
         at,
@@ -434,29 +462,16 @@ fn to_servers(
         v.sort_by_key(|&s| crate::model::name_key(&topology.server(s).name));
         v
     };
-    // 1. The target servers: the group's servers in the primary site.
-    let targets = by_name(
-        group
-            .iter()
-            .copied()
-            .filter(|&s| site_of(topology, s) == primary)
-            .collect(),
-    );
+    // 1. The target servers: the group's servers in the primary site, in the caller's order.
+    let targets: Vec<ServerId> = group
+        .iter()
+        .copied()
+        .filter(|&s| site_of(topology, s) == primary)
+        .collect();
     if let Some(&to) = targets.iter().find(|&&s| {
         (s != at || kind == HopKind::MailboxDelivery) && can_connect(topology, at, s, faults)
     }) {
         return relay(topology, at, to, kind);
-    }
-    if primary == here {
-        // A group with servers in the local site has no further options (reference §1.5).
-        let names: Vec<&str> = targets
-            .iter()
-            .map(|&s| topology.server(s).name.as_str())
-            .collect();
-        return Step::End(RouteEnd::Queued {
-            at,
-            reason: format!("{} unreachable", names.join(", ")),
-        });
     }
     // 2. The group's servers in other sites, closest site first.
     let mut others: Vec<SiteId> = sites.iter().copied().filter(|&s| s != primary).collect();
@@ -476,6 +491,17 @@ fn to_servers(
         {
             return relay(topology, at, to, kind);
         }
+    }
+    if primary == here {
+        // A group with servers in the local site has no further options (reference §1.5).
+        let names: Vec<&str> = targets
+            .iter()
+            .map(|&s| topology.server(s).name.as_str())
+            .collect();
+        return Step::End(RouteEnd::Queued {
+            at,
+            reason: format!("{} unreachable", names.join(", ")),
+        });
     }
     let reason = format!(
         "{} in site {} unreachable; queued at the point of failure",

@@ -774,9 +774,9 @@ impl Engine<'_, '_> {
                         TrackingEvent::Defer,
                         "SMTP",
                         "",
-                        "",
                         &self.queues[q as usize].key.next_hop.clone(),
                         &error,
+                        "",
                     );
                     let queue = &mut self.queues[q as usize];
                     queue.retry = true;

@@ -5,4 +5,5 @@ mod cli;
 mod diagnostics;
 mod profiles;
 mod routing;
+mod simulate;
 mod support;

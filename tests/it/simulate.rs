@@ -1,0 +1,258 @@
+//! The discrete-event engine: the demo's promised outcome (SPEC §8), Exchange's retry schedule to
+//! the minute, determinism, conservation of recipients, and the tracking log.
+
+use tlsflow::model::Code;
+use tlsflow::sim::{self, RecipientState, RunOptions, TrackingEvent, TrackingRow, TrackingSink};
+
+use crate::support::repo;
+
+/// Collects tracking rows as (time, server, event, recipient-status).
+#[derive(Default)]
+struct Rows(Vec<(u64, String, TrackingEvent, String, String)>);
+
+impl TrackingSink for Rows {
+    fn row(&mut self, r: &TrackingRow<'_>) {
+        self.0.push((
+            r.time_ms,
+            r.server.to_owned(),
+            r.event,
+            r.recipients.join(";"),
+            r.recipient_status.to_owned(),
+        ));
+    }
+}
+
+const MINUTE: u64 = 60_000;
+const DAY: u64 = 86_400_000;
+
+/// SPEC §8: Alice's mail leaves HQ in clear text (TLS001, lost on the Branch -> HQ relay);
+/// Dave's is deferred, retried and returned at two days (DLV001); no variant sends required mail
+/// in clear.
+#[test]
+fn the_demo_shows_the_defect_and_the_variants_close_it() {
+    let report = tlsflow::demo::report();
+    let baseline = &report.runs[0];
+    assert_eq!(baseline.variant, "baseline");
+    let tls001: Vec<_> = baseline
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::Tls001)
+        .collect();
+    assert_eq!(tls001.len(), 1);
+    assert_eq!(tls001[0].sender, "alice@contoso.com");
+    let lost = tls001[0].lost_at.as_ref().expect("where it was lost");
+    assert_eq!(
+        (lost.from.as_str(), lost.to.as_str()),
+        ("BR-MBX1", "HQ-MBX1")
+    );
+    let dlv001: Vec<_> = baseline
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::Dlv001)
+        .collect();
+    assert_eq!(dlv001.len(), 1);
+    assert_eq!(dlv001[0].sender, "dave@contoso.com");
+    assert_eq!(
+        dlv001[0].time_ms,
+        2 * DAY,
+        "NDR exactly at message_expiration_timeout"
+    );
+    let dave = baseline
+        .recipients
+        .as_ref()
+        .expect("recorded")
+        .iter()
+        .find(|r| r.sender == "dave@contoso.com")
+        .expect("dave");
+    assert_eq!(
+        dave.status.as_deref(),
+        Some("550 4.4.7 QUEUE.Expired; message expired")
+    );
+    for run in &report.runs[1..] {
+        assert!(
+            run.findings.iter().all(|f| f.code != Code::Tls001),
+            "{}: no clear-text delivery of required mail",
+            run.variant
+        );
+        assert_eq!(run.summary.delivered.none, 0, "{}", run.variant);
+    }
+    for run in &report.runs {
+        assert!(
+            run.findings.iter().all(|f| f.code != Code::Exp001),
+            "{}: the scenario's expectations hold",
+            run.variant
+        );
+    }
+}
+
+/// Reference §4.3: 4 glitch retries 1 minute apart, then 6 transient retries 5 minutes apart,
+/// then every 10 minutes; a delay DSN at 4 hours; expiry at 2 days.
+#[test]
+fn dave_is_retried_on_exchanges_schedule_and_expires_at_two_days() {
+    let loaded = tlsflow::demo::scenario();
+    let mut rows = Rows::default();
+    let result = sim::run(
+        &loaded.scenario,
+        0,
+        &RunOptions {
+            seed: 7,
+            record_recipients: true,
+        },
+        &mut rows,
+    );
+    let defers: Vec<u64> = rows
+        .0
+        .iter()
+        .filter(|(_, server, event, rcpt, _)| {
+            *event == TrackingEvent::Defer && server == "HQ-MBX1" && rcpt == "bob@fabrikam.com"
+        })
+        .map(|(t, ..)| *t)
+        .collect();
+    // Dave's queue on HQ-MBX1: the first attempt at 0, then the schedule.
+    let mut expected = vec![0];
+    let mut t = 0;
+    for _ in 0..4 {
+        t += MINUTE;
+        expected.push(t);
+    }
+    for _ in 0..6 {
+        t += 5 * MINUTE;
+        expected.push(t);
+    }
+    for _ in 0..3 {
+        t += 10 * MINUTE;
+        expected.push(t);
+    }
+    assert_eq!(
+        &defers[..expected.len()],
+        &expected[..],
+        "retry times in ms"
+    );
+    assert!(
+        defers.iter().all(|&t| t < 2 * DAY),
+        "no attempt after expiry"
+    );
+    let dsn_delay = rows
+        .0
+        .iter()
+        .find(|(_, _, e, _, status)| *e == TrackingEvent::Dsn && status.starts_with("400"))
+        .expect("a delay DSN");
+    assert_eq!(
+        dsn_delay.0,
+        4 * 60 * MINUTE,
+        "delay DSN at delay_notification_timeout"
+    );
+    let expired = rows
+        .0
+        .iter()
+        .find(|(_, _, e, _, status)| *e == TrackingEvent::Fail && status.contains("4.4.7"))
+        .expect("expiry");
+    assert_eq!(expired.0, 2 * DAY);
+    let s = &result.summary;
+    assert_eq!(
+        s.delivered.total() + s.ndr + s.queued,
+        s.recipients,
+        "every recipient ends in exactly one state"
+    );
+    assert!(
+        result
+            .recipients
+            .iter()
+            .any(|r| matches!(&r.state, RecipientState::Delivered { .. }))
+    );
+}
+
+fn simulate(args: &[&str]) -> Vec<u8> {
+    let out = assert_cmd::Command::cargo_bin("tlsflow")
+        .expect("binary")
+        .current_dir(repo(""))
+        .arg("simulate")
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// SPEC §5.5: the same input and seed give the same bytes (JSON and tracking log); another seed
+/// gives other traffic.
+#[test]
+fn same_seed_same_bytes_other_seed_other_traffic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = dir.path().join("traffic.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "format: 1\nname: random traffic\ntopology: {}\nseed: 1\nstart: 2026-06-01T00:00:00Z\nduration: 6h\n\
+             workload:\n  - site: Branch\n    to: {{fabrikam.com: 1, tailspintoys.com: 3}}\n    rate: 120/h\n    subject: {{\"Top secret: status\": 0.2, \"Lunch\": 0.8}}\n",
+            repo("scenarios/topologies/contoso-cross-site.yaml").display()
+        ),
+    )
+    .expect("write scenario");
+    let s = scenario.to_str().expect("utf-8 path");
+    let log = |name: &str| dir.path().join(name);
+    let a = simulate(&[
+        s,
+        "--format",
+        "json",
+        "--tracking-log",
+        log("a.csv").to_str().expect("path"),
+    ]);
+    let b = simulate(&[
+        s,
+        "--format",
+        "json",
+        "--tracking-log",
+        log("b.csv").to_str().expect("path"),
+    ]);
+    assert_eq!(a, b, "same seed, same JSON");
+    assert_eq!(
+        std::fs::read(log("a.csv")).expect("a"),
+        std::fs::read(log("b.csv")).expect("b"),
+        "same seed, same CSV"
+    );
+    let c = simulate(&[s, "--format", "json", "--seed", "2"]);
+    assert_ne!(a, c, "another seed, other traffic");
+    let json: serde_json::Value = serde_json::from_slice(&a).expect("JSON");
+    let summary = &json["runs"][0]["summary"];
+    let delivered: u64 = [
+        "none",
+        "encrypted",
+        "certificate_validated",
+        "domain_validated",
+    ]
+    .iter()
+    .map(|k| summary["delivered"][k].as_u64().expect("count"))
+    .sum();
+    let total = delivered
+        + summary["ndr"].as_u64().expect("ndr")
+        + summary["queued"].as_u64().expect("queued");
+    assert_eq!(total, summary["recipients"].as_u64().expect("recipients"));
+    assert!(
+        summary["messages"].as_u64().expect("messages") > 100,
+        "about 720 messages in 6 hours"
+    );
+}
+
+/// What an administrator reads: the tracking log of the demo's baseline.
+#[test]
+fn tracking_log_of_the_demo() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("demo.csv");
+    simulate(&[
+        "scenarios/seed-cross-site-tls-loss.yaml",
+        "--tracking-log",
+        log.to_str().expect("path"),
+        "--quiet",
+    ]);
+    let text = std::fs::read_to_string(&log).expect("written");
+    // The first rows (submission, rules, relay, clear-text send, the first deferrals) and the end.
+    let lines: Vec<&str> = text.lines().collect();
+    let head = lines[..lines.len().min(16)].join("\n");
+    let tail = lines[lines.len().saturating_sub(4)..].join("\n");
+    insta::assert_snapshot!(format!("{head}\n...\n{tail}"));
+}
