@@ -269,9 +269,9 @@ impl SimulateReport {
                 "outcomes",
                 wrap(
                     &format!(
-                        "{} messages, {} recipients: delivered {} (in clear {}, encrypted {}, certificate validated {}, domain validated {}), ndr {}, queued {}; {} events",
-                        s.messages,
-                        s.recipients,
+                        "{}, {}: delivered {} (in clear {}, encrypted {}, certificate validated {}, domain validated {}), ndr {}, queued {}; {} events",
+                        plural(s.messages, "message"),
+                        plural(s.recipients, "recipient"),
                         d.total(),
                         d.none,
                         d.encrypted,
@@ -369,4 +369,8 @@ fn finding_text(out: &mut String, f: &SimFindingReport, start: Timestamp) {
 
 fn evidence(e: Evidence) -> &'static str {
     e.as_str()
+}
+
+fn plural(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }

@@ -256,3 +256,56 @@ fn tracking_log_of_the_demo() {
     let tail = lines[lines.len().saturating_sub(4)..].join("\n");
     insta::assert_snapshot!(format!("{head}\n...\n{tail}"));
 }
+
+/// SPEC §5.4: each finding code has a fixture that produces it (`tests/data/scenarios/`, named
+/// after the code); its expectations hold, and its text report is what a person reads.
+#[test]
+fn each_finding_code_from_its_own_fixture() {
+    insta::glob!("../data/scenarios", "*.yaml", |path| {
+        let name = path
+            .file_name()
+            .expect("a file")
+            .to_string_lossy()
+            .into_owned();
+        let code = name
+            .split('-')
+            .next()
+            .expect("a code prefix")
+            .to_uppercase();
+        let loaded = tlsflow::load::scenario::load_scenario(path)
+            .unwrap_or_else(|f| panic!("{name}:\n{}", f.render()));
+        let s = &loaded.scenario;
+        let options = RunOptions {
+            seed: s.seed,
+            record_recipients: false,
+        };
+        let runs: Vec<_> = (0..s.runs.len())
+            .map(|i| {
+                tlsflow::report::simulate::run_report(
+                    s,
+                    &sim::run(s, i, &options, &mut sim::NullSink),
+                    false,
+                )
+            })
+            .collect();
+        let findings: Vec<_> = runs.iter().flat_map(|r| r.findings.iter()).collect();
+        assert!(
+            findings.iter().any(|f| f.code.as_str() == code),
+            "{name}: no {code}"
+        );
+        assert!(
+            findings.iter().all(|f| f.code != Code::Exp001),
+            "{name}: an expectation failed: {findings:#?}"
+        );
+        let report = tlsflow::report::simulate::SimulateReport {
+            format_version: 1,
+            scenario: s.name.clone(),
+            seed: s.seed,
+            profile: s.runs[0].topology.profile.name.clone(),
+            start: s.start.to_string(),
+            duration_ms: s.duration.0,
+            runs,
+        };
+        insta::assert_snapshot!(report.to_text(s.start));
+    });
+}
