@@ -170,6 +170,9 @@ struct Rcpt {
     target: Option<Target>,
     required: TlsLevel,
     rule: Option<RuleId>,
+    /// The strongest level a Send connector (or Domain Secure) enforced on a failed external
+    /// attempt, and the connector: a connector's requirement is a TLS requirement too.
+    enforced: Option<(TlsLevel, ConnectorId)>,
     done: bool,
 }
 
@@ -185,6 +188,8 @@ struct Msg {
     submitted_ms: u64,
     rcpts: Vec<Rcpt>,
     pending: u32,
+    /// The delay DSN and expiry events are scheduled.
+    timers_armed: bool,
 }
 
 struct Item {
@@ -217,6 +222,8 @@ struct Queue {
     failures: u32,
     generation: u32,
     last_error: String,
+    /// What the tracking log names as `connector-id` for this queue.
+    connector_id: String,
 }
 
 /// Slot arena with generations.
@@ -472,6 +479,7 @@ impl Engine<'_, '_> {
                     target,
                     required: TlsLevel::None,
                     rule: None,
+                    enforced: None,
                     done: false,
                 }
             })
@@ -493,17 +501,52 @@ impl Engine<'_, '_> {
             submitted_ms: now,
             rcpts,
             pending,
+            timers_armed: false,
         });
+        self.events.push(now, Event::Submit { msg, generation });
+    }
+
+    /// Schedules a message's delay DSN and expiry the first time it has to wait. Messages that
+    /// go straight through never hold timers, so the event queue follows messages in flight.
+    fn arm_timers(&mut self, msg: u32, generation: u32) {
+        let now = self.now();
         let config = &self.topology.transport_config;
         let (dsn, expiry) = (
             config.delay_notification_timeout.0,
             config.message_expiration_timeout.0,
         );
-        self.events
-            .push(now + dsn, Event::DelayDsn { msg, generation });
-        self.events
-            .push(now + expiry, Event::Expire { msg, generation });
-        self.events.push(now, Event::Submit { msg, generation });
+        let Some(m) = self.msgs.get_mut(msg, generation) else {
+            return;
+        };
+        if m.timers_armed {
+            return;
+        }
+        m.timers_armed = true;
+        let submitted = m.submitted_ms;
+        self.events.push(
+            (submitted + dsn).max(now),
+            Event::DelayDsn { msg, generation },
+        );
+        self.events.push(
+            (submitted + expiry).max(now),
+            Event::Expire { msg, generation },
+        );
+    }
+
+    /// Arms the timers of every message waiting in a queue.
+    fn arm_queue(&mut self, q: u32) {
+        let waiting: Vec<(u32, u32)> = self.queues[q as usize]
+            .items
+            .iter()
+            .filter_map(|&(item, generation)| {
+                self.items
+                    .get(item, generation)
+                    .map(|it| (it.msg, it.msg_gen))
+            })
+            .collect();
+        for (msg, generation) in waiting {
+            self.arm_timers(msg, generation);
+        }
     }
 
     /// Mailbox Transport Submission hands the message to a Transport service of the local
@@ -520,6 +563,7 @@ impl Engine<'_, '_> {
             .collect();
         if candidates.is_empty() {
             // SUBMITDEFER: Mailbox Transport Submission tries again later.
+            self.arm_timers(msg, generation);
             let retry = self.topology.transport_config.queue_glitch_retry_interval.0;
             self.events
                 .push(self.now() + retry, Event::Submit { msg, generation });
@@ -694,10 +738,13 @@ impl Engine<'_, '_> {
                         next_hop: "Unreachable Domain".to_owned(),
                         level,
                     },
+                    String::new(),
                 );
             }
             _ => {
-                let (delivery_type, next_hop) = queue_name(&self.topology, step);
+                let domain = self.item_domain(item);
+                let (delivery_type, next_hop, connector_id) =
+                    queue_name(&self.topology, step, &domain);
                 self.enqueue(
                     item,
                     QueueKey {
@@ -706,12 +753,23 @@ impl Engine<'_, '_> {
                         next_hop,
                         level,
                     },
+                    connector_id,
                 );
             }
         }
     }
 
-    fn enqueue(&mut self, item: u32, key: QueueKey) {
+    /// The recipient domain of an item (items never mix domains on the external hop).
+    fn item_domain(&self, item: u32) -> String {
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        self.msgs
+            .get(it.msg, it.msg_gen)
+            .map_or_else(String::new, |m| {
+                m.rcpts[it.rcpts[0] as usize].domain.clone()
+            })
+    }
+
+    fn enqueue(&mut self, item: u32, key: QueueKey, connector_id: String) {
         let unreachable = key.delivery_type == "Unreachable";
         let q = if let Some(&q) = self.queue_index.get(&key) {
             q
@@ -724,6 +782,7 @@ impl Engine<'_, '_> {
                 failures: 0,
                 generation: 0,
                 last_error: String::new(),
+                connector_id,
             });
             self.queue_index.insert(key, q);
             q
@@ -735,9 +794,12 @@ impl Engine<'_, '_> {
         if unreachable {
             "no Send connector matches the recipient domain"
                 .clone_into(&mut self.queues[q as usize].last_error);
+            self.arm_queue(q);
             return;
         }
-        if !self.queues[q as usize].retry {
+        if self.queues[q as usize].retry {
+            self.arm_queue(q);
+        } else {
             self.attempt_queue(q);
         }
     }
@@ -750,6 +812,7 @@ impl Engine<'_, '_> {
         }
         if !self.faults.server_up(&self.topology, server) {
             // The server is down: its queues resume when it comes back (see `timeline`).
+            self.arm_queue(q);
             return;
         }
         while let Some(&(item, generation)) = self.queues[q as usize].items.front() {
@@ -774,7 +837,7 @@ impl Engine<'_, '_> {
                         TrackingEvent::Defer,
                         "SMTP",
                         "",
-                        &self.queues[q as usize].key.next_hop.clone(),
+                        &self.queues[q as usize].connector_id.clone(),
                         &error,
                         "",
                     );
@@ -792,6 +855,7 @@ impl Engine<'_, '_> {
                             generation,
                         },
                     );
+                    self.arm_queue(q);
                     return;
                 }
             }
@@ -854,6 +918,7 @@ impl Engine<'_, '_> {
                         next_hop: "Unreachable Domain".to_owned(),
                         level,
                     },
+                    String::new(),
                 );
                 Ok(())
             }
@@ -996,15 +1061,18 @@ impl Engine<'_, '_> {
                     .as_ref()
                     .expect("live")
                     .level;
-                let name = self.topology.connector(connector).name.clone();
+                let domain = self.item_domain(item);
+                let (delivery_type, next_hop, connector_id) =
+                    external_queue_name(&self.topology, connector, &domain);
                 self.enqueue(
                     item,
                     QueueKey {
                         server: at,
-                        delivery_type: "DnsConnectorDelivery",
-                        next_hop: name,
+                        delivery_type,
+                        next_hop,
                         level,
                     },
+                    connector_id,
                 );
             }
             Some(RouteEnd::Queued { .. }) | None => {
@@ -1078,7 +1146,21 @@ impl Engine<'_, '_> {
                 );
                 Ok(())
             }
-            ExternalResult::Deferred { status } => Err(status.clone()),
+            ExternalResult::Deferred { status } => {
+                let (effective, status) = (outcome.effective, status.clone());
+                if effective > TlsLevel::None {
+                    let it = self.items.slots[item as usize].as_ref().expect("live item");
+                    let rcpts = it.rcpts.clone();
+                    let m = self.msgs.get_mut(it.msg, it.msg_gen).expect("live message");
+                    for r in rcpts {
+                        let rcpt = &mut m.rcpts[r as usize];
+                        if rcpt.enforced.is_none_or(|(l, _)| l < effective) {
+                            rcpt.enforced = Some((effective, connector));
+                        }
+                    }
+                }
+                Err(status)
+            }
             ExternalResult::Ndr { status } => {
                 let status = status.clone();
                 self.fail_item(item, &status, "SMTP");
@@ -1325,7 +1407,14 @@ impl Engine<'_, '_> {
         for i in pending {
             let m = self.msgs.get(msg, generation).expect("live message");
             let rcpt = &m.rcpts[i];
-            let (address, required, rule) = (rcpt.address.clone(), rcpt.required, rcpt.rule);
+            let (address, rule_level, rule, enforced) = (
+                rcpt.address.clone(),
+                rcpt.required,
+                rcpt.rule,
+                rcpt.enforced,
+            );
+            // The requirement that held: the rule's, or the one a connector enforced.
+            let required = rule_level.max(enforced.map_or(TlsLevel::None, |(l, _)| l));
             let refs = [address.as_str()];
             self.emit(
                 msg,
@@ -1352,12 +1441,18 @@ impl Engine<'_, '_> {
                 "",
             );
             if required > TlsLevel::None {
-                let rule_name = rule.map_or_else(String::new, |r| {
-                    format!(
-                        " (rule \"{}\")",
-                        self.topology.transport_rules[r.index()].name
-                    )
-                });
+                let rule_name = match (rule, enforced) {
+                    (Some(r), _) if rule_level >= required => {
+                        format!(
+                            " (rule \"{}\")",
+                            self.topology.transport_rules[r.index()].name
+                        )
+                    }
+                    (_, Some((_, c))) => {
+                        format!(" (send connector {})", self.topology.connector(c).name)
+                    }
+                    _ => String::new(),
+                };
                 let message = format!(
                     "{address} required {required}{rule_name}; it was never sent in clear text and expired undelivered: {status}"
                 );
@@ -1716,8 +1811,11 @@ fn group_key(step: &Step, domain: &str) -> String {
     }
 }
 
-/// The delivery type and next hop of the queue a decision puts a recipient in (reference §4.2).
-fn queue_name(topology: &Topology, step: &Step) -> (&'static str, String) {
+/// The delivery type and next hop of the queue a decision puts a recipient in, and the
+/// connector the tracking log names (reference §4.2: DNS delivery queues are per remote domain,
+/// smart-host queues per smart host list, relays per next hop).
+fn queue_name(topology: &Topology, step: &Step, domain: &str) -> (&'static str, String, String) {
+    const INTRA_ORG: &str = "Intra-Organization SMTP Send Connector";
     match step {
         Step::Relay(h) | Step::RelayThenEnd(h, _) => {
             let t = match h.kind {
@@ -1730,21 +1828,30 @@ fn queue_name(topology: &Topology, step: &Step) -> (&'static str, String) {
                 HopKind::MailboxDelivery => "SmtpDeliveryToMailbox",
                 HopKind::Submission | HopKind::External => "Undefined",
             };
-            (t, topology.server(h.to).name.clone())
+            (t, topology.server(h.to).name.clone(), INTRA_ORG.to_owned())
         }
         Step::End(RouteEnd::External { connector, .. }) => {
-            let c = topology.connector(*connector);
-            (
-                if c.dns_routing {
-                    "DnsConnectorDelivery"
-                } else {
-                    "SmartHostConnectorDelivery"
-                },
-                c.name.clone(),
-            )
+            external_queue_name(topology, *connector, domain)
         }
-        Step::End(RouteEnd::Queued { reason, .. }) => ("Retry", reason.clone()),
-        Step::End(_) => ("Undefined", String::new()),
+        Step::End(RouteEnd::Queued { reason, .. }) => ("Retry", reason.clone(), String::new()),
+        Step::End(_) => ("Undefined", String::new(), String::new()),
+    }
+}
+
+fn external_queue_name(
+    topology: &Topology,
+    connector: ConnectorId,
+    domain: &str,
+) -> (&'static str, String, String) {
+    let c = topology.connector(connector);
+    if c.dns_routing {
+        ("DnsConnectorDelivery", domain.to_owned(), c.name.clone())
+    } else {
+        (
+            "SmartHostConnectorDelivery",
+            c.smart_hosts.join(","),
+            c.name.clone(),
+        )
     }
 }
 

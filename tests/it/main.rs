@@ -5,5 +5,6 @@ mod cli;
 mod diagnostics;
 mod profiles;
 mod routing;
+mod scenarios;
 mod simulate;
 mod support;
