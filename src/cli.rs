@@ -82,6 +82,61 @@ enum Command {
     },
     /// Run the discrete-event simulation of a scenario; report outcomes and violations.
     Simulate(SimulateArgs),
+    /// Exhaustive analysis: every origin x recipient domain x requirement x set of up to K failed
+    /// components; the minimal failure sets that expose required mail, with re-checked fixes.
+    Check(CheckArgs),
+    /// Compare the exposures of two topologies, or of a scenario's baseline and one variant.
+    Diff(DiffArgs),
+    /// Join the JSON reports of `check --shard i/n` into the report one run gives.
+    Merge {
+        /// The shards' JSON reports.
+        #[arg(required = true, value_name = "JSON")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The topology file.
+    #[arg(value_name = "TOPOLOGY")]
+    topology: PathBuf,
+    /// Consider every set of up to K failed components (servers, sites, links, connectors).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    failures: usize,
+    /// Judge certificate validity at this instant (default: now, UTC).
+    #[arg(long, value_name = "DATETIME")]
+    at: Option<String>,
+    /// Do this part of the analysis only: shard i of n (1-based); join them with `tlsflow merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Skip the re-checked fixes (faster).
+    #[arg(long)]
+    no_fixes: bool,
+    /// Use this behaviour profile instead of the topology's (a built-in name or a file).
+    #[arg(long, value_name = "PROFILE")]
+    profile: Option<String>,
+    /// Enumerate every component for every origin (slow: for checking the pruning).
+    #[arg(long, hide = true)]
+    no_pruning: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The old topology, or a scenario (then compare its baseline with `--variant`).
+    #[arg(value_name = "OLD")]
+    old: PathBuf,
+    /// The new topology.
+    #[arg(value_name = "NEW", required_unless_present = "variant")]
+    new: Option<PathBuf>,
+    /// With a scenario as OLD: the variant to compare with its baseline.
+    #[arg(long, value_name = "NAME")]
+    variant: Option<String>,
+    /// Consider every set of up to K failed components.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    failures: usize,
+    /// Judge certificate validity at this instant (default: now, UTC).
+    #[arg(long, value_name = "DATETIME")]
+    at: Option<String>,
 }
 
 /// `tlsflow simulate` arguments.
@@ -159,6 +214,9 @@ where
         }
         Some(Command::Validate { files }) => validate(common, &files),
         Some(Command::Simulate(args)) => run_simulate(common, &args),
+        Some(Command::Check(args)) => run_check(common, &args),
+        Some(Command::Diff(args)) => run_diff(common, &args),
+        Some(Command::Merge { files }) => run_merge(common, &files),
         Some(Command::Route {
             topology,
             from,
@@ -291,6 +349,7 @@ fn run_route(common: &Common, args: &RouteArgs) -> Result<Exit, UserError> {
         subject: args.subject.clone(),
         size,
         at,
+        assume_required: None,
     };
     let explanation = policy::explain(&topology, &request, &faults)?;
     let report = report::route_report(&topology, &explanation);
@@ -530,4 +589,208 @@ fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+fn parse_at(at: Option<&String>) -> Result<Timestamp, UserError> {
+    match at {
+        Some(text) => {
+            load::values::instant(text).map_err(|e| UserError::Usage(format!("--at: {e}")))
+        }
+        None => Ok(Timestamp(jiff::Timestamp::now().as_millisecond())),
+    }
+}
+
+fn parse_shard(text: &str) -> Result<crate::check::Shard, UserError> {
+    let bad = || UserError::Usage(format!("--shard: `{text}` is not I/N with 1 <= I <= N"));
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    Ok(crate::check::Shard {
+        index: i - 1,
+        count: n,
+    })
+}
+
+/// A progress bar on stderr, only when stderr is a terminal and output is not quiet.
+fn progress_bar(common: &Common, total: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal as _;
+    if common.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} ({eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix("checking");
+    Some(bar)
+}
+
+fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
+    let loaded = load_for_command(&args.topology)?;
+    let mut topology = loaded.topology;
+    if let Some(profile) = &args.profile {
+        topology.profile = load::profile::resolve(profile, None)
+            .map_err(|e| UserError::Usage(format!("--profile: {e}")))?;
+    }
+    let at = parse_at(args.at.as_ref())?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let options = crate::check::CheckOptions {
+        failures_max: args.failures,
+        at,
+        shard,
+        no_pruning: args.no_pruning,
+    };
+    let bar = progress_bar(common, crate::check::unit_count(&topology, shard));
+    let result = crate::check::check(&topology, &options, &|done| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    // Fixes need the whole analysis to prove they add nothing: not computed per shard.
+    let fixes = if args.no_fixes || shard.is_some() {
+        std::collections::BTreeMap::new()
+    } else {
+        crate::check::verified_fixes(&topology, &options, &result)
+    };
+    let shard_text = shard.map(|s| format!("{}/{}", s.index + 1, s.count));
+    let report = report::check::check_report(
+        &topology,
+        &args.topology.display().to_string(),
+        at.to_string(),
+        &result,
+        &fixes,
+        shard_text,
+    );
+    let text = match common.format {
+        FormatArg::Text => report.to_text(),
+        FormatArg::Json => report::to_json(&report),
+    };
+    emit(common, &text)?;
+    Ok(
+        if report
+            .max_severity()
+            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
+        {
+            Exit::Findings
+        } else {
+            Exit::Clean
+        },
+    )
+}
+
+fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
+    let at = parse_at(args.at.as_ref())?;
+    let (old_name, new_name, old, new) = match (&args.new, &args.variant) {
+        (Some(new), None) => {
+            let old = load_for_command(&args.old)?.topology;
+            let new_topology = load_for_command(new)?.topology;
+            (
+                args.old.display().to_string(),
+                new.display().to_string(),
+                old,
+                new_topology,
+            )
+        }
+        (None, Some(variant)) => {
+            let loaded = load::scenario::load_scenario(&args.old).map_err(|f| UserError::Load {
+                rendered: f.render(),
+            })?;
+            let runs = &loaded.scenario.runs;
+            let run = runs
+                .iter()
+                .find(|r| r.name.eq_ignore_ascii_case(variant))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+                    UserError::Usage(format!(
+                        "--variant: no variant `{variant}` in the scenario (it has {})",
+                        names.join(", ")
+                    ))
+                })?;
+            let name = args.old.display().to_string();
+            (
+                format!("{name} (baseline)"),
+                format!("{name} (variant {})", run.name),
+                runs[0].topology.clone(),
+                run.topology.clone(),
+            )
+        }
+        _ => {
+            return Err(UserError::Usage(
+                "diff takes OLD NEW (two topologies) or SCENARIO --variant NAME".to_owned(),
+            ));
+        }
+    };
+    let options = crate::check::CheckOptions {
+        failures_max: args.failures,
+        at,
+        shard: None,
+        no_pruning: false,
+    };
+    let none = std::collections::BTreeMap::new();
+    let check = |t: &Topology, name: &str| {
+        let result = crate::check::check(t, &options, &|_| {});
+        report::check::check_report(t, name, at.to_string(), &result, &none, None)
+    };
+    let diff = report::diff::diff(
+        &check(&old, &old_name),
+        &check(&new, &new_name),
+        &old_name,
+        &new_name,
+    );
+    let text = match common.format {
+        FormatArg::Text => diff.to_text(),
+        FormatArg::Json => report::to_json(&diff),
+    };
+    emit(common, &text)?;
+    Ok(
+        if diff
+            .worse()
+            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
+        {
+            Exit::Findings
+        } else {
+            Exit::Clean
+        },
+    )
+}
+
+fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
+    let mut reports = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UserError::Usage(format!("{name}: cannot read: {e}")))?;
+        let report: report::check::CheckReport = serde_json::from_str(&text).map_err(|e| {
+            UserError::Usage(format!(
+                "{name}: not a `tlsflow check --format json` report: {e}"
+            ))
+        })?;
+        reports.push((name, report));
+    }
+    let merged = report::diff::merge(&reports).map_err(|e| UserError::Usage(e.to_string()))?;
+    let text = match common.format {
+        FormatArg::Text => merged.to_text(),
+        FormatArg::Json => report::to_json(&merged),
+    };
+    emit(common, &text)?;
+    Ok(
+        if merged
+            .max_severity()
+            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
+        {
+            Exit::Findings
+        } else {
+            Exit::Clean
+        },
+    )
 }

@@ -6,6 +6,7 @@
 //! module that knows YAML) and renderers (`report`, the only module that knows output formats).
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod error;

@@ -4,14 +4,9 @@
 use std::collections::BTreeSet;
 
 use crate::load::Diagnostic;
-use crate::model::{
-    AddressPattern, Code, ConnectorId, Faults, Role, RuleMode, ServerId, SiteId, Topology,
-};
+use crate::model::{Code, ConnectorId, Faults, Role, RuleMode, ServerId, SiteId, Topology};
 use crate::policy::Carried;
 use crate::route::{ConnectorChoice, Target, route, select_connector};
-
-/// A domain that stands for "every other domain" when a `*` pattern must be exercised.
-const OTHER_DOMAIN: &str = "any-other-domain.example";
 
 /// Every warning for `topology`, read from `file`.
 pub fn lint(topology: &Topology, file: &str) -> Vec<Diagnostic> {
@@ -22,28 +17,6 @@ pub fn lint(topology: &Topology, file: &str) -> Vec<Diagnostic> {
     frontend_without_service(topology, file, &mut out);
     out.sort_by_key(|d| (d.line, d.column, d.code));
     out
-}
-
-/// The external domains a predicate set can reach: the listed ones and one stand-in for `*`.
-fn domain_classes(topology: &Topology) -> Vec<String> {
-    let mut domains: Vec<String> = topology
-        .external_domains
-        .iter()
-        .filter(|d| d.domain != "*")
-        .map(|d| d.domain.clone())
-        .collect();
-    for c in &topology.send_connectors {
-        for a in &c.address_spaces {
-            if let AddressPattern::Exact(d) | AddressPattern::WithSubdomains(d) = &a.pattern {
-                domains.push(d.clone());
-            }
-        }
-    }
-    domains.retain(|d| !topology.is_accepted_domain(d));
-    domains.push(OTHER_DOMAIN.to_owned());
-    domains.sort();
-    domains.dedup();
-    domains
 }
 
 /// Sites whose every Mailbox server routes.
@@ -60,7 +33,7 @@ fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Ve
             continue;
         }
         let domains: Vec<String> = if rule.conditions.recipient_domain_is.is_empty() {
-            domain_classes(topology)
+            topology.domain_classes()
         } else {
             rule.conditions.recipient_domain_is.clone()
         };
@@ -216,7 +189,7 @@ fn domain_secure(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
 
 /// CFG103: an enabled connector that no Transport service ever selects, for any domain.
 fn unused_connectors(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
-    let domains = domain_classes(topology);
+    let domains = topology.domain_classes();
     let mut used: BTreeSet<ConnectorId> = BTreeSet::new();
     for server in topology
         .servers_sorted_by_name()

@@ -1,6 +1,8 @@
 //! Output: one canonical serde model per command (SPEC §6.1), rendered to the formats. This is
 //! the only module that knows output formats; it sees results, never the engine.
 
+pub mod check;
+pub mod diff;
 mod route;
 pub mod simulate;
 mod text;

@@ -9,5 +9,6 @@
 mod connector;
 mod delivery;
 
+pub(crate) use connector::connector_sites;
 pub use connector::{ConnectorChoice, Proximity, Selected, select_connector};
 pub use delivery::{Hop, HopKind, Route, RouteEnd, Step, Target, next_step, route};

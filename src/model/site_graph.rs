@@ -8,6 +8,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::OnceLock;
 
 use petgraph::graph::{NodeIndex, UnGraph};
 use petgraph::visit::EdgeRef;
@@ -20,6 +21,10 @@ pub struct SiteGraph {
     graph: UnGraph<SiteId, Edge>,
     /// Rank of each site in case-insensitive name order, for the tie-break.
     name_rank: Vec<u32>,
+    /// The best paths to each destination, computed once on first use: routing sees only the
+    /// configured topology, which never changes after loading (a changed topology is a new
+    /// `SiteGraph`).
+    paths_to: Vec<OnceLock<Vec<Option<SitePath>>>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -80,7 +85,12 @@ impl SiteGraph {
         for (rank, &site) in order.iter().enumerate() {
             name_rank[site] = u32::try_from(rank).expect("site count fits u32");
         }
-        SiteGraph { graph, name_rank }
+        let paths_to = (0..site_names.len()).map(|_| OnceLock::new()).collect();
+        SiteGraph {
+            graph,
+            name_rank,
+            paths_to,
+        }
     }
 
     pub fn site_count(&self) -> usize {
@@ -148,11 +158,40 @@ impl SiteGraph {
     /// Exchange's least-cost path from `from` to `to` over the configured topology (routing
     /// does not see outages: reference §1.5), or `None` when no link joins them.
     pub fn least_cost_path(&self, from: SiteId, to: SiteId) -> Option<SitePath> {
-        self.best_paths_to(to)[from.index()].clone()
+        self.paths_to[to.index()].get_or_init(|| self.best_paths_to(to))[from.index()].clone()
+    }
+
+    /// Exchange's least-cost path without the given link or intermediate site (a detour), for
+    /// the failure analysis. Not cached.
+    pub fn least_cost_path_avoiding(
+        &self,
+        from: SiteId,
+        to: SiteId,
+        avoid_link: Option<LinkId>,
+        avoid_site: Option<SiteId>,
+    ) -> Option<SitePath> {
+        self.best_paths_filtered(to, avoid_link, avoid_site)[from.index()].clone()
+    }
+
+    /// Every link of the graph, with the two sites it joins (one entry per pair a link joins).
+    pub fn edges(&self) -> impl Iterator<Item = (LinkId, SiteId, SiteId)> + '_ {
+        self.graph.edge_indices().filter_map(|e| {
+            let (a, b) = self.graph.edge_endpoints(e)?;
+            Some((self.graph[e].link, self.graph[a], self.graph[b]))
+        })
     }
 
     /// The best path from every site to `to` (index = source site).
     pub fn best_paths_to(&self, to: SiteId) -> Vec<Option<SitePath>> {
+        self.best_paths_filtered(to, None, None)
+    }
+
+    fn best_paths_filtered(
+        &self,
+        to: SiteId,
+        avoid_link: Option<LinkId>,
+        avoid_site: Option<SiteId>,
+    ) -> Vec<Option<SitePath>> {
         let n = self.graph.node_count();
         let mut best: Vec<Option<Label>> = vec![None; n];
         // Predecessor toward the destination: (next site, link).
@@ -168,7 +207,10 @@ impl SiteGraph {
             done[at.index()] = true;
             for e in self.graph.edges(node(at)) {
                 let next = self.graph[e.target()];
-                if done[next.index()] {
+                if done[next.index()]
+                    || Some(e.weight().link) == avoid_link
+                    || Some(next) == avoid_site
+                {
                     continue;
                 }
                 let mut seq = label.2.clone();

@@ -360,7 +360,33 @@ pub fn name_key(name: &str) -> String {
     name.to_lowercase()
 }
 
+/// The domain that stands for "every domain not listed" when a `*` must be exercised.
+pub const OTHER_DOMAIN: &str = "any-other-domain.example";
+
 impl Topology {
+    /// The external recipient domains worth telling apart: every listed external domain, every
+    /// domain a connector's address space names, and [`OTHER_DOMAIN`] for the rest.
+    pub fn domain_classes(&self) -> Vec<String> {
+        let mut domains: Vec<String> = self
+            .external_domains
+            .iter()
+            .filter(|d| d.domain != "*")
+            .map(|d| d.domain.clone())
+            .collect();
+        for c in &self.send_connectors {
+            for a in &c.address_spaces {
+                if let AddressPattern::Exact(d) | AddressPattern::WithSubdomains(d) = &a.pattern {
+                    domains.push(d.clone());
+                }
+            }
+        }
+        domains.retain(|d| !self.is_accepted_domain(d));
+        domains.push(OTHER_DOMAIN.to_owned());
+        domains.sort();
+        domains.dedup();
+        domains
+    }
+
     pub fn site(&self, id: SiteId) -> &Site {
         &self.sites[id.index()]
     }

@@ -30,6 +30,9 @@ pub struct Request {
     pub size: Bytes,
     /// Certificates are judged at this instant.
     pub at: Timestamp,
+    /// Instead of running the transport rules, assume they required this level (the exhaustive
+    /// check asks "what if a rule required TLS for this mail").
+    pub assume_required: Option<TlsLevel>,
 }
 
 /// A request that names things the topology does not have.
@@ -122,7 +125,14 @@ pub fn explain(
         recipient_domain: &domain,
         recipient_internal: internal,
     };
-    let rules = evaluate_rules(topology, &facts);
+    let rules = match request.assume_required {
+        Some(level) => RuleOutcome {
+            matches: Vec::new(),
+            required: level,
+            origin: None,
+        },
+        None => evaluate_rules(topology, &facts),
+    };
     let Some(origin) = origin else {
         let reason = format!(
             "no Transport service is up in site {}",

@@ -82,11 +82,11 @@ pub struct FindingReport {
     pub lost_at: Option<LostAtReport>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LostAtReport {
     pub from: String,
     pub to: String,
-    pub kind: &'static str,
+    pub kind: String,
     pub because: String,
     pub evidence: Evidence,
     pub source: String,
@@ -215,7 +215,7 @@ pub fn route_report(topology: &Topology, e: &Explanation) -> RouteReport {
                 lost_at: f.lost_at.as_ref().map(|l| LostAtReport {
                     from: l.from.clone(),
                     to: l.to.clone(),
-                    kind: l.kind,
+                    kind: l.kind.to_owned(),
                     because: l.because.clone(),
                     evidence: l.evidence,
                     source: l.source.clone(),

@@ -108,7 +108,7 @@ pub fn run_report(scenario: &Scenario, run: &RunResult, recipients: bool) -> Run
             lost_at: f.lost_at.as_ref().map(|l| super::route::LostAtReport {
                 from: l.from.clone(),
                 to: l.to.clone(),
-                kind: l.kind,
+                kind: l.kind.to_owned(),
                 because: l.because.clone(),
                 evidence: l.evidence,
                 source: l.source.clone(),

@@ -1,6 +1,7 @@
 //! The one integration test binary (STYLE rule 11): data-driven tests of the loader, routing,
 //! the TLS policy and the command line. Fixtures live under `tests/data/`.
 
+mod check;
 mod cli;
 mod diagnostics;
 mod profiles;

@@ -76,6 +76,7 @@ pub(crate) fn explain_sized(
         subject: subject.to_owned(),
         size,
         at: at(),
+        assume_required: None,
     };
     let explanation = policy::explain(topology, &request, &faults).expect("a valid request");
     report::route_report(topology, &explanation)

@@ -1,0 +1,529 @@
+//! The exhaustive check (SPEC §2, §6.1): every origin (each Mailbox server that can be the first
+//! Transport service of a site's mail) × every recipient domain class × every requirement a rule
+//! can impose × every set of up to K failed components, routed the way Exchange falls back, with
+//! each exposure reported once with its *minimal* failure sets.
+//!
+//! Pruning keeps it fast and stays exact: only components that can change the route of a given
+//! origin and domain are enumerated — the connectors matching the domain, the servers of the
+//! sites on the least-cost paths between the sites that matter, those sites, and the links of
+//! those paths; for K = 2, also the sites and links of the detour around each element of those
+//! paths (every 2-cut between two sites meets the least-cost path and the best detour around
+//! that element); for K > 2, every site and link. Routing sees only the configured topology, so
+//! a component off all these paths cannot change a decision or a connection.
+
+mod fixes;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+
+use crate::model::{
+    Bytes, Code, Component, ConnectorId, Faults, OTHER_DOMAIN, Role, RuleMode, ServerId, SiteId,
+    Timestamp, TlsLevel, Topology,
+};
+use crate::policy::{self, LostAt, Request, Sender};
+
+pub use fixes::{Fix, verified_fixes};
+
+/// Which part of the work this run does (`--shard i/n`, 1-based on the command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    pub failures_max: usize,
+    pub at: Timestamp,
+    pub shard: Option<Shard>,
+    /// Enumerate every component for every origin (slow; for testing the pruning).
+    pub no_pruning: bool,
+}
+
+/// One exposure: what happens, from where, to which domain, under which failures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exposure {
+    pub origin_site: SiteId,
+    /// The first Transport services this happens from (every other server of the site is safe
+    /// under this failure set, or fails differently).
+    pub origin_servers: Vec<ServerId>,
+    /// A listed domain, or `*` for every other domain.
+    pub recipient_domain: String,
+    pub required_tls: TlsLevel,
+    pub code: Code,
+    /// Minimal: no proper subset causes the same exposure. Sorted.
+    pub failure_set: Vec<Component>,
+    pub connector: Option<ConnectorId>,
+    pub lost_at: Option<LostAt>,
+    pub hops: Vec<String>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckResult {
+    pub failures_max: usize,
+    /// The components that can fail: servers, sites, site links and enabled connectors.
+    pub components: usize,
+    /// Situations routed: (origin, domain, requirement, failure set).
+    pub scenarios_checked: u64,
+    pub exposures: Vec<Exposure>,
+}
+
+/// The codes the check looks for: the TLS guarantee, not availability.
+const EXPOSURE_CODES: [Code; 4] = [Code::Tls001, Code::Tls002, Code::Tls003, Code::Tls004];
+
+/// One unit of work.
+#[derive(Clone, Debug)]
+struct Unit {
+    origin: ServerId,
+    domain: String,
+    level: TlsLevel,
+}
+
+/// Runs the check. `progress` is called with the number of units done so far (from any thread).
+pub fn check(
+    topology: &Topology,
+    options: &CheckOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> CheckResult {
+    let units = units(topology);
+    let mine: Vec<&Unit> = units
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| options.shard.is_none_or(|s| i % s.count == s.index))
+        .map(|(_, u)| u)
+        .collect();
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let results: Vec<(Vec<Exposure>, u64)> = mine
+        .par_iter()
+        .map(|unit| {
+            let r = check_unit(topology, unit, options);
+            progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+            r
+        })
+        .collect();
+    let mut scenarios_checked = 0;
+    let mut exposures = Vec::new();
+    for (e, n) in results {
+        exposures.extend(e);
+        scenarios_checked += n;
+    }
+    CheckResult {
+        failures_max: options.failures_max,
+        components: topology.servers.len()
+            + topology.sites.len()
+            + topology.site_links.len()
+            + topology
+                .send_connectors
+                .iter()
+                .filter(|c| c.enabled)
+                .count(),
+        scenarios_checked,
+        exposures: merge_exposures(topology, exposures),
+    }
+}
+
+/// Number of units (for a progress bar).
+pub fn unit_count(topology: &Topology, shard: Option<Shard>) -> u64 {
+    let n = units(topology).len();
+    match shard {
+        Some(s) => ((n + s.count - 1 - s.index) / s.count) as u64,
+        None => n as u64,
+    }
+}
+
+/// Every (origin server, domain class, requirement), in a fixed order.
+fn units(topology: &Topology) -> Vec<Unit> {
+    let domains = topology.domain_classes();
+    let mut out = Vec::new();
+    for origin in topology
+        .servers_sorted_by_name()
+        .filter(|&s| topology.server(s).is_transport())
+    {
+        let site = topology
+            .server(origin)
+            .site
+            .expect("Mailbox servers are in a site");
+        for domain in &domains {
+            for level in levels(topology, site, domain) {
+                out.push(Unit {
+                    origin,
+                    domain: domain.clone(),
+                    level,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The requirements a rule can impose on mail from `site` to `domain`, and `none` (connector
+/// settings and Domain Secure apply without any rule).
+fn levels(topology: &Topology, site: SiteId, domain: &str) -> Vec<TlsLevel> {
+    let can_require = topology.transport_rules.iter().any(|r| {
+        r.mode == RuleMode::Enforce && r.actions.require_tls && rule_can_match(r, site, domain)
+    });
+    if can_require {
+        vec![TlsLevel::None, TlsLevel::EncryptionOnly]
+    } else {
+        vec![TlsLevel::None]
+    }
+}
+
+/// Whether some message from `site` to `domain` (external) satisfies the rule's conditions and
+/// none of its exceptions. Subject words can always be chosen to match, or to avoid a match.
+fn rule_can_match(rule: &crate::model::TransportRule, site: SiteId, domain: &str) -> bool {
+    let domain_matches = |list: &[String]| {
+        domain != OTHER_DOMAIN
+            && list
+                .iter()
+                .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
+    };
+    let c = &rule.conditions;
+    let conditions = (c.from_site.is_empty() || c.from_site.contains(&site))
+        && (c.recipient_domain_is.is_empty() || domain_matches(&c.recipient_domain_is))
+        && c.sent_to_scope != Some(crate::model::Scope::InOrganization);
+    let e = &rule.exceptions;
+    let always_excepted = e.from_site.contains(&site)
+        || domain_matches(&e.recipient_domain_is)
+        || e.sent_to_scope == Some(crate::model::Scope::NotInOrganization);
+    conditions && !always_excepted
+}
+
+/// Checks one unit under every failure set of up to K relevant components.
+fn check_unit(topology: &Topology, unit: &Unit, options: &CheckOptions) -> (Vec<Exposure>, u64) {
+    let components = if options.no_pruning {
+        all_components(topology, unit.origin)
+    } else {
+        relevant_components(topology, unit.origin, &unit.domain, options.failures_max)
+    };
+    let recipient = format!("someone@{}", unit.domain);
+    let mut found: BTreeMap<Code, Vec<Vec<Component>>> = BTreeMap::new();
+    let mut exposures = Vec::new();
+    let mut checked = 0;
+    for size in 0..=options.failures_max.min(components.len()) {
+        for_each_combination(components.len(), size, &mut |indices| {
+            let set: Vec<Component> = indices.iter().map(|&i| components[i]).collect();
+            checked += 1;
+            let faults = Faults {
+                down: set.iter().copied().collect(),
+            };
+            let request = Request {
+                sender: Sender::Server(unit.origin),
+                sender_text: topology.server(unit.origin).name.clone(),
+                recipient: recipient.clone(),
+                subject: String::new(),
+                size: Bytes(0),
+                at: options.at,
+                assume_required: Some(unit.level),
+            };
+            let Ok(e) = policy::explain(topology, &request, &faults) else {
+                return;
+            };
+            if e.origin != unit.origin {
+                return;
+            }
+            for f in e
+                .findings
+                .iter()
+                .filter(|f| EXPOSURE_CODES.contains(&f.code))
+            {
+                let sets = found.entry(f.code).or_default();
+                if sets.iter().any(|s| s.iter().all(|c| set.contains(c))) {
+                    continue;
+                }
+                sets.push(set.clone());
+                let mut hops: Vec<String> = e
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{} -> {} ({})",
+                            topology.server(s.hop.from).name,
+                            topology.server(s.hop.to).name,
+                            s.hop.kind.as_str()
+                        )
+                    })
+                    .collect();
+                if let Some((_, from, ext)) = &e.external
+                    && let crate::policy::ExternalResult::Delivered { host, .. } = &ext.result
+                {
+                    hops.push(format!(
+                        "{} -> {host} (external)",
+                        topology.server(*from).name
+                    ));
+                }
+                exposures.push(Exposure {
+                    origin_site: e.origin_site,
+                    origin_servers: vec![unit.origin],
+                    recipient_domain: if unit.domain == OTHER_DOMAIN {
+                        "*".to_owned()
+                    } else {
+                        unit.domain.clone()
+                    },
+                    required_tls: unit.level,
+                    code: f.code,
+                    failure_set: set.clone(),
+                    connector: e.external.as_ref().map(|(c, _, _)| *c),
+                    lost_at: f.lost_at.clone(),
+                    hops,
+                    message: f.message.replace(
+                        &recipient,
+                        &format!(
+                            "mail to {}",
+                            if unit.domain == OTHER_DOMAIN {
+                                "*"
+                            } else {
+                                &unit.domain
+                            }
+                        ),
+                    ),
+                });
+            }
+        });
+    }
+    (exposures, checked)
+}
+
+/// Calls `f` with every `k`-subset of `0..n`, in lexicographic order.
+fn for_each_combination(n: usize, k: usize, f: &mut dyn FnMut(&[usize])) {
+    let mut indices: Vec<usize> = (0..k).collect();
+    if k > n {
+        return;
+    }
+    loop {
+        f(&indices);
+        // The rightmost index that can still move.
+        let Some(i) = (0..k).rev().find(|&i| indices[i] < n - k + i) else {
+            return;
+        };
+        indices[i] += 1;
+        for j in i + 1..k {
+            indices[j] = indices[j - 1] + 1;
+        }
+    }
+}
+
+/// Every component except the origin and its site.
+fn all_components(topology: &Topology, origin: ServerId) -> Vec<Component> {
+    let origin_site = topology.server(origin).site;
+    let mut out = Vec::new();
+    out.extend(
+        (0..topology.servers.len())
+            .map(ServerId::from_index)
+            .filter(|&s| s != origin)
+            .map(Component::Server),
+    );
+    out.extend(
+        (0..topology.sites.len())
+            .map(SiteId::from_index)
+            .filter(|&s| Some(s) != origin_site)
+            .map(Component::Site),
+    );
+    out.extend(
+        (0..topology.site_links.len())
+            .map(crate::model::LinkId::from_index)
+            .map(Component::Link),
+    );
+    out.extend(
+        (0..topology.send_connectors.len())
+            .map(ConnectorId::from_index)
+            .filter(|&c| topology.connector(c).enabled)
+            .map(Component::Connector),
+    );
+    out.sort();
+    out
+}
+
+/// The components that can change the route from `origin` to `domain` under up to `k` failures.
+fn relevant_components(
+    topology: &Topology,
+    origin: ServerId,
+    domain: &str,
+    k: usize,
+) -> Vec<Component> {
+    if k == 0 {
+        return Vec::new();
+    }
+    if k > 2 {
+        return all_components(topology, origin);
+    }
+    let origin_site = topology
+        .server(origin)
+        .site
+        .expect("Mailbox servers are in a site");
+    let connectors: Vec<ConnectorId> = (0..topology.send_connectors.len())
+        .map(ConnectorId::from_index)
+        .filter(|&c| {
+            let connector = topology.connector(c);
+            connector.enabled
+                && connector
+                    .address_spaces
+                    .iter()
+                    .any(|a| a.pattern.specificity(domain).is_some())
+        })
+        .collect();
+    let mut sites: BTreeSet<SiteId> = BTreeSet::from([origin_site]);
+    for &c in &connectors {
+        sites.extend(crate::route::connector_sites(topology, c));
+    }
+    let mut links = BTreeSet::new();
+    // Close the site set under least-cost paths between its members.
+    loop {
+        let before = sites.len();
+        let current: Vec<SiteId> = sites.iter().copied().collect();
+        for &a in &current {
+            for &b in &current {
+                if a < b
+                    && let Some(p) = topology.site_graph.least_cost_path(a, b)
+                {
+                    sites.extend(p.sites.iter().copied());
+                    links.extend(p.links.iter().copied());
+                }
+            }
+        }
+        if sites.len() == before {
+            break;
+        }
+    }
+    if k >= 2 {
+        let current: Vec<SiteId> = sites.iter().copied().collect();
+        let mut detour_sites = BTreeSet::new();
+        for &a in &current {
+            for &b in &current {
+                if a >= b {
+                    continue;
+                }
+                let Some(p) = topology.site_graph.least_cost_path(a, b) else {
+                    continue;
+                };
+                let avoid: Vec<(Option<crate::model::LinkId>, Option<SiteId>)> = p
+                    .links
+                    .iter()
+                    .map(|&l| (Some(l), None))
+                    .chain(
+                        p.sites[1..p.sites.len() - 1]
+                            .iter()
+                            .map(|&s| (None, Some(s))),
+                    )
+                    .collect();
+                for (link, site) in avoid {
+                    if let Some(d) = topology
+                        .site_graph
+                        .least_cost_path_avoiding(a, b, link, site)
+                    {
+                        detour_sites.extend(d.sites.iter().copied());
+                        links.extend(d.links.iter().copied());
+                    }
+                }
+            }
+        }
+        sites.extend(detour_sites);
+    }
+    let mut out: Vec<Component> = Vec::new();
+    for (i, server) in topology.servers.iter().enumerate() {
+        let id = ServerId::from_index(i);
+        if id == origin {
+            continue;
+        }
+        let in_relevant_site = server.site.is_some_and(|s| sites.contains(&s))
+            && (server.is_transport() || server.has_role(Role::Frontend));
+        let edge_of_connector = server.has_role(Role::Edge)
+            && connectors
+                .iter()
+                .any(|&c| topology.connector(c).source_servers.contains(&id));
+        if in_relevant_site || edge_of_connector {
+            out.push(Component::Server(id));
+        }
+    }
+    out.extend(
+        sites
+            .iter()
+            .copied()
+            .filter(|&s| s != origin_site)
+            .map(Component::Site),
+    );
+    out.extend(links.iter().copied().map(Component::Link));
+    out.extend(connectors.iter().copied().map(Component::Connector));
+    out.sort();
+    out
+}
+
+/// Joins per-origin exposures: the same (site, domain, requirement, code, failure set) from
+/// several origin servers becomes one, and a failure set that is a superset of another for the
+/// same (site, domain, requirement, code) is dropped (minimality across origins).
+pub fn merge_exposures(topology: &Topology, exposures: Vec<Exposure>) -> Vec<Exposure> {
+    let mut by_key: BTreeMap<(SiteId, String, TlsLevel, Code, Vec<Component>), Exposure> =
+        BTreeMap::new();
+    for e in exposures {
+        let key = (
+            e.origin_site,
+            e.recipient_domain.clone(),
+            e.required_tls,
+            e.code,
+            e.failure_set.clone(),
+        );
+        match by_key.get_mut(&key) {
+            Some(existing) => {
+                // The details (hops, where lost) are those of the lowest-named origin server, so
+                // that the order of the work (threads, shards) cannot change the report.
+                let name = |x: &Exposure| {
+                    crate::model::name_key(&topology.server(x.origin_servers[0]).name)
+                };
+                let replace = name(&e) < name(existing);
+                let mut servers = std::mem::take(&mut existing.origin_servers);
+                if replace {
+                    *existing = e.clone();
+                }
+                for s in e.origin_servers {
+                    if !servers.contains(&s) {
+                        servers.push(s);
+                    }
+                }
+                existing.origin_servers = servers;
+            }
+            None => {
+                by_key.insert(key, e);
+            }
+        }
+    }
+    let all: Vec<Exposure> = by_key.into_values().collect();
+    let mut out: Vec<Exposure> = all
+        .iter()
+        .filter(|e| {
+            !all.iter().any(|o| {
+                o.origin_site == e.origin_site
+                    && o.recipient_domain == e.recipient_domain
+                    && o.required_tls == e.required_tls
+                    && o.code == e.code
+                    && o.failure_set.len() < e.failure_set.len()
+                    && o.failure_set.iter().all(|c| e.failure_set.contains(c))
+            })
+        })
+        .cloned()
+        .collect();
+    for e in &mut out {
+        e.origin_servers
+            .sort_by_key(|&s| crate::model::name_key(&topology.server(s).name));
+    }
+    out.sort_by(|a, b| {
+        let key = |e: &Exposure| {
+            (
+                std::cmp::Reverse(e.code.severity()),
+                crate::model::name_key(&topology.site(e.origin_site).name),
+                e.recipient_domain.clone(),
+                e.required_tls,
+                e.code,
+                e.failure_set.len(),
+                e.failure_set
+                    .iter()
+                    .map(|c| crate::model::fault::Named(topology, *c).to_string())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    out
+}

@@ -1,0 +1,295 @@
+//! Re-verified remediation (issue 4): for an exposure, the fixes an Exchange architect would try,
+//! each applied to a copy of the topology and re-checked; only fixes that remove the exposure
+//! and add no other exposure are reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{
+    AddressPattern, AddressSpace, Component, ServerId, SiteId, TlsLevel, Topology, name_key,
+};
+
+use super::{CheckOptions, CheckResult, Exposure, check};
+
+/// A candidate change, described in an administrator's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub description: String,
+    /// What the fix is, in Exchange terms (for the report).
+    pub command: String,
+}
+
+type Key = (SiteId, String, TlsLevel, crate::model::Code, Vec<Component>);
+
+fn key(e: &Exposure) -> Key {
+    (
+        e.origin_site,
+        e.recipient_domain.clone(),
+        e.required_tls,
+        e.code,
+        e.failure_set.clone(),
+    )
+}
+
+/// For every exposure with an empty failure set (today's configuration), the candidate fixes
+/// that the re-check confirms; keyed by the exposure's index in `baseline.exposures`.
+///
+/// A fix is confirmed when, re-checked with the same K on the changed copy: the exposure is gone
+/// with no failure; every remaining exposure was already there before with a subset of its
+/// failure set (a fix may fail when its own new components fail, as long as that only brings back
+/// an exposure that exists today); and all mail that was deliverable without a requirement
+/// still is (a fix that blocks all mail is no fix).
+pub fn verified_fixes(
+    topology: &Topology,
+    options: &CheckOptions,
+    baseline: &CheckResult,
+) -> BTreeMap<usize, Vec<Fix>> {
+    let before = &baseline.exposures;
+    let deliverable_before = deliverable(topology, options);
+    // Each candidate is re-checked once, however many exposures propose it.
+    let mut rechecked: BTreeMap<String, bool> = BTreeMap::new();
+    let mut removed: BTreeMap<String, BTreeSet<Key>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    let options = CheckOptions {
+        shard: None,
+        ..options.clone()
+    };
+    for (i, e) in before.iter().enumerate() {
+        if !e.failure_set.is_empty() {
+            continue;
+        }
+        let mut good = Vec::new();
+        for (fix, changed) in candidates(topology, e) {
+            let ok = *rechecked.entry(fix.description.clone()).or_insert_with(|| {
+                let after = check(&changed, &options, &|_| {}).exposures;
+                let no_worse = after.iter().all(|a| {
+                    before.iter().any(|b| {
+                        (b.origin_site, &b.recipient_domain, b.required_tls, b.code)
+                            == (a.origin_site, &a.recipient_domain, a.required_tls, a.code)
+                            && b.failure_set.iter().all(|c| a.failure_set.contains(c))
+                    })
+                });
+                let still_delivers = deliverable_before.is_subset(&deliverable(&changed, &options));
+                removed.insert(fix.description.clone(), after.iter().map(key).collect());
+                no_worse && still_delivers
+            });
+            let removes = !removed[&fix.description].contains(&key(e));
+            if ok && removes {
+                good.push(fix);
+            }
+        }
+        if !good.is_empty() {
+            out.insert(i, good);
+        }
+    }
+    out
+}
+
+/// The fixes worth trying for an exposure, each with the changed topology.
+fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
+    let mut out = Vec::new();
+    let site = topology.site(e.origin_site).name.clone();
+    let Some(connector_id) = e.connector else {
+        return out;
+    };
+    let connector = topology.connector(connector_id).clone();
+    let origin_names: Vec<String> = e
+        .origin_servers
+        .iter()
+        .map(|&s| topology.server(s).name.clone())
+        .collect();
+
+    // 1. Add the origin servers to the connector's source servers (not for Edge connectors).
+    if !connector.implicit {
+        let mut t = topology.clone();
+        let c = &mut t.send_connectors[connector_id.index()];
+        for &s in &e.origin_servers {
+            if !c.source_servers.contains(&s) {
+                c.source_servers.push(s);
+            }
+        }
+        let names = origin_names.join(", ");
+        out.push((
+            Fix {
+                description: format!("add {names} to the source servers of {}", connector.name),
+                command: format!(
+                    "Set-SendConnector \"{}\" -SourceTransportServers @{{Add=\"{}\"}}",
+                    connector.name,
+                    origin_names.join("\",\"")
+                ),
+            },
+            t,
+        ));
+    }
+
+    // 2. A connector scoped to the origin site, sourced on its Mailbox servers.
+    let site_servers: Vec<ServerId> = topology.transport_servers_in(e.origin_site).collect();
+    if !site_servers.is_empty() {
+        let mut t = topology.clone();
+        let name = unique_name(topology, &format!("{site} to Internet (scoped)"));
+        let mut c = connector.clone();
+        c.name.clone_from(&name);
+        c.source_servers.clone_from(&site_servers);
+        c.scoped = true;
+        c.implicit = false;
+        c.domain_secure =
+            c.domain_secure && !c.address_spaces.iter().any(|a| a.pattern.is_wildcard());
+        if c.address_spaces
+            .iter()
+            .all(|a| a.pattern == AddressPattern::Any)
+            && connector.implicit
+        {
+            c.address_spaces = vec![AddressSpace {
+                pattern: AddressPattern::Any,
+                cost: 1,
+            }];
+        }
+        t.send_connectors.push(c);
+        let servers: Vec<&str> = site_servers
+            .iter()
+            .map(|&s| topology.server(s).name.as_str())
+            .collect();
+        out.push((
+            Fix {
+                description: format!("a send connector scoped to site {site}, sourced on {}", servers.join(", ")),
+                command: format!(
+                    "New-SendConnector -Name \"{name}\" -AddressSpaces \"SMTP:*;1\" -SourceTransportServers \"{}\" -IsScopedConnector $true",
+                    servers.join("\",\"")
+                ),
+            },
+            t,
+        ));
+    }
+
+    // 3. A connector for this domain that requires TLS itself (not for the "*" class).
+    if e.recipient_domain != "*" {
+        let mut t = topology.clone();
+        let name = unique_name(topology, &format!("TLS to {}", e.recipient_domain));
+        let mut c = connector.clone();
+        c.name.clone_from(&name);
+        c.address_spaces = vec![AddressSpace {
+            pattern: AddressPattern::Exact(e.recipient_domain.clone()),
+            cost: 1,
+        }];
+        c.require_tls = true;
+        c.tls_auth_level = None;
+        c.tls_domain = None;
+        c.ignore_starttls = false;
+        c.domain_secure = false;
+        c.implicit = false;
+        if connector.implicit {
+            // An Edge subscription's connector lives on the Edge; the new one on the site's servers.
+            c.source_servers.clone_from(&site_servers);
+        }
+        let sources: Vec<&str> = c
+            .source_servers
+            .iter()
+            .map(|&s| topology.server(s).name.as_str())
+            .collect();
+        let command = format!(
+            "New-SendConnector -Name \"{name}\" -AddressSpaces \"SMTP:{};1\" -SourceTransportServers \"{}\" -RequireTLS $true",
+            e.recipient_domain,
+            sources.join("\",\"")
+        );
+        t.send_connectors.push(c);
+        out.push((
+            Fix {
+                description: format!(
+                    "a send connector for {} with require_tls, so the connector itself enforces TLS (for all mail to {}, with or without the rule)",
+                    e.recipient_domain, e.recipient_domain
+                ),
+                command,
+            },
+            t,
+        ));
+    }
+
+    // 4. Outbound proxy through Front End Transport (the route's TLS settings travel, §3.8).
+    if !connector.frontend_proxy && !connector.implicit && topology.profile.frontend_proxy.supported
+    {
+        let mut t = topology.clone();
+        t.send_connectors[connector_id.index()].frontend_proxy = true;
+        out.push((
+            Fix {
+                description: format!(
+                    "turn on frontend_proxy (outbound proxy through Front End Transport) on {}",
+                    connector.name
+                ),
+                command: format!(
+                    "Set-SendConnector \"{}\" -FrontendProxyEnabled $true",
+                    connector.name
+                ),
+            },
+            t,
+        ));
+    }
+
+    // 5. Another behaviour (a what-if, not a configuration change).
+    for profile in ["exchange-fixed", "requiretls"] {
+        if topology.profile.name == profile {
+            continue;
+        }
+        if let Some(p) = crate::load::profile::builtin(profile) {
+            let mut t = topology.clone();
+            t.profile = p;
+            out.push((
+                Fix {
+                    description: format!("what-if: profile {profile} (not a configuration change)"),
+                    command: format!("profile: {profile}"),
+                },
+                t,
+            ));
+        }
+    }
+    out
+}
+
+fn unique_name(topology: &Topology, base: &str) -> String {
+    let taken = |n: &str| {
+        topology
+            .send_connectors
+            .iter()
+            .any(|c| name_key(&c.name) == name_key(n))
+    };
+    if !taken(base) {
+        return base.to_owned();
+    }
+    (2..=topology.send_connectors.len() + 2)
+        .map(|i| format!("{base} {i}"))
+        .find(|n| !taken(n))
+        .expect("a free name")
+}
+
+/// The (origin, domain) pairs whose mail without any TLS requirement reaches the remote host:
+/// delivered, or refused there only because a connector now requires TLS (a policy choice the
+/// fix states). Mail queued for a routing reason is not.
+fn deliverable(topology: &Topology, options: &CheckOptions) -> BTreeSet<(ServerId, String)> {
+    let mut out = BTreeSet::new();
+    for origin in topology
+        .servers_sorted_by_name()
+        .filter(|&s| topology.server(s).is_transport())
+    {
+        for domain in topology.domain_classes() {
+            let request = crate::policy::Request {
+                sender: crate::policy::Sender::Server(origin),
+                sender_text: String::new(),
+                recipient: format!("someone@{domain}"),
+                subject: String::new(),
+                size: crate::model::Bytes(0),
+                at: options.at,
+                assume_required: Some(TlsLevel::None),
+            };
+            let faults = crate::model::Faults::none();
+            if let Ok(e) = crate::policy::explain(topology, &request, &faults) {
+                let refused_for_tls = e.external.as_ref().is_some_and(|(_, _, x)| {
+                    x.attempts.iter().any(|a| {
+                        a.failure == Some(crate::policy::AttemptFailure::TlsRequirementUnmet)
+                    })
+                });
+                if e.outcome == crate::policy::Outcome::Delivered || refused_for_tls {
+                    out.insert((origin, domain));
+                }
+            }
+        }
+    }
+    out
+}

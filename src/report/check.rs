@@ -1,0 +1,248 @@
+//! `tlsflow check`: the canonical report of the exhaustive analysis (SPEC §6.1) and its text view.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::{CheckResult, Fix};
+use crate::model::fault::Named;
+use crate::model::{Code, Severity, TlsLevel, Topology};
+
+use super::route::LostAtReport;
+use super::text::wrap;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CheckReport {
+    pub format_version: u32,
+    pub topology: String,
+    pub profile: String,
+    pub at: String,
+    pub failures_max: usize,
+    pub components: usize,
+    pub scenarios_checked: u64,
+    /// `i/n` when this is one shard of an analysis (`tlsflow merge` joins them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    pub exposures: Vec<ExposureReport>,
+    /// What an empty `exposures` proves.
+    pub conclusion: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExposureReport {
+    pub origin_site: String,
+    pub origin_servers: Vec<String>,
+    pub recipient_domain: String,
+    pub required_tls: TlsLevel,
+    pub failure_set: Vec<String>,
+    pub connector: Option<String>,
+    pub lost_at: Option<LostAtReport>,
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub hops: Vec<String>,
+    /// Fixes that tlsflow applied to a copy of the topology and re-checked: each removes this
+    /// exposure and adds none.
+    #[serde(default)]
+    pub fixes: Vec<FixReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FixReport {
+    pub description: String,
+    pub command: String,
+}
+
+/// Builds the report; `fixes` is keyed by exposure index.
+pub fn check_report(
+    topology: &Topology,
+    file: &str,
+    at: String,
+    result: &CheckResult,
+    fixes: &BTreeMap<usize, Vec<Fix>>,
+    shard: Option<String>,
+) -> CheckReport {
+    let exposures: Vec<ExposureReport> = result
+        .exposures
+        .iter()
+        .enumerate()
+        .map(|(i, e)| ExposureReport {
+            origin_site: topology.site(e.origin_site).name.clone(),
+            origin_servers: e
+                .origin_servers
+                .iter()
+                .map(|&s| topology.server(s).name.clone())
+                .collect(),
+            recipient_domain: e.recipient_domain.clone(),
+            required_tls: e.required_tls,
+            failure_set: e
+                .failure_set
+                .iter()
+                .map(|&c| Named(topology, c).to_string())
+                .collect(),
+            connector: e.connector.map(|c| topology.connector(c).name.clone()),
+            lost_at: e.lost_at.as_ref().map(|l| LostAtReport {
+                from: l.from.clone(),
+                to: l.to.clone(),
+                kind: l.kind.to_owned(),
+                because: l.because.clone(),
+                evidence: l.evidence,
+                source: l.source.clone(),
+            }),
+            code: e.code,
+            severity: e.code.severity(),
+            message: e.message.clone(),
+            hops: e.hops.clone(),
+            fixes: fixes
+                .get(&i)
+                .map(|f| {
+                    f.iter()
+                        .map(|x| FixReport {
+                            description: x.description.clone(),
+                            command: x.command.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect();
+    CheckReport {
+        format_version: 1,
+        topology: file.to_owned(),
+        profile: topology.profile.name.clone(),
+        at,
+        failures_max: result.failures_max,
+        components: result.components,
+        scenarios_checked: result.scenarios_checked,
+        shard,
+        conclusion: conclusion(
+            &topology.profile.name,
+            result.failures_max,
+            exposures.is_empty(),
+        ),
+        exposures,
+    }
+}
+
+pub fn conclusion(profile: &str, k: usize, empty: bool) -> String {
+    let failures = match k {
+        0 => "with no component failed".to_owned(),
+        1 => "under any single failure of a server, site, site link or connector".to_owned(),
+        k => format!(
+            "under any {k} simultaneous failures of servers, sites, site links or connectors"
+        ),
+    };
+    if empty {
+        format!(
+            "no exposure: for every origin site, recipient domain and required level, {failures}, mail that must leave over TLS does \
+             (a proof for the modelled behaviour, profile {profile})"
+        )
+    } else {
+        format!("exposures found {failures} (profile {profile})")
+    }
+}
+
+const WIDTH: usize = 80;
+
+impl CheckReport {
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.exposures.iter().map(|e| e.severity).max()
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "check  {}", self.topology);
+        let _ = writeln!(
+            out,
+            "       profile {}, up to {} failed component{}, certificates judged at {}",
+            self.profile,
+            self.failures_max,
+            if self.failures_max == 1 { "" } else { "s" },
+            self.at
+        );
+        let _ = writeln!(
+            out,
+            "       {} components that can fail, {} situations routed{}",
+            self.components,
+            self.scenarios_checked,
+            self.shard
+                .as_ref()
+                .map_or_else(String::new, |s| format!(" (shard {s})"))
+        );
+        out.push('\n');
+        if self.exposures.is_empty() {
+            let _ = writeln!(out, "{}", wrap(&self.conclusion, 0, 0, WIDTH));
+            return out;
+        }
+        out.push_str("exposures\n");
+        for e in &self.exposures {
+            let head = format!("  {:<8}{}  ", e.severity.as_str(), e.code);
+            let failures = if e.failure_set.is_empty() {
+                "no failure".to_owned()
+            } else {
+                format!("down: {}", e.failure_set.join(", "))
+            };
+            let first = format!(
+                "{} -> {}, required {}, {failures}; from {}",
+                e.origin_site,
+                e.recipient_domain,
+                e.required_tls,
+                e.origin_servers.join(", ")
+            );
+            let pad = " ".repeat(head.len());
+            let _ = writeln!(out, "{head}{}", wrap(&first, head.len(), head.len(), WIDTH));
+            if !e.hops.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{pad}{}",
+                    wrap(
+                        &format!("hops: {}", e.hops.join(", ")),
+                        head.len(),
+                        head.len(),
+                        WIDTH
+                    )
+                );
+            }
+            if let Some(l) = &e.lost_at {
+                let why = format!(
+                    "lost on {} -> {} ({}) [evidence: {}]",
+                    l.from,
+                    l.to,
+                    l.kind,
+                    l.evidence.as_str()
+                );
+                let _ = writeln!(out, "{pad}{}", wrap(&why, head.len(), head.len(), WIDTH));
+            }
+            for f in &e.fixes {
+                let _ = writeln!(
+                    out,
+                    "{pad}{}",
+                    wrap(
+                        &format!("fix (re-checked): {}", f.description),
+                        head.len(),
+                        head.len() + 2,
+                        WIDTH
+                    )
+                );
+            }
+        }
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{}",
+            wrap(
+                &format!(
+                    "{}: {} exposure{}",
+                    self.conclusion,
+                    self.exposures.len(),
+                    if self.exposures.len() == 1 { "" } else { "s" }
+                ),
+                0,
+                0,
+                WIDTH
+            )
+        );
+        out
+    }
+}

@@ -1,0 +1,306 @@
+//! The exhaustive check: hand-computed exposures at K = 0, 1, 2; pruning that changes nothing;
+//! check at K = 0 agreeing with `route`; shards that merge into the unsharded report; diff.
+
+use tlsflow::check::{self, CheckOptions, Shard};
+use tlsflow::model::fault::Named;
+use tlsflow::report::check::check_report;
+
+use crate::support::{at, data, load, repo};
+
+fn options(k: usize) -> CheckOptions {
+    CheckOptions {
+        failures_max: k,
+        at: at(),
+        shard: None,
+        no_pruning: false,
+    }
+}
+
+/// One line per exposure: `SITE -> DOMAIN required LEVEL CODE [FAILURES]`.
+fn lines(topology: &tlsflow::model::Topology, k: usize) -> Vec<String> {
+    let result = check::check(topology, &options(k), &|_| {});
+    result
+        .exposures
+        .iter()
+        .map(|e| {
+            let failures: Vec<String> = e
+                .failure_set
+                .iter()
+                .map(|&c| Named(topology, c).to_string())
+                .collect();
+            format!(
+                "{} -> {} required {} {} [{}]",
+                topology.site(e.origin_site).name,
+                e.recipient_domain,
+                e.required_tls,
+                e.code,
+                failures.join(", ")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hand_computed_exposures_at_k_0_1_2() {
+    let t = load(&data("check/two-enforcing-connectors.yaml"));
+    let today = "Branch -> * required encryption_only TLS003 []";
+    assert_eq!(lines(&t, 0), [today]);
+    assert_eq!(lines(&t, 1), [today], "no single failure exposes more");
+    assert_eq!(
+        lines(&t, 2),
+        [
+            "Branch -> fabrikam.com required encryption_only TLS001 [connector:Fabrikam A, connector:Fabrikam B]",
+            today
+        ],
+        "both enforcing connectors disabled: the minimal failure set"
+    );
+}
+
+#[test]
+fn the_defect_is_found_with_its_fixes_re_checked() {
+    let t = load(&repo("scenarios/topologies/contoso-cross-site.yaml"));
+    let result = check::check(&t, &options(1), &|_| {});
+    let fixes = check::verified_fixes(&t, &options(1), &result);
+    let report = check_report(
+        &t,
+        "contoso-cross-site.yaml",
+        "2026-06-01T00:00:00Z".to_owned(),
+        &result,
+        &fixes,
+        None,
+    );
+    let tls001 = report
+        .exposures
+        .iter()
+        .find(|e| e.code.as_str() == "TLS001")
+        .expect("the defect");
+    assert_eq!(
+        (
+            tls001.origin_site.as_str(),
+            tls001.recipient_domain.as_str()
+        ),
+        ("Branch", "fabrikam.com")
+    );
+    let fixes: Vec<&str> = tls001
+        .fixes
+        .iter()
+        .map(|f| f.description.as_str())
+        .collect();
+    assert!(
+        fixes.contains(&"add BR-MBX1 to the source servers of Internet"),
+        "{fixes:?}"
+    );
+    assert!(
+        !fixes.iter().any(|f| f.contains("frontend_proxy")),
+        "a proxy with no Front End service would block all mail: not a fix: {fixes:?}"
+    );
+    insta::assert_snapshot!(report.to_text());
+    insta::assert_json_snapshot!(report);
+}
+
+/// Property: pruning the components that cannot change a route changes no exposure (K <= 2).
+#[test]
+fn pruning_changes_nothing_on_the_shipped_topologies() {
+    for entry in std::fs::read_dir(repo("scenarios/topologies")).expect("dir") {
+        let path = entry.expect("entry").path();
+        let t = load(&path);
+        for k in 0..=2 {
+            let pruned = check::check(&t, &options(k), &|_| {});
+            let all = check::check(
+                &t,
+                &CheckOptions {
+                    no_pruning: true,
+                    ..options(k)
+                },
+                &|_| {},
+            );
+            assert_eq!(
+                pruned.exposures,
+                all.exposures,
+                "{} at K = {k}",
+                path.display()
+            );
+            assert!(pruned.scenarios_checked <= all.scenarios_checked);
+        }
+    }
+}
+
+/// Property: every reported failure set is minimal (no proper subset causes the exposure) and
+/// really causes it when routed.
+#[test]
+fn every_failure_set_is_minimal_and_causes_its_exposure() {
+    for name in [
+        "hub-site-chain.yaml",
+        "edge-subscribed.yaml",
+        "frontend-proxy.yaml",
+    ] {
+        let t = load(&repo(&format!("scenarios/topologies/{name}")));
+        let result = check::check(&t, &options(2), &|_| {});
+        for e in &result.exposures {
+            for other in result.exposures.iter().filter(|o| {
+                (o.origin_site, &o.recipient_domain, o.required_tls, o.code)
+                    == (e.origin_site, &e.recipient_domain, e.required_tls, e.code)
+            }) {
+                let proper_subset = other.failure_set.len() < e.failure_set.len()
+                    && other.failure_set.iter().all(|c| e.failure_set.contains(c));
+                assert!(!proper_subset, "{name}: {:?} is not minimal", e.failure_set);
+            }
+            let domain = if e.recipient_domain == "*" {
+                tlsflow::model::OTHER_DOMAIN.to_owned()
+            } else {
+                e.recipient_domain.clone()
+            };
+            let request = tlsflow::policy::Request {
+                sender: tlsflow::policy::Sender::Server(e.origin_servers[0]),
+                sender_text: String::new(),
+                recipient: format!("x@{domain}"),
+                subject: String::new(),
+                size: tlsflow::model::Bytes(0),
+                at: at(),
+                assume_required: Some(e.required_tls),
+            };
+            let faults = tlsflow::model::Faults {
+                down: e.failure_set.iter().copied().collect(),
+            };
+            let explained = tlsflow::policy::explain(&t, &request, &faults).expect("explains");
+            assert!(
+                explained.findings.iter().any(|f| f.code == e.code),
+                "{name}: {e:?} does not reproduce"
+            );
+        }
+    }
+}
+
+/// Property: `check` at K = 0 agrees with `route` for every origin and domain.
+#[test]
+fn check_at_k0_agrees_with_route() {
+    let t = load(&repo("scenarios/topologies/hub-site-chain.yaml"));
+    let result = check::check(&t, &options(0), &|_| {});
+    for origin in t
+        .servers_sorted_by_name()
+        .filter(|&s| t.server(s).is_transport())
+    {
+        for domain in t.domain_classes() {
+            let request = tlsflow::policy::Request {
+                sender: tlsflow::policy::Sender::Server(origin),
+                sender_text: String::new(),
+                recipient: format!("x@{domain}"),
+                subject: "top secret".to_owned(),
+                size: tlsflow::model::Bytes(0),
+                at: at(),
+                assume_required: Some(tlsflow::model::TlsLevel::EncryptionOnly),
+            };
+            let routed = tlsflow::policy::explain(&t, &request, &tlsflow::model::Faults::none())
+                .expect("explains");
+            let class = if domain == tlsflow::model::OTHER_DOMAIN {
+                "*".to_owned()
+            } else {
+                domain.clone()
+            };
+            for f in routed
+                .findings
+                .iter()
+                .filter(|f| f.code.as_str().starts_with("TLS"))
+            {
+                assert!(
+                    result
+                        .exposures
+                        .iter()
+                        .any(|e| e.origin_servers.contains(&origin)
+                            && e.recipient_domain == class
+                            && e.code == f.code
+                            && e.failure_set.is_empty()),
+                    "route finds {} from {} to {domain}; check does not",
+                    f.code,
+                    t.server(origin).name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn shards_merge_into_the_unsharded_report() {
+    let t = load(&repo("scenarios/topologies/hub-site-chain.yaml"));
+    let none = std::collections::BTreeMap::new();
+    let whole = check_report(
+        &t,
+        "t",
+        "x".to_owned(),
+        &check::check(&t, &options(2), &|_| {}),
+        &none,
+        None,
+    );
+    let shards: Vec<(String, tlsflow::report::check::CheckReport)> = (0..3)
+        .map(|i| {
+            let shard = Shard { index: i, count: 3 };
+            let r = check::check(
+                &t,
+                &CheckOptions {
+                    shard: Some(shard),
+                    ..options(2)
+                },
+                &|_| {},
+            );
+            // Through JSON, as a batch scheduler would hand them over.
+            let report = check_report(
+                &t,
+                "t",
+                "x".to_owned(),
+                &r,
+                &none,
+                Some(format!("{}/3", i + 1)),
+            );
+            let json = tlsflow::report::to_json(&report);
+            (
+                format!("shard{i}"),
+                serde_json::from_str(&json).expect("round trip"),
+            )
+        })
+        .collect();
+    let merged = tlsflow::report::diff::merge(&shards).expect("complete shards");
+    assert_eq!(merged, whole);
+    assert!(
+        tlsflow::report::diff::merge(&shards[..2]).is_err(),
+        "a missing shard is refused"
+    );
+}
+
+#[test]
+fn diff_exits_1_when_the_new_side_is_worse() {
+    let run = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("tlsflow")
+            .expect("binary")
+            .current_dir(repo(""))
+            .args(args)
+            .args(["--at", "2026-06-01T00:00:00Z"])
+            .output()
+            .expect("runs")
+    };
+    // The variant adds a Branch connector: strictly better.
+    let better = run(&[
+        "diff",
+        "scenarios/seed-cross-site-tls-loss.yaml",
+        "--variant",
+        "connector-in-branch",
+    ]);
+    assert_eq!(
+        better.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&better.stderr)
+    );
+    let text = String::from_utf8_lossy(&better.stdout);
+    assert!(
+        text.contains("removed (better)") && text.contains("TLS001 Branch -> fabrikam.com"),
+        "{text}"
+    );
+    // The other way round: worse.
+    let worse = run(&[
+        "diff",
+        "tests/data/check/two-enforcing-connectors.yaml",
+        "scenarios/topologies/contoso-cross-site.yaml",
+    ]);
+    assert_eq!(worse.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&worse.stdout));
+}
