@@ -77,7 +77,10 @@ const EXPOSURE_CODES: [Code; 4] = [Code::Tls001, Code::Tls002, Code::Tls003, Cod
 /// One unit of work.
 #[derive(Clone, Debug)]
 struct Unit {
+    /// The representative of its origin class (the lowest name).
     origin: ServerId,
+    /// Every origin server that routes exactly like `origin` (`origin` first).
+    class: Vec<ServerId>,
     domain: String,
     level: TlsLevel,
 }
@@ -88,7 +91,7 @@ pub fn check(
     options: &CheckOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> CheckResult {
-    let units = units(topology);
+    let units = units(topology, options.no_pruning);
     let mine: Vec<&Unit> = units
         .iter()
         .enumerate()
@@ -127,7 +130,7 @@ pub fn check(
 
 /// Number of units (for a progress bar).
 pub fn unit_count(topology: &Topology, shard: Option<Shard>) -> u64 {
-    let n = units(topology).len();
+    let n = units(topology, false).len();
     match shard {
         Some(s) => ((n + s.count - 1 - s.index) / s.count) as u64,
         None => n as u64,
@@ -135,13 +138,20 @@ pub fn unit_count(topology: &Topology, shard: Option<Shard>) -> u64 {
 }
 
 /// Every (origin server, domain class, requirement), in a fixed order.
-fn units(topology: &Topology) -> Vec<Unit> {
+fn units(topology: &Topology, one_per_origin: bool) -> Vec<Unit> {
     let domains = topology.domain_classes();
     let mut out = Vec::new();
-    for origin in topology
-        .servers_sorted_by_name()
-        .filter(|&s| topology.server(s).is_transport())
-    {
+    let classes = if one_per_origin {
+        origin_classes(topology)
+            .into_iter()
+            .flatten()
+            .map(|s| vec![s])
+            .collect()
+    } else {
+        origin_classes(topology)
+    };
+    for class in classes {
+        let origin = class[0];
         let site = topology
             .server(origin)
             .site
@@ -150,6 +160,7 @@ fn units(topology: &Topology) -> Vec<Unit> {
             for level in levels(topology, site, domain) {
                 out.push(Unit {
                     origin,
+                    class: class.clone(),
                     domain: domain.clone(),
                     level,
                 });
@@ -159,17 +170,71 @@ fn units(topology: &Topology) -> Vec<Unit> {
     out
 }
 
+/// Origin servers that route alike: same site, same connectors they source, same roles. A
+/// route never passes through a server of its own class (they are not targets of anything the
+/// origin does), so one representative stands for all: a failure set of the representative is
+/// a failure set of every member.
+fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
+    let mut classes: BTreeMap<(SiteId, Vec<ConnectorId>, Vec<Role>), Vec<ServerId>> =
+        BTreeMap::new();
+    for origin in topology
+        .servers_sorted_by_name()
+        .filter(|&s| topology.server(s).is_transport())
+    {
+        let server = topology.server(origin);
+        let sourced: Vec<ConnectorId> = (0..topology.send_connectors.len())
+            .map(ConnectorId::from_index)
+            .filter(|&c| topology.connector(c).source_servers.contains(&origin))
+            .collect();
+        let site = server.site.expect("Mailbox servers are in a site");
+        classes
+            .entry((site, sourced, server.roles.clone()))
+            .or_default()
+            .push(origin);
+    }
+    let mut out: Vec<Vec<ServerId>> = classes.into_values().collect();
+    // Sourcing servers and Front End servers are targets of their siblings: they stand alone.
+    let mut split = Vec::new();
+    for class in out.drain(..) {
+        let special = |&s: &ServerId| {
+            topology.server(s).has_role(Role::Frontend)
+                || topology
+                    .send_connectors
+                    .iter()
+                    .any(|c| c.source_servers.contains(&s))
+        };
+        if class.iter().any(special) {
+            split.extend(class.into_iter().map(|s| vec![s]));
+        } else {
+            split.push(class);
+        }
+    }
+    split.sort_by_key(|c| crate::model::name_key(&topology.server(c[0]).name));
+    split
+}
+
 /// The requirements a rule can impose on mail from `site` to `domain`, and `none` (connector
 /// settings and Domain Secure apply without any rule).
 fn levels(topology: &Topology, site: SiteId, domain: &str) -> Vec<TlsLevel> {
     let can_require = topology.transport_rules.iter().any(|r| {
         r.mode == RuleMode::Enforce && r.actions.require_tls && rule_can_match(r, site, domain)
     });
-    if can_require {
-        vec![TlsLevel::None, TlsLevel::EncryptionOnly]
-    } else {
-        vec![TlsLevel::None]
+    // Without a rule's requirement only Domain Secure broken by a proxy (TLS004) can expose
+    // mail: the connector's own settings are enforced wherever it sends.
+    let domain_secure = topology
+        .transport_config
+        .tls_send_domain_secure_list
+        .iter()
+        .any(|d| d == domain)
+        && topology.send_connectors.iter().any(|c| c.domain_secure);
+    let mut out = Vec::new();
+    if domain_secure {
+        out.push(TlsLevel::None);
     }
+    if can_require {
+        out.push(TlsLevel::EncryptionOnly);
+    }
+    out
 }
 
 /// Whether some message from `site` to `domain` (external) satisfies the rule's conditions and
@@ -193,98 +258,217 @@ fn rule_can_match(rule: &crate::model::TransportRule, site: SiteId, domain: &str
 }
 
 /// Checks one unit under every failure set of up to K relevant components.
+///
+/// Without `no_pruning`, failure sets grow one component at a time, and only by components the
+/// current route depends on (its support): a component outside the support of the route under
+/// F cannot change that route, so a minimal exposing set is always reached this way (each of its
+/// proper subsets routes without the exposure, and some missing element is in that route's
+/// support, or adding them all would change nothing).
 fn check_unit(topology: &Topology, unit: &Unit, options: &CheckOptions) -> (Vec<Exposure>, u64) {
-    let components = if options.no_pruning {
-        all_components(topology, unit.origin)
-    } else {
-        relevant_components(topology, unit.origin, &unit.domain, options.failures_max)
+    let mut ctx = UnitCheck {
+        topology,
+        unit,
+        options,
+        found: BTreeMap::new(),
+        exposures: Vec::new(),
+        checked: 0,
     };
-    let recipient = format!("someone@{}", unit.domain);
-    let mut found: BTreeMap<Code, Vec<Vec<Component>>> = BTreeMap::new();
-    let mut exposures = Vec::new();
-    let mut checked = 0;
-    for size in 0..=options.failures_max.min(components.len()) {
-        for_each_combination(components.len(), size, &mut |indices| {
-            let set: Vec<Component> = indices.iter().map(|&i| components[i]).collect();
-            checked += 1;
-            let faults = Faults {
-                down: set.iter().copied().collect(),
-            };
-            let request = Request {
-                sender: Sender::Server(unit.origin),
-                sender_text: topology.server(unit.origin).name.clone(),
-                recipient: recipient.clone(),
-                subject: String::new(),
-                size: Bytes(0),
-                at: options.at,
-                assume_required: Some(unit.level),
-            };
-            let Ok(e) = policy::explain(topology, &request, &faults) else {
-                return;
-            };
-            if e.origin != unit.origin {
-                return;
+    if options.no_pruning {
+        let components = all_components(topology, unit.origin);
+        for size in 0..=options.failures_max.min(components.len()) {
+            for_each_combination(components.len(), size, &mut |indices| {
+                let set: Vec<Component> = indices.iter().map(|&i| components[i]).collect();
+                ctx.evaluate(&set);
+            });
+        }
+        return (ctx.exposures, ctx.checked);
+    }
+    let relevant: BTreeSet<Component> =
+        relevant_components(topology, unit.origin, &unit.domain, options.failures_max)
+            .into_iter()
+            .collect();
+    let mut seen: BTreeSet<Vec<Component>> = BTreeSet::new();
+    let mut layer: Vec<Vec<Component>> = vec![Vec::new()];
+    for size in 0..=options.failures_max {
+        let mut next = Vec::new();
+        for set in &layer {
+            let support = ctx.evaluate(set);
+            if size == options.failures_max {
+                continue;
             }
-            for f in e
-                .findings
-                .iter()
-                .filter(|f| EXPOSURE_CODES.contains(&f.code))
-            {
-                let sets = found.entry(f.code).or_default();
-                if sets.iter().any(|s| s.iter().all(|c| set.contains(c))) {
+            let support = support.unwrap_or_else(|| relevant.clone());
+            for c in support.intersection(&relevant) {
+                if set.contains(c) {
                     continue;
                 }
-                sets.push(set.clone());
-                let mut hops: Vec<String> = e
-                    .steps
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{} -> {} ({})",
-                            topology.server(s.hop.from).name,
-                            topology.server(s.hop.to).name,
-                            s.hop.kind.as_str()
-                        )
-                    })
-                    .collect();
-                if let Some((_, from, ext)) = &e.external
-                    && let crate::policy::ExternalResult::Delivered { host, .. } = &ext.result
-                {
-                    hops.push(format!(
-                        "{} -> {host} (external)",
-                        topology.server(*from).name
-                    ));
+                let mut bigger = set.clone();
+                bigger.push(*c);
+                bigger.sort();
+                if seen.insert(bigger.clone()) {
+                    next.push(bigger);
                 }
-                exposures.push(Exposure {
-                    origin_site: e.origin_site,
-                    origin_servers: vec![unit.origin],
-                    recipient_domain: if unit.domain == OTHER_DOMAIN {
-                        "*".to_owned()
-                    } else {
-                        unit.domain.clone()
-                    },
-                    required_tls: unit.level,
-                    code: f.code,
-                    failure_set: set.clone(),
-                    connector: e.external.as_ref().map(|(c, _, _)| *c),
-                    lost_at: f.lost_at.clone(),
-                    hops,
-                    message: f.message.replace(
-                        &recipient,
-                        &format!(
-                            "mail to {}",
-                            if unit.domain == OTHER_DOMAIN {
-                                "*"
-                            } else {
-                                &unit.domain
-                            }
-                        ),
-                    ),
-                });
             }
-        });
+        }
+        next.sort();
+        layer = next;
     }
-    (exposures, checked)
+    (ctx.exposures, ctx.checked)
+}
+
+/// The state of one unit's check.
+struct UnitCheck<'a> {
+    topology: &'a Topology,
+    unit: &'a Unit,
+    options: &'a CheckOptions,
+    /// Failure sets already found per code, for minimality.
+    found: BTreeMap<Code, Vec<Vec<Component>>>,
+    exposures: Vec<Exposure>,
+    checked: u64,
+}
+
+impl UnitCheck<'_> {
+    /// Routes under `set`, records its exposures if minimal, and returns the support of the
+    /// route (`None`: everything relevant).
+    fn evaluate(&mut self, set: &[Component]) -> Option<BTreeSet<Component>> {
+        let (topology, unit) = (self.topology, self.unit);
+        self.checked += 1;
+        let recipient = format!("someone@{}", unit.domain);
+        let faults = Faults {
+            down: set.iter().copied().collect(),
+        };
+        let request = Request {
+            sender: Sender::Server(unit.origin),
+            sender_text: topology.server(unit.origin).name.clone(),
+            recipient: recipient.clone(),
+            subject: String::new(),
+            size: Bytes(0),
+            at: self.options.at,
+            assume_required: Some(unit.level),
+        };
+        let Ok(e) = policy::explain(topology, &request, &faults) else {
+            return Some(BTreeSet::new());
+        };
+        if e.origin != unit.origin {
+            return Some(BTreeSet::new());
+        }
+        let class = if unit.domain == OTHER_DOMAIN {
+            "*"
+        } else {
+            unit.domain.as_str()
+        };
+        for f in e
+            .findings
+            .iter()
+            .filter(|f| EXPOSURE_CODES.contains(&f.code))
+        {
+            let sets = self.found.entry(f.code).or_default();
+            if sets.iter().any(|s| s.iter().all(|c| set.contains(c))) {
+                continue;
+            }
+            sets.push(set.to_vec());
+            let mut hops: Vec<String> = e
+                .steps
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} -> {} ({})",
+                        topology.server(s.hop.from).name,
+                        topology.server(s.hop.to).name,
+                        s.hop.kind.as_str()
+                    )
+                })
+                .collect();
+            if let Some((_, from, ext)) = &e.external
+                && let crate::policy::ExternalResult::Delivered { host, .. } = &ext.result
+            {
+                hops.push(format!(
+                    "{} -> {host} (external)",
+                    topology.server(*from).name
+                ));
+            }
+            self.exposures.push(Exposure {
+                origin_site: e.origin_site,
+                origin_servers: unit.class.clone(),
+                recipient_domain: class.to_owned(),
+                required_tls: unit.level,
+                code: f.code,
+                failure_set: set.to_vec(),
+                connector: e.external.as_ref().map(|(c, _, _)| *c),
+                lost_at: f.lost_at.clone(),
+                hops,
+                message: f.message.replace(&recipient, &format!("mail to {class}")),
+            });
+        }
+        support(topology, &e, &faults)
+    }
+}
+
+/// The components whose failure could change this route: its connector, the servers it passes
+/// (and their sites), and the sites and links of a path that connects each hop.
+///
+/// A route that did not reach the Internet (queued at a point of failure) stays so under more
+/// server, site or link failures — they only take reachability away, and routing decisions do
+/// not see them — so only disabling a connector (which changes selection) can change it. `None`
+/// when no witness path is known: then anything relevant may matter.
+fn support(
+    topology: &Topology,
+    e: &policy::Explanation,
+    faults: &Faults,
+) -> Option<BTreeSet<Component>> {
+    let Some((connector, _, _)) = e.external.as_ref() else {
+        return Some(
+            (0..topology.send_connectors.len())
+                .map(ConnectorId::from_index)
+                .filter(|&c| {
+                    topology
+                        .connector(c)
+                        .address_spaces
+                        .iter()
+                        .any(|a| a.pattern.specificity(&e.recipient_domain).is_some())
+                })
+                .map(Component::Connector)
+                .collect(),
+        );
+    };
+    let mut out = BTreeSet::from([Component::Connector(*connector)]);
+    // The origin may have chosen another connector than the one the mail finally left by (a
+    // hub site re-selects): disabling it changes the route too.
+    if let Some(selected) = &e.route.selection {
+        out.insert(Component::Connector(selected.connector));
+    }
+    for step in &e.steps {
+        for server in [step.hop.from, step.hop.to] {
+            out.insert(Component::Server(server));
+            let s = topology.server(server);
+            if let Some(site) = s.site.or(s.subscribed_site) {
+                out.insert(Component::Site(site));
+            }
+        }
+        let site_of = |x: ServerId| {
+            let s = topology.server(x);
+            s.site.or(s.subscribed_site)
+        };
+        if let (Some(a), Some(b)) = (site_of(step.hop.from), site_of(step.hop.to))
+            && a != b {
+                let path = topology.site_graph.least_cost_path(a, b)?;
+                // The least-cost path is the witness that the hop could connect, unless a
+                // failure already cut it (then another path was used: be conservative).
+                let cut = path
+                    .links
+                    .iter()
+                    .any(|l| faults.down.contains(&Component::Link(*l)))
+                    || path
+                        .sites
+                        .iter()
+                        .any(|s| faults.down.contains(&Component::Site(*s)));
+                if cut {
+                    return None;
+                }
+                out.extend(path.links.iter().map(|&l| Component::Link(l)));
+                out.extend(path.sites.iter().map(|&s| Component::Site(s)));
+            }
+    }
+    Some(out)
 }
 
 /// Calls `f` with every `k`-subset of `0..n`, in lexicographic order.

@@ -553,6 +553,7 @@ impl Validator<'_> {
         let mailboxes = self.mailboxes(&raw, &servers, &server_names);
         let external_domains = self.external_domains(&raw);
 
+        let index = crate::model::ServerIndex::new(&servers, sites.len());
         Some(Topology {
             organization: raw
                 .organization
@@ -568,6 +569,7 @@ impl Validator<'_> {
             mailboxes,
             external_domains,
             site_graph,
+            index,
         })
     }
 

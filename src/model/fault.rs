@@ -31,6 +31,15 @@ impl Faults {
         Faults::default()
     }
 
+    /// Whether any site or link is down (else every site reaches every other: validation
+    /// guarantees the site graph is connected).
+    pub fn network_intact(&self) -> bool {
+        !self
+            .down
+            .iter()
+            .any(|c| matches!(c, Component::Site(_) | Component::Link(_)))
+    }
+
     pub fn site_up(&self, site: SiteId) -> bool {
         !self.down.contains(&Component::Site(site))
     }

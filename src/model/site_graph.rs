@@ -157,8 +157,13 @@ impl SiteGraph {
 
     /// Exchange's least-cost path from `from` to `to` over the configured topology (routing
     /// does not see outages: reference §1.5), or `None` when no link joins them.
-    pub fn least_cost_path(&self, from: SiteId, to: SiteId) -> Option<SitePath> {
-        self.paths_to[to.index()].get_or_init(|| self.best_paths_to(to))[from.index()].clone()
+    pub fn least_cost_path(&self, from: SiteId, to: SiteId) -> Option<&SitePath> {
+        self.paths_to[to.index()].get_or_init(|| self.best_paths_to(to))[from.index()].as_ref()
+    }
+
+    /// The rank of a site's name in case-insensitive order (for the name tie-break).
+    pub fn name_rank(&self, site: SiteId) -> u32 {
+        self.name_rank[site.index()]
     }
 
     /// Exchange's least-cost path without the given link or intermediate site (a detour), for

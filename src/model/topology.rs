@@ -37,6 +37,36 @@ pub struct Topology {
     pub mailboxes: Vec<Mailbox>,
     pub external_domains: Vec<ExternalDomain>,
     pub site_graph: SiteGraph,
+    /// Indexes over `servers`, built once (see [`ServerIndex::new`]).
+    pub index: ServerIndex,
+}
+
+/// Server lookups the router makes on every decision, precomputed: servers change only when a
+/// topology is loaded (or a variant is built and validated again).
+#[derive(Clone, Debug, Default)]
+pub struct ServerIndex {
+    /// Every server, in case-insensitive name order.
+    by_name: Vec<ServerId>,
+    /// Per site, its Mailbox servers in name order.
+    transport_by_site: Vec<Vec<ServerId>>,
+}
+
+impl ServerIndex {
+    pub fn new(servers: &[Server], site_count: usize) -> ServerIndex {
+        let mut by_name: Vec<ServerId> = (0..servers.len()).map(ServerId::from_index).collect();
+        by_name.sort_by_key(|&s| name_key(&servers[s.index()].name));
+        let mut transport_by_site = vec![Vec::new(); site_count];
+        for &s in &by_name {
+            let server = &servers[s.index()];
+            if let (Some(site), true) = (server.site, server.is_transport()) {
+                transport_by_site[site.index()].push(s);
+            }
+        }
+        ServerIndex {
+            by_name,
+            transport_by_site,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -464,14 +494,11 @@ impl Topology {
 
     /// Transport servers (Mailbox role) of a site, in name order.
     pub fn transport_servers_in(&self, site: SiteId) -> impl Iterator<Item = ServerId> + '_ {
-        self.servers_sorted_by_name()
-            .filter(move |&s| self.server(s).site == Some(site) && self.server(s).is_transport())
+        self.index.transport_by_site[site.index()].iter().copied()
     }
 
     /// All server ids, in case-insensitive name order (the deterministic choice among equals).
     pub fn servers_sorted_by_name(&self) -> impl Iterator<Item = ServerId> + '_ {
-        let mut ids: Vec<ServerId> = (0..self.servers.len()).map(ServerId::from_index).collect();
-        ids.sort_by_key(|&s| name_key(&self.server(s).name));
-        ids.into_iter()
+        self.index.by_name.iter().copied()
     }
 }

@@ -159,22 +159,24 @@ pub(crate) fn closest(topology: &Topology, from: SiteId, sites: &[SiteId]) -> Op
         .iter()
         .filter_map(|&s| topology.site_graph.least_cost_path(from, s))
         .min_by(|a, b| path_order(topology, a, b))
+        .cloned()
 }
 
 /// Exchange's order between two candidate paths from the same source: cost, hops, then the
 /// names of the sites nearest the destination, walking back (reference §1.4).
 pub(crate) fn path_order(topology: &Topology, a: &SitePath, b: &SitePath) -> std::cmp::Ordering {
+    let g = &topology.site_graph;
     a.cost
         .cmp(&b.cost)
         .then_with(|| a.hops().cmp(&b.hops()))
         .then_with(|| {
-            let names = |p: &SitePath| -> Vec<String> {
+            let ranks = |p: &SitePath| {
                 p.sites
                     .iter()
                     .rev()
-                    .map(|&s| name_key(&topology.site(s).name))
-                    .collect()
+                    .map(|&s| g.name_rank(s))
+                    .collect::<Vec<u32>>()
             };
-            names(a).cmp(&names(b))
+            ranks(a).cmp(&ranks(b))
         })
 }

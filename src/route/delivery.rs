@@ -136,7 +136,9 @@ pub fn route(
             let path = topology
                 .site_graph
                 .least_cost_path(origin_site, site_of(topology, *m));
-            path.map_or((None, vec![origin_site], 0), |p| (None, p.sites, p.cost))
+            path.map_or((None, vec![origin_site], 0), |p| {
+                (None, p.sites.clone(), p.cost)
+            })
         }
     };
     let mut hops = Vec::new();
@@ -232,7 +234,7 @@ pub fn next_step(
                     reason: "no site path to the mailbox's site".to_owned(),
                 });
             };
-            if let Some(step) = toward_hub(topology, at, &path, faults, None) {
+            if let Some(step) = toward_hub(topology, at, path, faults, None) {
                 return step;
             }
             to_servers(
@@ -240,7 +242,7 @@ pub fn next_step(
                 at,
                 &[*mailbox],
                 HopKind::MailboxDelivery,
-                Some(&path),
+                Some(path),
                 faults,
             )
         }
@@ -438,9 +440,10 @@ fn can_connect(topology: &Topology, at: ServerId, to: ServerId, faults: &Faults)
         return true;
     }
     topology.site(b).inbound_mail_enabled
-        && topology
-            .site_graph
-            .reachable(a, b, |s| faults.site_up(s), |l| faults.link_up(l))
+        && (faults.network_intact()
+            || topology
+                .site_graph
+                .reachable(a, b, |s| faults.site_up(s), |l| faults.link_up(l)))
 }
 
 /// Relay to the first reachable server of `group` in its primary site (the closest site of the
