@@ -449,24 +449,25 @@ fn support(
             s.site.or(s.subscribed_site)
         };
         if let (Some(a), Some(b)) = (site_of(step.hop.from), site_of(step.hop.to))
-            && a != b {
-                let path = topology.site_graph.least_cost_path(a, b)?;
-                // The least-cost path is the witness that the hop could connect, unless a
-                // failure already cut it (then another path was used: be conservative).
-                let cut = path
-                    .links
+            && a != b
+        {
+            let path = topology.site_graph.least_cost_path(a, b)?;
+            // The least-cost path is the witness that the hop could connect, unless a
+            // failure already cut it (then another path was used: be conservative).
+            let cut = path
+                .links
+                .iter()
+                .any(|l| faults.down.contains(&Component::Link(*l)))
+                || path
+                    .sites
                     .iter()
-                    .any(|l| faults.down.contains(&Component::Link(*l)))
-                    || path
-                        .sites
-                        .iter()
-                        .any(|s| faults.down.contains(&Component::Site(*s)));
-                if cut {
-                    return None;
-                }
-                out.extend(path.links.iter().map(|&l| Component::Link(l)));
-                out.extend(path.sites.iter().map(|&s| Component::Site(s)));
+                    .any(|s| faults.down.contains(&Component::Site(*s)));
+            if cut {
+                return None;
             }
+            out.extend(path.links.iter().map(|&l| Component::Link(l)));
+            out.extend(path.sites.iter().map(|&s| Component::Site(s)));
+        }
     }
     Some(out)
 }

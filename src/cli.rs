@@ -163,6 +163,13 @@ struct SimulateArgs {
     /// Report events, events/s, peak messages in flight, peak queue length, wall time and memory.
     #[arg(long)]
     stats: bool,
+    /// Run N seeds (the scenario's seed and the next N - 1), in parallel, and report every count
+    /// with its mean and 95% confidence interval.
+    #[arg(long, value_name = "N")]
+    replications: Option<usize>,
+    /// With --replications: run this share of the seeds only (I/N, 1-based); join with `merge`.
+    #[arg(long, value_name = "I/N", requires = "replications")]
+    shard: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -492,6 +499,9 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
     } else {
         vec![0]
     };
+    if let Some(n) = args.replications {
+        return run_replications(common, scenario, &runs, seed, n, args.shard.as_deref());
+    }
     let options = crate::sim::RunOptions {
         seed,
         record_recipients: args.recipients,
@@ -764,12 +774,80 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
     )
 }
 
+fn run_replications(
+    common: &Common,
+    scenario: &crate::model::scenario::Scenario,
+    runs: &[usize],
+    seed: u64,
+    n: usize,
+    shard: Option<&str>,
+) -> Result<Exit, UserError> {
+    if n == 0 {
+        return Err(UserError::Usage(
+            "--replications: N must be at least 1".to_owned(),
+        ));
+    }
+    let shard = shard.map(parse_shard).transpose()?;
+    let seeds: Vec<u64> = (0..n)
+        .filter(|i| shard.is_none_or(|s| i % s.count == s.index))
+        .map(|i| seed.wrapping_add(i as u64))
+        .collect();
+    let report = report::replications::ReplicationReport {
+        format_version: 1,
+        scenario: scenario.name.clone(),
+        replications: n,
+        seeds: seeds.clone(),
+        shard: shard.map(|s| format!("{}/{}", s.index + 1, s.count)),
+        runs: runs
+            .iter()
+            .map(|&i| {
+                let per_seed = crate::sim::replications::replicate(scenario, i, &seeds);
+                report::replications::replication_run(&scenario.runs[i].name, &per_seed)
+            })
+            .collect(),
+    };
+    let text = match common.format {
+        FormatArg::Text => report.to_text(),
+        FormatArg::Json => report::to_json(&report),
+    };
+    emit(common, &text)?;
+    Ok(Exit::Clean)
+}
+
+/// `tlsflow merge`: shards of `check` or of `simulate --replications`.
 fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
-    let mut reports = Vec::new();
+    let mut texts = Vec::new();
     for path in files {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| UserError::Usage(format!("{name}: cannot read: {e}")))?;
+        texts.push((name, text));
+    }
+    let is_replications = texts.first().is_some_and(|(_, t)| {
+        serde_json::from_str::<serde_json::Value>(t).is_ok_and(|v| v.get("replications").is_some())
+    });
+    if is_replications {
+        let mut reports = Vec::new();
+        for (name, text) in &texts {
+            let r: report::replications::ReplicationReport =
+                serde_json::from_str(text).map_err(|e| {
+                    UserError::Usage(format!(
+                        "{name}: not a `simulate --replications` JSON report: {e}"
+                    ))
+                })?;
+            reports.push((name.clone(), r));
+        }
+        let merged =
+            report::replications::merge(&reports).map_err(|e| UserError::Usage(e.to_string()))?;
+        let text = match common.format {
+            FormatArg::Text => merged.to_text(),
+            FormatArg::Json => report::to_json(&merged),
+        };
+        emit(common, &text)?;
+        return Ok(Exit::Clean);
+    }
+    let mut reports = Vec::new();
+    for (name, text) in texts {
         let report: report::check::CheckReport = serde_json::from_str(&text).map_err(|e| {
             UserError::Usage(format!(
                 "{name}: not a `tlsflow check --format json` report: {e}"

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod replications;
 mod route;
 pub mod simulate;
 mod text;

@@ -7,6 +7,7 @@
 
 mod engine;
 mod event_queue;
+pub mod replications;
 mod schedule;
 mod tracking;
 mod traffic;

@@ -151,6 +151,12 @@ struct RawVariant {
 enum RawChange {
     Profile(S<String>),
     AddSite(RawSite),
+    RemoveSite(S<String>),
+    ModifySite(RawSitePatch),
+    ModifySiteLink(RawSiteLinkPatch),
+    ModifyTransportRule(RawRulePatch),
+    ModifyExternalDomain(RawExternalDomain),
+    RemoveMailbox(S<String>),
     AddSiteLink(RawSiteLink),
     RemoveSiteLink(S<String>),
     AddServer(RawServer),
@@ -165,6 +171,34 @@ enum RawChange {
     AddExternalDomain(RawExternalDomain),
     RemoveExternalDomain(S<String>),
     TransportConfig(RawTransportConfig),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSitePatch {
+    name: S<String>,
+    hub: Option<S<bool>>,
+    inbound_mail_enabled: Option<S<bool>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSiteLinkPatch {
+    name: S<String>,
+    sites: Option<S<Vec<S<String>>>>,
+    cost: Option<S<i64>>,
+    exchange_cost: Option<S<i64>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRulePatch {
+    name: S<String>,
+    priority: Option<S<i64>>,
+    mode: Option<S<super::raw::RawRuleMode>>,
+    conditions: Option<S<super::raw::RawPredicates>>,
+    exceptions: Option<S<super::raw::RawPredicates>>,
+    actions: Option<S<super::raw::RawActions>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -513,6 +547,130 @@ fn apply_change(
         RawChange::Profile(p) => *profile = Some(p.clone()),
         RawChange::AddSite(s) => add!(sites, s, "add_site"),
         RawChange::AddSiteLink(l) => add!(site_links, l, "add_site_link"),
+        RawChange::RemoveSite(n) => remove!(sites, n, site_name, "site", "remove_site"),
+        RawChange::RemoveMailbox(n) => {
+            remove!(mailboxes, n, mailbox_address, "mailbox", "remove_mailbox");
+        }
+        RawChange::ModifyExternalDomain(d) => {
+            if let Some(i) = find(&raw.external_domains, &d.domain.value, domain_name) {
+                raw.external_domains[i] = S::new(d.clone(), change.referenced, change.defined);
+                attribute(format!("external_domains[{i}]"), "modify_external_domain");
+            } else {
+                let names: Vec<String> = raw
+                    .external_domains
+                    .iter()
+                    .map(|x| x.value.domain.value.clone())
+                    .collect();
+                let hint = did_you_mean(&d.domain.value, names.iter().map(String::as_str));
+                v.error(
+                    Code::Cfg005,
+                    pos(&d.domain),
+                    &format!("{path}.modify_external_domain.domain"),
+                    format!("unknown external domain `{}`", d.domain.value),
+                )
+                .hint = hint;
+            }
+        }
+        RawChange::ModifySite(p) => {
+            let Some(i) = v.found(
+                find(&raw.sites, &p.name.value, site_name),
+                &raw.sites,
+                site_name,
+                &p.name,
+                &format!("{path}.modify_site.name"),
+                "site",
+            ) else {
+                return;
+            };
+            let site = &mut raw.sites[i].value;
+            if let Some(x) = &p.hub {
+                site.hub = Some(x.clone());
+                attribute(format!("sites[{i}].hub"), "modify_site.hub");
+            }
+            if let Some(x) = &p.inbound_mail_enabled {
+                site.inbound_mail_enabled = Some(x.clone());
+                attribute(
+                    format!("sites[{i}].inbound_mail_enabled"),
+                    "modify_site.inbound_mail_enabled",
+                );
+            }
+        }
+        RawChange::ModifySiteLink(p) => {
+            let Some(i) = v.found(
+                find(&raw.site_links, &p.name.value, link_name),
+                &raw.site_links,
+                link_name,
+                &p.name,
+                &format!("{path}.modify_site_link.name"),
+                "site link",
+            ) else {
+                return;
+            };
+            let link = &mut raw.site_links[i].value;
+            if let Some(x) = &p.sites {
+                link.sites = x.clone();
+                attribute(format!("site_links[{i}].sites"), "modify_site_link.sites");
+            }
+            if let Some(x) = &p.cost {
+                link.cost = Some(x.clone());
+                attribute(format!("site_links[{i}].cost"), "modify_site_link.cost");
+            }
+            if let Some(x) = &p.exchange_cost {
+                link.exchange_cost = Some(x.clone());
+                attribute(
+                    format!("site_links[{i}].exchange_cost"),
+                    "modify_site_link.exchange_cost",
+                );
+            }
+        }
+        RawChange::ModifyTransportRule(p) => {
+            let Some(i) = v.found(
+                find(&raw.transport_rules, &p.name.value, rule_name),
+                &raw.transport_rules,
+                rule_name,
+                &p.name,
+                &format!("{path}.modify_transport_rule.name"),
+                "transport rule",
+            ) else {
+                return;
+            };
+            let rule = &mut raw.transport_rules[i].value;
+            if let Some(x) = &p.priority {
+                rule.priority = Some(x.clone());
+                attribute(
+                    format!("transport_rules[{i}].priority"),
+                    "modify_transport_rule.priority",
+                );
+            }
+            if let Some(x) = &p.mode {
+                rule.mode = Some(x.clone());
+                attribute(
+                    format!("transport_rules[{i}].mode"),
+                    "modify_transport_rule.mode",
+                );
+            }
+            if let Some(x) = &p.conditions {
+                rule.conditions = Some(x.clone());
+                attribute(
+                    format!("transport_rules[{i}].conditions"),
+                    "modify_transport_rule.conditions",
+                );
+            }
+            if let Some(x) = &p.exceptions {
+                rule.exceptions = Some(x.clone());
+                attribute(
+                    format!("transport_rules[{i}].exceptions"),
+                    "modify_transport_rule.exceptions",
+                );
+            }
+            if let Some(x) = &p.actions {
+                rule.actions = x.clone();
+                attribute(
+                    format!("transport_rules[{i}].actions"),
+                    "modify_transport_rule.actions",
+                );
+            }
+        }
         RawChange::RemoveSiteLink(n) => {
             remove!(site_links, n, link_name, "site link", "remove_site_link");
         }
@@ -669,6 +827,30 @@ struct Checker {
 }
 
 impl Checker {
+    /// Reports an unknown name in a change (with a hint) and passes a found index through.
+    fn found<T>(
+        &mut self,
+        index: Option<usize>,
+        items: &[S<T>],
+        get: fn(&T) -> &str,
+        name: &S<String>,
+        path: &str,
+        kind: &str,
+    ) -> Option<usize> {
+        if index.is_none() {
+            let names: Vec<&str> = items.iter().map(|x| get(&x.value)).collect();
+            let hint = did_you_mean(&name.value, names.iter().copied());
+            self.error(
+                Code::Cfg005,
+                pos(name),
+                path,
+                format!("unknown {kind} `{}`", name.value),
+            )
+            .hint = hint;
+        }
+        index
+    }
+
     fn error(&mut self, code: Code, at: Pos, path: &str, message: String) -> &mut Diagnostic {
         self.diags
             .push(Diagnostic::new(code, &self.file, at, path, message));
@@ -1120,4 +1302,12 @@ fn rule_name(x: &RawTransportRule) -> &str {
 
 fn domain_name(x: &RawExternalDomain) -> &str {
     &x.domain.value
+}
+
+fn site_name(x: &RawSite) -> &str {
+    &x.name.value
+}
+
+fn mailbox_address(x: &RawMailbox) -> &str {
+    &x.address.value
 }

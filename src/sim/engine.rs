@@ -76,6 +76,8 @@ pub struct Summary {
     pub ndr: u64,
     pub queued: u64,
     pub events: u64,
+    /// Recipients a transport rule required TLS for.
+    pub required_tls: u64,
 }
 
 /// A finding of the simulation (SPEC §5.4).
@@ -617,6 +619,9 @@ impl Engine<'_, '_> {
         let m = self.msgs.get_mut(msg, msg_gen).expect("live message");
         for (r, o) in m.rcpts.iter_mut().zip(&outcomes) {
             r.required = o.required;
+            if o.required > TlsLevel::None {
+                self.result.summary.required_tls += 1;
+            }
             r.rule = o.origin;
         }
         for rule in matched {

@@ -309,3 +309,128 @@ fn each_finding_code_from_its_own_fixture() {
         insta::assert_snapshot!(report.to_text(s.start));
     });
 }
+
+fn tlsflow_json(args: &[&str]) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("tlsflow")
+        .expect("binary")
+        .current_dir(repo(""))
+        .args(args)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// Replications: the share of required mail sent in clear varies with Exchange's choice of the
+/// first Transport service (half the servers of the site are exposed); shards merge exactly.
+#[test]
+fn replications_report_a_confidence_interval_and_shards_merge_exactly() {
+    let scenario = "scenarios/same-site-relay.yaml";
+    let whole = tlsflow_json(&[
+        "simulate",
+        scenario,
+        "--replications",
+        "12",
+        "--format",
+        "json",
+    ]);
+    let share = whole["runs"][0]["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["name"] == "required_sent_in_clear_share")
+        .expect("the share")
+        .clone();
+    let (low, high) = (
+        share["ci95_low"].as_f64().expect("low"),
+        share["ci95_high"].as_f64().expect("high"),
+    );
+    assert!(
+        low < 0.5 && 0.5 < high,
+        "the interval [{low}, {high}] holds the expected 50%"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut files = Vec::new();
+    for i in 1..=3 {
+        let path = dir.path().join(format!("shard{i}.json"));
+        let shard = format!("{i}/3");
+        let report = tlsflow_json(&[
+            "simulate",
+            scenario,
+            "--replications",
+            "12",
+            "--shard",
+            &shard,
+            "--format",
+            "json",
+        ]);
+        std::fs::write(&path, report.to_string()).expect("write");
+        files.push(path.to_str().expect("utf-8").to_owned());
+    }
+    let mut args = vec!["merge", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    assert_eq!(tlsflow_json(&args), whole, "merged == unsharded");
+}
+
+/// SPEC §4: every kind of change (profile; add, remove, modify sites, links, servers,
+/// connectors, rules, mailboxes, external domains; transport_config), each checked by the
+/// variant's own `expect`.
+#[test]
+fn every_kind_of_change_does_what_it_says() {
+    let loaded =
+        tlsflow::load::scenario::load_scenario(&crate::support::data("variants/every-change.yaml"))
+            .unwrap_or_else(|f| panic!("{}", f.render()));
+    let s = &loaded.scenario;
+    assert_eq!(s.runs.len(), 10);
+    let options = RunOptions {
+        seed: s.seed,
+        record_recipients: false,
+    };
+    for i in 0..s.runs.len() {
+        let report = tlsflow::report::simulate::run_report(
+            s,
+            &sim::run(s, i, &options, &mut sim::NullSink),
+            false,
+        );
+        let failed: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.code == Code::Exp001)
+            .map(|f| f.message.as_str())
+            .collect();
+        assert!(failed.is_empty(), "{}: {failed:?}", s.runs[i].name);
+    }
+    let t = |name: &str| {
+        &s.runs
+            .iter()
+            .find(|r| r.name == name)
+            .expect("variant")
+            .topology
+    };
+    assert!(
+        t("hub-and-cost")
+            .site(t("hub-and-cost").site_by_name("HQ").expect("HQ"))
+            .hub
+    );
+    assert_eq!(t("new-site").sites.len(), 3);
+    assert_eq!(t("new-site-removed").sites.len(), 2);
+    assert_eq!(t("new-site-removed").mailboxes.len(), 1);
+}
+
+/// A change that names nothing, or makes the organisation invalid, is reported at the change,
+/// in the scenario file.
+#[test]
+fn bad_changes_are_reported_at_the_change() {
+    let failure = tlsflow::load::scenario::load_scenario(std::path::Path::new(
+        "tests/data/variants/bad-changes.yaml",
+    ))
+    .expect_err("invalid");
+    let text = failure.source.as_ref().map_or("", |s| s.text.as_str());
+    let rendered: Vec<String> = failure.diagnostics.iter().map(|d| d.render(text)).collect();
+    insta::assert_snapshot!(rendered.join("\n"));
+}
