@@ -451,22 +451,28 @@ fn support(
         if let (Some(a), Some(b)) = (site_of(step.hop.from), site_of(step.hop.to))
             && a != b
         {
-            let path = topology.site_graph.least_cost_path(a, b)?;
-            // The least-cost path is the witness that the hop could connect, unless a
-            // failure already cut it (then another path was used: be conservative).
-            let cut = path
-                .links
-                .iter()
-                .any(|l| faults.down.contains(&Component::Link(*l)))
-                || path
-                    .sites
+            // The hop could connect: a path of usable sites and links is its witness; failing
+            // anything off it leaves the connection possible.
+            let intact = topology.site_graph.least_cost_path(a, b).filter(|p| {
+                !p.links
                     .iter()
-                    .any(|s| faults.down.contains(&Component::Site(*s)));
-            if cut {
-                return None;
-            }
-            out.extend(path.links.iter().map(|&l| Component::Link(l)));
-            out.extend(path.sites.iter().map(|&s| Component::Site(s)));
+                    .any(|l| faults.down.contains(&Component::Link(*l)))
+                    && !p
+                        .sites
+                        .iter()
+                        .any(|s| faults.down.contains(&Component::Site(*s)))
+            });
+            let (sites, links) = match intact {
+                Some(p) => (p.sites.clone(), p.links.clone()),
+                None => topology.site_graph.witness_path(
+                    a,
+                    b,
+                    |x| faults.site_up(x),
+                    |l| faults.link_up(l),
+                )?,
+            };
+            out.extend(links.iter().map(|&l| Component::Link(l)));
+            out.extend(sites.iter().map(|&s| Component::Site(s)));
         }
     }
     Some(out)
@@ -532,7 +538,9 @@ fn relevant_components(
     if k == 0 {
         return Vec::new();
     }
-    if k > 2 {
+    if k >= 2 {
+        // The support of each route drives the search; with K >= 2 the relevant set only has to
+        // be a superset, and every component is one (detours would cost more than they save).
         return all_components(topology, origin);
     }
     let origin_site = topology

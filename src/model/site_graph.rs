@@ -155,6 +155,45 @@ impl SiteGraph {
         false
     }
 
+    /// Some path from `from` to `to` through usable sites and links (breadth-first), as the
+    /// sites and the links it uses: the witness that a connection is possible under failures.
+    pub fn witness_path(
+        &self,
+        from: SiteId,
+        to: SiteId,
+        site_usable: impl Fn(SiteId) -> bool,
+        link_usable: impl Fn(LinkId) -> bool,
+    ) -> Option<(Vec<SiteId>, Vec<LinkId>)> {
+        if !site_usable(from) || !site_usable(to) {
+            return None;
+        }
+        let mut parent: Vec<Option<(SiteId, LinkId)>> = vec![None; self.graph.node_count()];
+        let mut seen = vec![false; self.graph.node_count()];
+        seen[from.index()] = true;
+        let mut queue = std::collections::VecDeque::from([from]);
+        while let Some(at) = queue.pop_front() {
+            if at == to {
+                let (mut sites, mut links) = (vec![to], Vec::new());
+                let mut cur = to;
+                while let Some((prev, link)) = parent[cur.index()] {
+                    sites.push(prev);
+                    links.push(link);
+                    cur = prev;
+                }
+                return Some((sites, links));
+            }
+            for e in self.graph.edges(node(at)) {
+                let next = self.graph[e.target()];
+                if !seen[next.index()] && link_usable(e.weight().link) && site_usable(next) {
+                    seen[next.index()] = true;
+                    parent[next.index()] = Some((at, e.weight().link));
+                    queue.push_back(next);
+                }
+            }
+        }
+        None
+    }
+
     /// Exchange's least-cost path from `from` to `to` over the configured topology (routing
     /// does not see outages: reference §1.5), or `None` when no link joins them.
     pub fn least_cost_path(&self, from: SiteId, to: SiteId) -> Option<&SitePath> {
