@@ -304,3 +304,125 @@ fn diff_exits_1_when_the_new_side_is_worse() {
     assert_eq!(worse.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8_lossy(&worse.stdout));
 }
+
+/// Every TLS001 exposure that `check` reports at K <= 1 happens in the discrete-event engine too:
+/// the components of the failure set go down at time 0, and top-secret mail from the exposed
+/// site to the domain is sent in clear.
+#[test]
+fn every_tls001_exposure_happens_when_simulated() {
+    use tlsflow::model::scenario::{
+        Action, ExplicitMessage, HopLatency, Scenario, TimedEvent, Variant,
+    };
+    for name in [
+        "contoso-cross-site.yaml",
+        "hub-site-chain.yaml",
+        "frontend-proxy.yaml",
+        "edge-subscribed.yaml",
+    ] {
+        let t = load(&repo(&format!("scenarios/topologies/{name}")));
+        let result = check::check(&t, &options(1), &|_| {});
+        for e in result
+            .exposures
+            .iter()
+            .filter(|e| e.code == tlsflow::model::Code::Tls001)
+        {
+            let sender = t
+                .mailboxes
+                .iter()
+                .find_map(|m| match &m.address {
+                    tlsflow::model::MailboxAddress::Exact(a)
+                        if e.origin_servers.contains(&m.server) =>
+                    {
+                        Some(a.clone())
+                    }
+                    tlsflow::model::MailboxAddress::Domain(d)
+                        if e.origin_servers.contains(&m.server) =>
+                    {
+                        Some(format!("someone@{d}"))
+                    }
+                    _ => None,
+                })
+                .expect("a mailbox on an exposed origin server");
+            let domain = if e.recipient_domain == "*" {
+                tlsflow::model::OTHER_DOMAIN.to_owned()
+            } else {
+                e.recipient_domain.clone()
+            };
+            let message = |i: u64| ExplicitMessage {
+                at: tlsflow::model::Millis(i * 1000),
+                from: sender.clone(),
+                to: vec![format!("bob@{domain}")],
+                subject: "Top secret".to_owned(),
+                size: tlsflow::model::Bytes(1024),
+                origin: tlsflow::model::Origin::default(),
+            };
+            let events = e
+                .failure_set
+                .iter()
+                .map(|&c| TimedEvent {
+                    at: tlsflow::model::Millis(0),
+                    action: Action::Down(Named(&t, c).to_string()),
+                    origin: tlsflow::model::Origin::default(),
+                })
+                .collect();
+            let scenario = Scenario {
+                name: "exposure".to_owned(),
+                seed: 1,
+                start: at(),
+                duration: tlsflow::model::Millis::HOUR,
+                latency: HopLatency::default(),
+                // The first Transport service is a seeded choice among the site's servers: send
+                // enough messages that the exposed ones get some.
+                messages: (0..16).map(message).collect(),
+                workload: Vec::new(),
+                events,
+                runs: vec![Variant {
+                    name: "baseline".to_owned(),
+                    topology: t.clone(),
+                }],
+                expect: std::collections::BTreeMap::new(),
+            };
+            let run = tlsflow::sim::run(
+                &scenario,
+                0,
+                &tlsflow::sim::RunOptions {
+                    seed: 1,
+                    record_recipients: false,
+                },
+                &mut tlsflow::sim::NullSink,
+            );
+            assert!(
+                run.findings
+                    .iter()
+                    .any(|f| f.code == tlsflow::model::Code::Tls001),
+                "{name}: {} -> {} with {:?} down is not sent in clear when simulated",
+                t.site(e.origin_site).name,
+                e.recipient_domain,
+                e.failure_set
+            );
+        }
+    }
+}
+
+/// What an architect reads: `check --failures 1` of every shipped topology, fixes included.
+#[test]
+fn check_of_every_shipped_topology() {
+    insta::glob!("../../scenarios/topologies", "*.yaml", |path| {
+        let t = load(path);
+        let result = check::check(&t, &options(1), &|_| {});
+        let fixes = check::verified_fixes(&t, &options(1), &result);
+        let name = format!(
+            "scenarios/topologies/{}",
+            path.file_name().expect("file").to_string_lossy()
+        );
+        let report = check_report(
+            &t,
+            &name,
+            "2026-06-01T00:00:00Z".to_owned(),
+            &result,
+            &fixes,
+            None,
+        );
+        insta::assert_snapshot!(report.to_text());
+    });
+}
