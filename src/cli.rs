@@ -295,24 +295,13 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
         };
         report.files.push(file);
     }
-    let text = match common.format {
-        FormatArg::Text => report.to_text(),
-        FormatArg::Json => report::to_json(&report),
-    };
-    emit(common, &text)?;
-    if any_invalid {
-        return Ok(Exit::BadInput);
-    }
-    Ok(
-        if report
-            .max_severity()
-            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
-        {
-            Exit::Findings
-        } else {
-            Exit::Clean
-        },
-    )
+    let exit = output(
+        common,
+        &report,
+        ValidateReport::to_text,
+        report.max_severity(),
+    )?;
+    Ok(if any_invalid { Exit::BadInput } else { exit })
 }
 
 struct RouteArgs {
@@ -360,21 +349,7 @@ fn run_route(common: &Common, args: &RouteArgs) -> Result<Exit, UserError> {
     };
     let explanation = policy::explain(&topology, &request, &faults)?;
     let report = report::route_report(&topology, &explanation);
-    let text = match common.format {
-        FormatArg::Text => report.to_text(),
-        FormatArg::Json => report::to_json(&report),
-    };
-    emit(common, &text)?;
-    Ok(
-        if report
-            .max_severity()
-            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
-        {
-            Exit::Findings
-        } else {
-            Exit::Clean
-        },
-    )
+    output(common, &report, |x| x.to_text(), report.max_severity())
 }
 
 /// `alice@contoso.com`, a server name, or a site name.
@@ -506,15 +481,7 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
         seed,
         record_recipients: args.recipients,
     };
-    let mut report = report::simulate::SimulateReport {
-        format_version: 1,
-        scenario: scenario.name.clone(),
-        seed,
-        profile: scenario.runs[0].topology.profile.name.clone(),
-        start: scenario.start.to_string(),
-        duration_ms: scenario.duration.0,
-        runs: Vec::new(),
-    };
+    let mut report = report::simulate::SimulateReport::new(scenario, seed, Vec::new());
     for index in runs {
         let clock = std::time::Instant::now();
         let result = match &args.tracking_log {
@@ -538,20 +505,11 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
         }
         report.runs.push(run);
     }
-    let text = match common.format {
-        FormatArg::Text => report.to_text(scenario.start),
-        FormatArg::Json => report::to_json(&report),
-    };
-    emit(common, &text)?;
-    Ok(
-        if report
-            .max_severity()
-            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
-        {
-            Exit::Findings
-        } else {
-            Exit::Clean
-        },
+    output(
+        common,
+        &report,
+        |x| x.to_text(scenario.start),
+        report.max_severity(),
     )
 }
 
@@ -681,21 +639,7 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
         &fixes,
         shard_text,
     );
-    let text = match common.format {
-        FormatArg::Text => report.to_text(),
-        FormatArg::Json => report::to_json(&report),
-    };
-    emit(common, &text)?;
-    Ok(
-        if report
-            .max_severity()
-            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
-        {
-            Exit::Findings
-        } else {
-            Exit::Clean
-        },
-    )
+    output(common, &report, |x| x.to_text(), report.max_severity())
 }
 
 fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
@@ -757,21 +701,7 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
         &old_name,
         &new_name,
     );
-    let text = match common.format {
-        FormatArg::Text => diff.to_text(),
-        FormatArg::Json => report::to_json(&diff),
-    };
-    emit(common, &text)?;
-    Ok(
-        if diff
-            .worse()
-            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
-        {
-            Exit::Findings
-        } else {
-            Exit::Clean
-        },
-    )
+    output(common, &diff, |x| x.to_text(), diff.worse())
 }
 
 fn run_replications(
@@ -806,12 +736,12 @@ fn run_replications(
             })
             .collect(),
     };
-    let text = match common.format {
-        FormatArg::Text => report.to_text(),
-        FormatArg::Json => report::to_json(&report),
-    };
-    emit(common, &text)?;
-    Ok(Exit::Clean)
+    output(
+        common,
+        &report,
+        report::replications::ReplicationReport::to_text,
+        None,
+    )
 }
 
 /// `tlsflow merge`: shards of `check` or of `simulate --replications`.
@@ -839,12 +769,12 @@ fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
         }
         let merged =
             report::replications::merge(&reports).map_err(|e| UserError::Usage(e.to_string()))?;
-        let text = match common.format {
-            FormatArg::Text => merged.to_text(),
-            FormatArg::Json => report::to_json(&merged),
-        };
-        emit(common, &text)?;
-        return Ok(Exit::Clean);
+        return output(
+            common,
+            &merged,
+            report::replications::ReplicationReport::to_text,
+            None,
+        );
     }
     let mut reports = Vec::new();
     for (name, text) in texts {
@@ -856,16 +786,24 @@ fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
         reports.push((name, report));
     }
     let merged = report::diff::merge(&reports).map_err(|e| UserError::Usage(e.to_string()))?;
-    let text = match common.format {
-        FormatArg::Text => merged.to_text(),
-        FormatArg::Json => report::to_json(&merged),
+    output(common, &merged, |x| x.to_text(), merged.max_severity())
+}
+
+/// Renders a report in the chosen format, prints or writes it, and maps its worst finding to
+/// the exit code (SPEC §2).
+fn output<R: serde::Serialize>(
+    common: &Common,
+    report: &R,
+    text: impl FnOnce(&R) -> String,
+    worst: Option<Severity>,
+) -> Result<Exit, UserError> {
+    let rendered = match common.format {
+        FormatArg::Text => text(report),
+        FormatArg::Json => report::to_json(report),
     };
-    emit(common, &text)?;
+    emit(common, &rendered)?;
     Ok(
-        if merged
-            .max_severity()
-            .is_some_and(|s| at_or_above(s, common.fail_on.severity()))
-        {
+        if worst.is_some_and(|s| at_or_above(s, common.fail_on.severity())) {
             Exit::Findings
         } else {
             Exit::Clean

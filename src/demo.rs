@@ -54,15 +54,7 @@ pub fn report() -> SimulateReport {
     let runs = (0..s.runs.len())
         .map(|i| run_report(s, &crate::sim::run(s, i, &options, &mut NullSink), true))
         .collect();
-    SimulateReport {
-        format_version: 1,
-        scenario: s.name.clone(),
-        seed: s.seed,
-        profile: s.runs[0].topology.profile.name.clone(),
-        start: s.start.to_string(),
-        duration_ms: s.duration.0,
-        runs,
-    }
+    SimulateReport::new(s, s.seed, runs)
 }
 
 /// The demo's text report.

@@ -82,14 +82,7 @@ pub fn check_report(
                 .map(|&c| Named(topology, c).to_string())
                 .collect(),
             connector: e.connector.map(|c| topology.connector(c).name.clone()),
-            lost_at: e.lost_at.as_ref().map(|l| LostAtReport {
-                from: l.from.clone(),
-                to: l.to.clone(),
-                kind: l.kind.to_owned(),
-                because: l.because.clone(),
-                evidence: l.evidence,
-                source: l.source.clone(),
-            }),
+            lost_at: e.lost_at.as_ref().map(LostAtReport::from),
             code: e.code,
             severity: e.code.severity(),
             message: e.message.clone(),

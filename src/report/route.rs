@@ -92,6 +92,19 @@ pub struct LostAtReport {
     pub source: String,
 }
 
+impl From<&crate::policy::LostAt> for LostAtReport {
+    fn from(l: &crate::policy::LostAt) -> Self {
+        LostAtReport {
+            from: l.from.clone(),
+            to: l.to.clone(),
+            kind: l.kind.to_owned(),
+            because: l.because.clone(),
+            evidence: l.evidence,
+            source: l.source.clone(),
+        }
+    }
+}
+
 /// Builds the canonical report of an explanation.
 pub fn route_report(topology: &Topology, e: &Explanation) -> RouteReport {
     let name = |s: crate::model::ServerId| topology.server(s).name.clone();
@@ -212,14 +225,7 @@ pub fn route_report(topology: &Topology, e: &Explanation) -> RouteReport {
                 code: f.code,
                 severity: f.severity,
                 message: f.message.clone(),
-                lost_at: f.lost_at.as_ref().map(|l| LostAtReport {
-                    from: l.from.clone(),
-                    to: l.to.clone(),
-                    kind: l.kind.to_owned(),
-                    because: l.because.clone(),
-                    evidence: l.evidence,
-                    source: l.source.clone(),
-                }),
+                lost_at: f.lost_at.as_ref().map(LostAtReport::from),
             })
             .collect(),
     }

@@ -105,14 +105,7 @@ pub fn run_report(scenario: &Scenario, run: &RunResult, recipients: bool) -> Run
             origin_site: f.origin_site.clone(),
             connector: f.connector.clone(),
             hops: f.hops.clone(),
-            lost_at: f.lost_at.as_ref().map(|l| super::route::LostAtReport {
-                from: l.from.clone(),
-                to: l.to.clone(),
-                kind: l.kind.to_owned(),
-                because: l.because.clone(),
-                evidence: l.evidence,
-                source: l.source.clone(),
-            }),
+            lost_at: f.lost_at.as_ref().map(super::route::LostAtReport::from),
         })
         .collect();
     findings.extend(expectation_findings(scenario, run));
@@ -218,6 +211,19 @@ const SHOWN_PER_CODE: usize = 5;
 const WIDTH: usize = 80;
 
 impl SimulateReport {
+    /// The report of `runs` of `scenario` with `seed`.
+    pub fn new(scenario: &Scenario, seed: u64, runs: Vec<RunReport>) -> SimulateReport {
+        SimulateReport {
+            format_version: 1,
+            scenario: scenario.name.clone(),
+            seed,
+            profile: scenario.runs[0].topology.profile.name.clone(),
+            start: scenario.start.to_string(),
+            duration_ms: scenario.duration.0,
+            runs,
+        }
+    }
+
     pub fn max_severity(&self) -> Option<Severity> {
         self.runs
             .iter()

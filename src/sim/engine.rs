@@ -733,19 +733,7 @@ impl Engine<'_, '_> {
                 let status = status.clone();
                 self.fail_item(item, &status, "ROUTING");
             }
-            Step::End(RouteEnd::Unreachable { .. }) => {
-                self.report_unreachable(item);
-                self.enqueue(
-                    item,
-                    QueueKey {
-                        server: at,
-                        delivery_type: "Unreachable",
-                        next_hop: "Unreachable Domain".to_owned(),
-                        level,
-                    },
-                    String::new(),
-                );
-            }
+            Step::End(RouteEnd::Unreachable { .. }) => self.to_unreachable(item),
             _ => {
                 let domain = self.item_domain(item);
                 let (delivery_type, next_hop, connector_id) =
@@ -762,6 +750,20 @@ impl Engine<'_, '_> {
                 );
             }
         }
+    }
+
+    /// Reports DLV002 and parks the item in its server's Unreachable queue (reference §4.1).
+    fn to_unreachable(&mut self, item: u32) {
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        let (server, level) = (it.at, it.level);
+        self.report_unreachable(item);
+        let key = QueueKey {
+            server,
+            delivery_type: "Unreachable",
+            next_hop: "Unreachable Domain".to_owned(),
+            level,
+        };
+        self.enqueue(item, key, String::new());
     }
 
     /// The recipient domain of an item (items never mix domains on the external hop).
@@ -911,20 +913,8 @@ impl Engine<'_, '_> {
             Step::End(RouteEnd::Queued { reason, .. }) => Err(format!("451 4.4.0 {reason}")),
             Step::End(RouteEnd::Unreachable { .. }) => {
                 // A configuration change made the domain unroutable: to the Unreachable queue.
-                let it = self.items.slots[item as usize].as_mut().expect("live item");
-                let (at, level) = (it.at, it.level);
                 let (new_item, _) = self.clone_item(item);
-                self.report_unreachable(new_item);
-                self.enqueue(
-                    new_item,
-                    QueueKey {
-                        server: at,
-                        delivery_type: "Unreachable",
-                        next_hop: "Unreachable Domain".to_owned(),
-                        level,
-                    },
-                    String::new(),
-                );
+                self.to_unreachable(new_item);
                 Ok(())
             }
             Step::End(RouteEnd::Ndr { status, .. }) => {

@@ -297,15 +297,7 @@ fn each_finding_code_from_its_own_fixture() {
             findings.iter().all(|f| f.code != Code::Exp001),
             "{name}: an expectation failed: {findings:#?}"
         );
-        let report = tlsflow::report::simulate::SimulateReport {
-            format_version: 1,
-            scenario: s.name.clone(),
-            seed: s.seed,
-            profile: s.runs[0].topology.profile.name.clone(),
-            start: s.start.to_string(),
-            duration_ms: s.duration.0,
-            runs,
-        };
+        let report = tlsflow::report::simulate::SimulateReport::new(s, s.seed, runs);
         insta::assert_snapshot!(report.to_text(s.start));
     });
 }
