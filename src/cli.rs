@@ -349,7 +349,12 @@ fn run_route(common: &Common, args: &RouteArgs) -> Result<Exit, UserError> {
     };
     let explanation = policy::explain(&topology, &request, &faults)?;
     let report = report::route_report(&topology, &explanation);
-    output(common, &report, |x| x.to_text(), report.max_severity())
+    output(
+        common,
+        &report,
+        report::RouteReport::to_text,
+        report.max_severity(),
+    )
 }
 
 /// `alice@contoso.com`, a server name, or a site name.
@@ -639,7 +644,12 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
         &fixes,
         shard_text,
     );
-    output(common, &report, |x| x.to_text(), report.max_severity())
+    output(
+        common,
+        &report,
+        report::check::CheckReport::to_text,
+        report.max_severity(),
+    )
 }
 
 fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
@@ -701,7 +711,12 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
         &old_name,
         &new_name,
     );
-    output(common, &diff, |x| x.to_text(), diff.worse())
+    output(
+        common,
+        &diff,
+        report::diff::DiffReport::to_text,
+        diff.worse(),
+    )
 }
 
 fn run_replications(
@@ -786,7 +801,12 @@ fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
         reports.push((name, report));
     }
     let merged = report::diff::merge(&reports).map_err(|e| UserError::Usage(e.to_string()))?;
-    output(common, &merged, |x| x.to_text(), merged.max_severity())
+    output(
+        common,
+        &merged,
+        report::check::CheckReport::to_text,
+        merged.max_severity(),
+    )
 }
 
 /// Renders a report in the chosen format, prints or writes it, and maps its worst finding to
