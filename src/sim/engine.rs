@@ -733,7 +733,7 @@ impl Engine<'_, '_> {
                 let status = status.clone();
                 self.fail_item(item, &status, "ROUTING");
             }
-            Step::End(RouteEnd::Unreachable { .. }) => self.to_unreachable(item),
+            Step::End(RouteEnd::Unreachable { .. }) => self.park_unreachable(item),
             _ => {
                 let domain = self.item_domain(item);
                 let (delivery_type, next_hop, connector_id) =
@@ -753,7 +753,7 @@ impl Engine<'_, '_> {
     }
 
     /// Reports DLV002 and parks the item in its server's Unreachable queue (reference §4.1).
-    fn to_unreachable(&mut self, item: u32) {
+    fn park_unreachable(&mut self, item: u32) {
         let it = self.items.slots[item as usize].as_ref().expect("live item");
         let (server, level) = (it.at, it.level);
         self.report_unreachable(item);
@@ -914,7 +914,7 @@ impl Engine<'_, '_> {
             Step::End(RouteEnd::Unreachable { .. }) => {
                 // A configuration change made the domain unroutable: to the Unreachable queue.
                 let (new_item, _) = self.clone_item(item);
-                self.to_unreachable(new_item);
+                self.park_unreachable(new_item);
                 Ok(())
             }
             Step::End(RouteEnd::Ndr { status, .. }) => {
