@@ -239,7 +239,7 @@ fn levels(topology: &Topology, site: SiteId, domain: &str) -> Vec<TlsLevel> {
 
 /// Whether some message from `site` to `domain` (external) satisfies the rule's conditions and
 /// none of its exceptions. Subject words can always be chosen to match, or to avoid a match.
-fn rule_can_match(rule: &crate::model::TransportRule, site: SiteId, domain: &str) -> bool {
+pub fn rule_can_match(rule: &crate::model::TransportRule, site: SiteId, domain: &str) -> bool {
     let domain_matches = |list: &[String]| {
         domain != OTHER_DOMAIN
             && list

@@ -2,6 +2,7 @@
 //! only file that knows clap.
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -87,6 +88,41 @@ enum Command {
     Check(CheckArgs),
     /// Compare the exposures of two topologies, or of a scenario's baseline and one variant.
     Diff(DiffArgs),
+    /// The documentation of a finding code: what it detects, why it matters, an example, the fix.
+    Explain {
+        /// A code such as TLS001, DLV002 or CFG012.
+        #[arg(value_name = "CODE")]
+        code: String,
+    },
+    /// Draw a topology: `--format dot` (the default), `mermaid` or `svg`.
+    Graph {
+        /// The topology file.
+        #[arg(value_name = "TOPOLOGY")]
+        topology: PathBuf,
+        /// Draw a path in red: a message `SENDER->RECIPIENT` (routed as `route` does, with a
+        /// subject that matches a require-TLS rule), or a finding code such as TLS001 (the first
+        /// such exposure of `check`).
+        #[arg(long, value_name = "MESSAGE-OR-FINDING")]
+        highlight: Option<String>,
+        /// Judge certificate validity at this instant (default: now, UTC).
+        #[arg(long, value_name = "DATETIME")]
+        at: Option<String>,
+    },
+    /// The JSON Schema of the topology or the scenario format, for editors.
+    Schema {
+        /// Which format.
+        #[arg(long, value_enum, default_value_t = SchemaKind::Topology)]
+        kind: SchemaKind,
+    },
+    /// Regenerate the reports of every shipped scenario (Markdown, HTML, SARIF, JSON).
+    Reports {
+        /// The scenarios directory.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+        /// The directory to write the reports to.
+        #[arg(long, default_value = "reports")]
+        into: PathBuf,
+    },
     /// Join the JSON reports of `check --shard i/n` into the report one run gives.
     Merge {
         /// The shards' JSON reports.
@@ -173,9 +209,46 @@ struct SimulateArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SchemaKind {
+    Topology,
+    Scenario,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
     Text,
     Json,
+    Markdown,
+    Html,
+    Sarif,
+    Junit,
+    Dot,
+    Mermaid,
+    Svg,
+}
+
+impl FormatArg {
+    fn name(self) -> &'static str {
+        match self {
+            FormatArg::Text => "text",
+            FormatArg::Json => "json",
+            FormatArg::Markdown => "markdown",
+            FormatArg::Html => "html",
+            FormatArg::Sarif => "sarif",
+            FormatArg::Junit => "junit",
+            FormatArg::Dot => "dot",
+            FormatArg::Mermaid => "mermaid",
+            FormatArg::Svg => "svg",
+        }
+    }
+}
+
+/// The error for a format a command does not produce.
+fn unsupported(format: FormatArg, command: &str, supported: &str) -> UserError {
+    UserError::Usage(format!(
+        "--format {} is not available for `{command}`: use {supported}",
+        format.name()
+    ))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -224,6 +297,21 @@ where
         Some(Command::Check(args)) => run_check(common, &args),
         Some(Command::Diff(args)) => run_diff(common, &args),
         Some(Command::Merge { files }) => run_merge(common, &files),
+        Some(Command::Explain { code }) => run_explain(common, &code),
+        Some(Command::Graph {
+            topology,
+            highlight,
+            at,
+        }) => run_graph(common, &topology, highlight.as_deref(), at.as_ref()),
+        Some(Command::Schema { kind }) => {
+            let schema = match kind {
+                SchemaKind::Topology => load::schema::topology_schema(),
+                SchemaKind::Scenario => load::schema::scenario_schema(),
+            };
+            emit(common, &report::to_json(&schema))?;
+            Ok(Exit::Clean)
+        }
+        Some(Command::Reports { scenarios, into }) => run_reports(common, &scenarios, &into),
         Some(Command::Route {
             topology,
             from,
@@ -295,12 +383,17 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
         };
         report.files.push(file);
     }
-    let exit = output(
-        common,
-        &report,
-        ValidateReport::to_text,
-        report.max_severity(),
-    )?;
+    let exit = if common.format == FormatArg::Sarif {
+        let sarif = report::sarif::sarif(&report::sarif::from_validate(&report));
+        emit_rendered(common, &report::to_json(&sarif), report.max_severity())?
+    } else {
+        output(
+            common,
+            &report,
+            ValidateReport::to_text,
+            report.max_severity(),
+        )?
+    };
     Ok(if any_invalid { Exit::BadInput } else { exit })
 }
 
@@ -387,6 +480,15 @@ fn emit(common: &Common, text: &str) -> Result<(), UserError> {
         Some(path) => write_atomically(path, text.as_bytes()),
         None if common.quiet => Ok(()),
         None => {
+            use std::io::IsTerminal as _;
+            let colour = common.format == FormatArg::Text
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let text = if colour {
+                colourize(text)
+            } else {
+                text.to_owned()
+            };
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (e.g. `| head`) is not an error worth reporting.
             let _ = stdout.write_all(text.as_bytes());
@@ -409,6 +511,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), UserError> {
         .unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
     file.write_all(bytes).map_err(|e| fail(&e))?;
+    readable_by_all(file.as_file()).map_err(|e| fail(&e))?;
     file.as_file().sync_all().map_err(|e| fail(&e))?;
     file.persist(path).map_err(|e| fail(&e.error))?;
     Ok(())
@@ -510,12 +613,79 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
         }
         report.runs.push(run);
     }
-    output(
-        common,
-        &report,
-        |x| x.to_text(scenario.start),
-        report.max_severity(),
-    )
+    let rendered = match common.format {
+        FormatArg::Text => report.to_text(scenario.start),
+        FormatArg::Json => report::to_json(&report),
+        FormatArg::Sarif => report::to_json(&report::sarif::sarif(&report::sarif::from_simulate(
+            &report,
+            &loaded.source.name,
+        ))),
+        FormatArg::Junit => {
+            let topologies: Vec<(String, &Topology)> = scenario
+                .runs
+                .iter()
+                .map(|r| (r.name.clone(), &r.topology))
+                .collect();
+            report::junit::from_simulate(&report, &topologies, common.fail_on.severity())
+        }
+        FormatArg::Markdown | FormatArg::Html => {
+            audit_of_simulation(common.format, &loaded, &report)
+        }
+        other => {
+            return Err(unsupported(
+                other,
+                "simulate",
+                "text, json, markdown, html, sarif or junit",
+            ));
+        }
+    };
+    emit_rendered(common, &rendered, report.max_severity())
+}
+
+/// The audit report (Markdown or HTML) of a simulation, with the fixes `check` re-verifies on
+/// the baseline topology.
+fn audit_of_simulation(
+    format: FormatArg,
+    loaded: &load::scenario::LoadedScenario,
+    report: &report::simulate::SimulateReport,
+) -> String {
+    let scenario = &loaded.scenario;
+    let baseline = &scenario.runs[0].topology;
+    let mut files = vec![report::audit::AnalysedFile::new(
+        &loaded.source.name,
+        &loaded.source.text,
+    )];
+    if loaded.topology_source.name != loaded.source.name {
+        files.push(report::audit::AnalysedFile::new(
+            &loaded.topology_source.name,
+            &loaded.topology_source.text,
+        ));
+    }
+    let fixes = fix_index(baseline, scenario.start);
+    let audit = report::audit::of_simulation(report, &files, &fixes);
+    if format == FormatArg::Html {
+        report::html::render(&audit, baseline)
+    } else {
+        report::markdown::render(&audit)
+    }
+}
+
+/// Re-verified fixes of today's exposures, by (origin site, domain class, code).
+fn fix_index(topology: &Topology, at: Timestamp) -> report::audit::FixIndex {
+    let options = crate::check::CheckOptions {
+        failures_max: 0,
+        at,
+        shard: None,
+        no_pruning: false,
+    };
+    let result = crate::check::check(topology, &options, &|_| {});
+    let fixes = crate::check::verified_fixes(topology, &options, &result);
+    let report = report::check::check_report(topology, "", at.to_string(), &result, &fixes, None);
+    report
+        .exposures
+        .into_iter()
+        .map(|e| ((e.origin_site, e.recipient_domain, e.code), e.fixes))
+        .collect()
 }
 
 /// `log.csv` for the baseline, `log-NAME.csv` for a variant.
@@ -552,6 +722,7 @@ fn simulate_with_log(
     let mut sink = report::tracking::TrackingCsv::new(writer, scenario.start);
     let result = crate::sim::run(scenario, index, options, &mut sink);
     sink.finish().map_err(|e| fail(&e))?;
+    readable_by_all(file.as_file()).map_err(|e| fail(&e))?;
     file.persist(path).map_err(|e| fail(&e.error))?;
     Ok(result)
 }
@@ -644,12 +815,36 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
         &fixes,
         shard_text,
     );
-    output(
-        common,
-        &report,
-        report::check::CheckReport::to_text,
-        report.max_severity(),
-    )
+    let rendered = match common.format {
+        FormatArg::Text => report.to_text(),
+        FormatArg::Json => report::to_json(&report),
+        FormatArg::Sarif => {
+            report::to_json(&report::sarif::sarif(&report::sarif::from_check(&report)))
+        }
+        FormatArg::Junit => {
+            report::junit::from_check(&report, &topology, common.fail_on.severity())
+        }
+        FormatArg::Markdown | FormatArg::Html => {
+            let files = [report::audit::AnalysedFile::new(
+                &loaded.source.name,
+                &loaded.source.text,
+            )];
+            let audit = report::audit::of_check(&report, &files);
+            if common.format == FormatArg::Html {
+                report::html::render(&audit, &topology)
+            } else {
+                report::markdown::render(&audit)
+            }
+        }
+        other => {
+            return Err(unsupported(
+                other,
+                "check",
+                "text, json, markdown, html, sarif or junit",
+            ));
+        }
+    };
+    emit_rendered(common, &rendered, report.max_severity())
 }
 
 fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
@@ -820,6 +1015,7 @@ fn output<R: serde::Serialize>(
     let rendered = match common.format {
         FormatArg::Text => text(report),
         FormatArg::Json => report::to_json(report),
+        other => return Err(unsupported(other, "this command", "text or json")),
     };
     emit(common, &rendered)?;
     Ok(
@@ -829,4 +1025,248 @@ fn output<R: serde::Serialize>(
             Exit::Clean
         },
     )
+}
+
+/// Prints or writes an already rendered report and maps its worst finding to the exit code.
+fn emit_rendered(
+    common: &Common,
+    rendered: &str,
+    worst: Option<Severity>,
+) -> Result<Exit, UserError> {
+    emit(common, rendered)?;
+    Ok(
+        if worst.is_some_and(|s| at_or_above(s, common.fail_on.severity())) {
+            Exit::Findings
+        } else {
+            Exit::Clean
+        },
+    )
+}
+
+fn run_explain(common: &Common, code: &str) -> Result<Exit, UserError> {
+    let Some(c) = crate::model::Code::ALL
+        .iter()
+        .copied()
+        .find(|c| c.as_str().eq_ignore_ascii_case(code.trim()))
+    else {
+        let codes: Vec<&str> = crate::model::Code::ALL.iter().map(|c| c.as_str()).collect();
+        return Err(UserError::Usage(format!(
+            "no finding code `{code}`: the codes are {}",
+            codes.join(", ")
+        )));
+    };
+    let d = crate::policy::docs::doc(c);
+    let text = match common.format {
+        FormatArg::Text | FormatArg::Markdown => format!(
+            "{c} ({}) — {}\n\nWhat it detects\n  {}\n\nWhy it matters\n  {}\n\nExample\n{}\n\nFix\n  {}\n",
+            c.severity(),
+            c.title(),
+            report::wrap(d.what, 2, 2, 80),
+            report::wrap(d.why, 2, 2, 80),
+            d.example
+                .lines()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            report::wrap(d.fix, 2, 2, 80),
+        ),
+        FormatArg::Json => report::to_json(&serde_json::json!({
+            "code": c.as_str(), "severity": c.severity(), "title": c.title(),
+            "what": d.what, "why": d.why, "example": d.example, "fix": d.fix,
+        })),
+        other => return Err(unsupported(other, "explain", "text or json")),
+    };
+    emit(common, &text)?;
+    Ok(Exit::Clean)
+}
+
+fn run_graph(
+    common: &Common,
+    path: &Path,
+    highlight: Option<&str>,
+    at: Option<&String>,
+) -> Result<Exit, UserError> {
+    let topology = load_for_command(path)?.topology;
+    let at = parse_at(at)?;
+    let highlight = match highlight {
+        None => None,
+        Some(h) => Some(highlight_path(&topology, h, at)?),
+    };
+    let text = match common.format {
+        FormatArg::Text | FormatArg::Dot => report::diagram::dot(&topology, highlight.as_ref()),
+        FormatArg::Mermaid => report::diagram::mermaid(&topology, highlight.as_ref()),
+        FormatArg::Svg => report::diagram::svg(&topology, highlight.as_ref()),
+        other => return Err(unsupported(other, "graph", "dot, mermaid or svg")),
+    };
+    emit(common, &text)?;
+    Ok(Exit::Clean)
+}
+
+/// The path to draw for `--highlight`: a message `SENDER->RECIPIENT`, or the first exposure
+/// of a finding code.
+fn highlight_path(
+    topology: &Topology,
+    spec: &str,
+    at: Timestamp,
+) -> Result<report::diagram::Highlight, UserError> {
+    let (servers, host) = if let Some((from, to)) = spec.split_once("->") {
+        let request = Request {
+            sender: parse_sender(topology, from.trim())?,
+            sender_text: from.trim().to_owned(),
+            recipient: to.trim().to_owned(),
+            subject: "top secret".to_owned(),
+            size: Bytes(0),
+            at,
+            assume_required: None,
+        };
+        let e = policy::explain(topology, &request, &Faults::none())?;
+        let mut servers = vec![e.origin];
+        servers.extend(e.steps.iter().map(|s| s.hop.to));
+        let host = e.external.as_ref().and_then(|(_, _, x)| match &x.result {
+            policy::ExternalResult::Delivered { host, .. } => Some(host.clone()),
+            _ => x.attempts.last().map(|a| a.host.clone()),
+        });
+        (servers, host)
+    } else {
+        let options = crate::check::CheckOptions {
+            failures_max: 0,
+            at,
+            shard: None,
+            no_pruning: false,
+        };
+        let result = crate::check::check(topology, &options, &|_| {});
+        let exposure = result
+            .exposures
+            .iter()
+            .find(|e| e.code.as_str().eq_ignore_ascii_case(spec.trim()))
+            .ok_or_else(|| UserError::Usage(format!("--highlight: no `{spec}` exposure in this topology (or write SENDER->RECIPIENT)")))?;
+        let mut servers = Vec::new();
+        let mut host = None;
+        for hop in &exposure.hops {
+            let ends = hop.rsplit_once(" (").map_or(hop.as_str(), |(e, _)| e);
+            for name in ends.split(" -> ") {
+                match topology.server_by_name(name) {
+                    Some(s) if servers.last() != Some(&s) => servers.push(s),
+                    Some(_) => {}
+                    None => host = Some(name.to_owned()),
+                }
+            }
+        }
+        (servers, host)
+    };
+    Ok(report::diagram::Highlight {
+        servers,
+        external_host: host,
+    })
+}
+
+/// Writes the Markdown, HTML, SARIF and JSON reports of every scenario in `scenarios` into
+/// `into`, atomically, file by file.
+fn run_reports(common: &Common, scenarios: &Path, into: &Path) -> Result<Exit, UserError> {
+    let files = shipped_reports(scenarios)?;
+    std::fs::create_dir_all(into).map_err(|e| UserError::Write {
+        path: into.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    for (name, content) in &files {
+        write_atomically(&into.join(name), content.as_bytes())?;
+    }
+    if !common.quiet {
+        println!("wrote {} reports into {}", files.len(), into.display());
+    }
+    Ok(Exit::Clean)
+}
+
+/// The reports of every scenario file in `dir` (sorted), by file name.
+pub fn shipped_reports(dir: &Path) -> Result<Vec<(String, String)>, UserError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| UserError::Usage(format!("{}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let loaded = load::scenario::load_scenario(&path).map_err(|f| UserError::Load {
+            rendered: f.render(),
+        })?;
+        let scenario = &loaded.scenario;
+        let options = crate::sim::RunOptions {
+            seed: scenario.seed,
+            record_recipients: false,
+        };
+        let runs = (0..scenario.runs.len())
+            .map(|i| {
+                report::simulate::run_report(
+                    scenario,
+                    &crate::sim::run(scenario, i, &options, &mut crate::sim::NullSink),
+                    false,
+                )
+            })
+            .collect();
+        let report = report::simulate::SimulateReport::new(scenario, scenario.seed, runs);
+        let stem = path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        out.push((format!("{stem}.json"), report::to_json(&report)));
+        out.push((
+            format!("{stem}.sarif"),
+            report::to_json(&report::sarif::sarif(&report::sarif::from_simulate(
+                &report,
+                &loaded.source.name,
+            ))),
+        ));
+        out.push((
+            format!("{stem}.md"),
+            audit_of_simulation(FormatArg::Markdown, &loaded, &report),
+        ));
+        out.push((
+            format!("{stem}.html"),
+            audit_of_simulation(FormatArg::Html, &loaded, &report),
+        ));
+    }
+    Ok(out)
+}
+
+/// Temporary files are created private (0600); an output file gets the usual 0644.
+fn readable_by_all(file: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
+/// Colours the severity words of a text report (on a terminal only, SPEC §2).
+fn colourize(text: &str) -> String {
+    use anstyle::{AnsiColor, Style};
+    let style = |word: &str| match word {
+        "error" | "error[" => Some(Style::new().bold().fg_color(Some(AnsiColor::Red.into()))),
+        "warning" | "warning[" => {
+            Some(Style::new().bold().fg_color(Some(AnsiColor::Yellow.into())))
+        }
+        "info" => Some(Style::new().fg_color(Some(AnsiColor::Blue.into()))),
+        _ => None,
+    };
+    let mut out = String::with_capacity(text.len() + 256);
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let word_end = trimmed
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(trimmed.len());
+        let word = &trimmed[..word_end];
+        match style(word).filter(|_| indent.len() == 2 && !word.is_empty()) {
+            Some(s) => {
+                out.push_str(indent);
+                let _ = write!(out, "{s}{word}{s:#}");
+                out.push_str(&trimmed[word_end..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
 }

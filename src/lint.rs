@@ -39,16 +39,12 @@ fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Ve
         };
         for (i, site) in topology.sites.iter().enumerate() {
             let site_id = SiteId::from_index(i);
-            if !rule.conditions.from_site.is_empty()
-                && !rule.conditions.from_site.contains(&site_id)
-            {
-                continue;
-            }
-            if rule.exceptions.from_site.contains(&site_id) {
-                continue;
-            }
             for &origin in &origin_servers(topology, site_id) {
-                for domain in &domains {
+                // The same test as `check`: conditions, scope and every exception.
+                for domain in domains
+                    .iter()
+                    .filter(|d| crate::check::rule_can_match(rule, site_id, d))
+                {
                     let r = route(
                         topology,
                         origin,

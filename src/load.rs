@@ -11,6 +11,7 @@ mod diagnostic;
 pub mod profile;
 mod raw;
 pub mod scenario;
+pub mod schema;
 mod validate;
 pub mod values;
 mod yaml;

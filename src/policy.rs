@@ -3,6 +3,7 @@
 //! hop, and the findings.
 
 mod carry;
+pub mod docs;
 mod explain;
 mod external;
 mod findings;

@@ -1,10 +1,17 @@
 //! Output: one canonical serde model per command (SPEC §6.1), rendered to the formats. This is
 //! the only module that knows output formats; it sees results, never the engine.
 
+pub mod audit;
 pub mod check;
+pub mod diagram;
 pub mod diff;
+pub mod html;
+pub mod junit;
+pub mod location;
+pub mod markdown;
 pub mod replications;
 mod route;
+pub mod sarif;
 pub mod simulate;
 mod text;
 pub mod tracking;

@@ -3,9 +3,11 @@
 //! then validated like any topology: a variant that makes the organisation invalid is reported
 //! with the position of the change in the scenario file.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 
 use crate::model::scenario::{
@@ -23,24 +25,44 @@ use super::validate::Attribution;
 use super::yaml::{self, Pos, pos};
 use super::{LoadFailure, SourceFile, read_source, validate, values};
 
-#[derive(Clone, Debug, Deserialize)]
+/// A tlsflow scenario file (format 1): a topology (a path, or inline) plus traffic, a timeline
+/// of faults, optional what-if variants and optional expectations.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawScenario {
+#[schemars(rename = "Scenario")]
+pub(super) struct RawScenario {
+    /// File format version; tlsflow reads format 1.
+    #[schemars(extend("const" = 1))]
     format: S<i64>,
+    /// The scenario's name, shown in reports.
     name: S<String>,
+    /// The topology: a path to a topology file (relative to this file), or an inline topology.
     topology: S<RawTopologyRef>,
+    /// Seed of the random generator: the same seed gives the same run. Default 0.
     seed: Option<S<u64>>,
+    /// The wall-clock instant of simulated time 0, against which certificate validity is
+    /// judged: a date (2026-06-01, midnight UTC) or an RFC 3339 instant. Default: today 00:00
+    /// UTC.
     start: Option<S<RawScalar>>,
+    /// How much simulated time to run: `30s`, `5m`, `4h`, `3d` or an Exchange timespan
+    /// (`2.00:00:00`).
     duration: S<RawScalar>,
+    /// The time one hop takes.
     latency: Option<S<RawLatency>>,
+    /// Explicit messages.
     #[serde(default)]
     messages: Vec<S<RawMessage>>,
+    /// Generated traffic (seeded Poisson arrivals).
     #[serde(default)]
     workload: Vec<S<RawWorkload>>,
+    /// Timeline of faults and changes; events at the same time apply in file order.
     #[serde(default)]
     events: Vec<S<RawEvent>>,
+    /// What-ifs, each run against the same traffic and seed as the baseline.
     #[serde(default)]
     variants: Vec<S<RawVariant>>,
+    /// Assertions, by run (`baseline` or a variant's name); a failed expectation is an error
+    /// finding.
     #[serde(default)]
     expect: BTreeMap<String, S<RawExpectation>>,
 }
@@ -76,167 +98,322 @@ impl<'de> Deserialize<'de> for RawTopologyRef {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// Exactly what [`RawTopologyRef`]'s `Deserialize` accepts: a string (a path) or a mapping that
+/// is a whole topology.
+impl JsonSchema for RawTopologyRef {
+    fn schema_name() -> Cow<'static, str> {
+        "TopologyRef".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let inline = generator.subschema_for::<RawTopology>();
+        json_schema!({
+            "oneOf": [
+                {
+                    "type": "string",
+                    "description": "Path to a topology file, relative to the scenario file."
+                },
+                inline
+            ]
+        })
+    }
+}
+
+/// The time one hop takes (durations such as `5ms`, `1s`).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Latency")]
 struct RawLatency {
+    /// A hop between two servers of one site. Default 5ms.
     same_site: Option<S<RawScalar>>,
+    /// A hop between sites. Default 50ms.
     cross_site: Option<S<RawScalar>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// One explicit message.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Message")]
 struct RawMessage {
+    /// When it is sent, as a duration after the start (`0s`, `90m`).
     at: S<RawScalar>,
+    /// The sender's address; it needs a mailbox in the topology.
     from: S<String>,
+    /// Recipient addresses, at least one.
+    #[schemars(length(min = 1))]
     to: S<Vec<S<String>>>,
+    /// Subject (transport rules match words in it). Default empty.
     subject: Option<S<String>>,
+    /// Size: `120KB`, `2MB` or a number of bytes. Default 100KB.
     size: Option<S<RawScalar>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// Generated traffic from a set of senders, named by exactly one of `from` or `site`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Workload")]
 struct RawWorkload {
+    /// Sender address or pattern (`*@branch.contoso.com`).
     from: Option<S<String>>,
+    /// Every sender whose mailbox is in this AD site.
     site: Option<S<String>>,
+    /// Recipient domains and their relative weights (numbers of at least 0, not all 0).
     to: S<BTreeMap<String, f64>>,
+    /// Messages per unit of time, Poisson arrivals: `200/h`, `5/m`, `1000/d`, `1/s`.
     rate: S<RawScalar>,
+    /// Subjects and their relative weights. Default: an empty subject.
     subject: Option<S<BTreeMap<String, f64>>>,
+    /// Message sizes, drawn uniformly between min and max. Default 10KB to 200KB.
     size: Option<S<RawSizeRange>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A range of message sizes.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SizeRange")]
 struct RawSizeRange {
+    /// Smallest size (`5KB`).
     min: S<RawScalar>,
+    /// Largest size (`2MB`).
     max: S<RawScalar>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A timed fault or change: exactly one of `down`, `up` or `set`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Event")]
 struct RawEvent {
+    /// When, as a duration after the start (`1h`).
     at: S<RawScalar>,
+    /// A component that fails: `server:NAME`, `site:NAME`, `link:NAME` or `connector:NAME`.
     down: Option<S<String>>,
+    /// A component that comes back: `server:NAME`, `site:NAME`, `link:NAME` or
+    /// `connector:NAME`.
     up: Option<S<String>>,
+    /// A change to an external domain's MX hosts.
     set: Option<S<RawSet>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A change to an external domain's MX hosts; omitted keys stay as they are.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "MxChange")]
 struct RawSet {
+    /// The external domain, as listed under the topology's `external_domains`.
     external_domain: S<String>,
+    /// One MX host of the domain. Default: every MX host of the domain.
     mx: Option<S<String>>,
+    /// The new STARTTLS behaviour.
     starttls: Option<S<RawStartTls>>,
+    /// False: connection refused or host down.
     available: Option<S<bool>>,
+    /// Changes to the hosts' certificate.
     certificate: Option<S<RawCertificatePatch>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// Changes to an MX host's certificate.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "CertificateChange")]
 struct RawCertificatePatch {
+    /// Chains to a trusted CA.
     trusted: Option<S<bool>>,
+    /// The new expiry: a date (2026-06-02, midnight UTC) or an RFC 3339 instant.
     not_after: Option<S<RawScalar>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A what-if: changes applied to a copy of the baseline topology, run against the same traffic
+/// and seed.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Variant")]
 struct RawVariant {
+    /// Variant name, unique (case-insensitive), not `baseline`.
     name: S<String>,
+    /// Changes, applied in order.
     #[serde(default)]
     changes: Vec<S<RawChange>>,
 }
 
-/// One what-if change (externally tagged: `- add_send_connector: {...}`).
-#[derive(Clone, Debug, Deserialize)]
+/// One what-if change: a mapping with exactly one key (`- add_send_connector: {...}`).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "Change")]
 enum RawChange {
+    /// Use another behaviour profile: a built-in name or a path.
     Profile(S<String>),
+    /// Add a site.
     AddSite(RawSite),
+    /// Remove the site of this name.
     RemoveSite(S<String>),
+    /// Change a site's settings (named by `name`).
     ModifySite(RawSitePatch),
+    /// Change a site link's settings (named by `name`).
     ModifySiteLink(RawSiteLinkPatch),
+    /// Change a transport rule's settings (named by `name`).
     ModifyTransportRule(RawRulePatch),
+    /// Replace the definition of an external domain (named by `domain`).
     ModifyExternalDomain(RawExternalDomain),
+    /// Remove the mailbox with this address.
     RemoveMailbox(S<String>),
+    /// Add a site link.
     AddSiteLink(RawSiteLink),
+    /// Remove the site link of this name.
     RemoveSiteLink(S<String>),
+    /// Add a server.
     AddServer(RawServer),
+    /// Remove the server of this name.
     RemoveServer(S<String>),
+    /// Change a server's settings (named by `name`).
     ModifyServer(RawServerPatch),
+    /// Add a send connector.
     AddSendConnector(RawSendConnector),
+    /// Remove the send connector of this name.
     RemoveSendConnector(S<String>),
+    /// Change a send connector's settings (named by `name`).
     ModifySendConnector(RawConnectorPatch),
+    /// Add a transport rule.
     AddTransportRule(RawTransportRule),
+    /// Remove the transport rule of this name.
     RemoveTransportRule(S<String>),
+    /// Add a mailbox.
     AddMailbox(RawMailbox),
+    /// Add an external domain.
     AddExternalDomain(RawExternalDomain),
+    /// Remove the external domain of this name.
     RemoveExternalDomain(S<String>),
+    /// Replace the whole `transport_config`.
     TransportConfig(RawTransportConfig),
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A site to change, by name; omitted keys stay as they are.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SitePatch")]
 struct RawSitePatch {
+    /// The site to change.
     name: S<String>,
+    /// HubSiteEnabled.
     hub: Option<S<bool>>,
+    /// InboundMailEnabled.
     inbound_mail_enabled: Option<S<bool>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A site link to change, by name; omitted keys stay as they are.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SiteLinkPatch")]
 struct RawSiteLinkPatch {
+    /// The site link to change.
     name: S<String>,
+    /// The sites the link joins: at least two distinct site names.
+    #[schemars(length(min = 2))]
     sites: Option<S<Vec<S<String>>>>,
+    /// AD cost, 1-99999.
+    #[schemars(range(min = 1, max = 99_999))]
     cost: Option<S<i64>>,
+    /// ExchangeCost, 1-99999.
+    #[schemars(range(min = 1, max = 99_999))]
     exchange_cost: Option<S<i64>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A transport rule to change, by name; omitted keys stay as they are.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "TransportRulePatch")]
 struct RawRulePatch {
+    /// The transport rule to change.
     name: S<String>,
+    /// Priority, 0-9999, 0 evaluated first.
+    #[schemars(range(min = 0, max = 9_999))]
     priority: Option<S<i64>>,
+    /// Mode: enforce or audit.
     mode: Option<S<super::raw::RawRuleMode>>,
+    /// Replaces the conditions.
     conditions: Option<S<super::raw::RawPredicates>>,
+    /// Replaces the exceptions.
     exceptions: Option<S<super::raw::RawPredicates>>,
+    /// Replaces the actions.
     actions: Option<S<super::raw::RawActions>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A server to change, by name; omitted keys stay as they are.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ServerPatch")]
 struct RawServerPatch {
+    /// The server to change.
     name: S<String>,
+    /// The AD site the server is in.
     site: Option<S<String>>,
+    /// Replaces the server's roles.
+    #[schemars(length(min = 1))]
     roles: Option<S<Vec<S<super::raw::RawRole>>>>,
+    /// AdminDisplayVersion major.minor: 14.x = 2010, 15.0 = 2013, 15.1 = 2016, 15.2 = 2019.
     version: Option<S<String>>,
+    /// Edge only: the site of the Edge subscription.
     subscribed_site: Option<S<String>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A send connector to change, by name; omitted keys stay as they are, and a given list
+/// replaces the whole list.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SendConnectorPatch")]
 struct RawConnectorPatch {
+    /// The send connector to change.
     name: S<String>,
+    /// AddressSpaces, at least one.
+    #[schemars(length(min = 1))]
     address_spaces: Option<S<Vec<S<super::raw::RawAddressSpace>>>>,
+    /// SourceTransportServers.
     source_servers: Option<Vec<S<String>>>,
+    /// IsScopedConnector.
     scoped: Option<S<bool>>,
+    /// Enabled.
     enabled: Option<S<bool>>,
+    /// FrontendProxyEnabled.
     frontend_proxy: Option<S<bool>>,
+    /// DNSRoutingEnabled.
     dns_routing: Option<S<bool>>,
+    /// SmartHosts.
     smart_hosts: Option<Vec<S<String>>>,
+    /// RequireTLS.
     require_tls: Option<S<bool>>,
+    /// TlsAuthLevel; requires `require_tls: true`.
     tls_auth_level: Option<S<super::raw::RawTlsAuthLevel>>,
+    /// TlsDomain; only with `tls_auth_level: domain_validation`.
     tls_domain: Option<S<String>>,
+    /// IgnoreSTARTTLS.
     ignore_starttls: Option<S<bool>>,
+    /// DomainSecureEnabled.
     domain_secure: Option<S<bool>>,
+    /// MaxMessageSize: `35MB`, `512KB`, `1GB`, a number of bytes or `unlimited`.
     max_message_size: Option<S<RawScalar>>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// Assertions on one run's counts. A bound is a count (`0`) or a comparison with one
+/// (`">= 1"`, `"< 5"`, `"== 2"`).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Expectation")]
 struct RawExpectation {
+    /// A TLS or DLV finding code (e.g. TLS001; case-insensitive) to the bound on its count.
     #[serde(default)]
     violations: BTreeMap<String, S<RawScalar>>,
+    /// Outcome (delivered, ndr, queued, delivered_none, ...) to the bound on its count.
     #[serde(default)]
+    #[schemars(schema_with = "outcome_bounds_schema")]
     outcomes: BTreeMap<String, S<RawScalar>>,
+}
+
+/// `outcomes`' keys are exactly [`OUTCOMES`].
+fn outcome_bounds_schema(generator: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "propertyNames": { "enum": OUTCOMES },
+        "additionalProperties": generator.subschema_for::<RawScalar>()
+    })
 }
 
 /// A loaded scenario, its warnings, and the files it was read from.
@@ -450,6 +627,7 @@ pub fn scenario_with_topology(
     warnings.append(&mut more_warnings);
     let scenario = Scenario {
         name: raw.name.value.clone(),
+        topology_file: topology_source.name.clone(),
         seed,
         start,
         duration,
@@ -1200,18 +1378,29 @@ impl Checker {
             ..Expectation::default()
         };
         for (code, bound) in &e.value.violations {
+            // Only what a run produces can be counted: TLS and DLV findings.
+            let countable = |c: &crate::model::Code| {
+                c.as_str().starts_with("TLS") || c.as_str().starts_with("DLV")
+            };
             let Some(c) = crate::model::Code::ALL
                 .iter()
                 .copied()
+                .filter(countable)
                 .find(|c| c.as_str().eq_ignore_ascii_case(code))
             else {
-                let codes: Vec<&str> = crate::model::Code::ALL.iter().map(|c| c.as_str()).collect();
+                let codes: Vec<&str> = crate::model::Code::ALL
+                    .iter()
+                    .filter(|c| countable(c))
+                    .map(|c| c.as_str())
+                    .collect();
                 let hint = did_you_mean(code, codes.iter().copied());
                 self.error(
                     Code::Cfg005,
                     pos(bound),
                     &format!("{path}.violations.{code}"),
-                    format!("unknown finding code `{code}`"),
+                    format!(
+                        "`{code}` is not a finding a simulation counts (only TLS and DLV codes are)"
+                    ),
                 )
                 .hint = hint;
                 continue;

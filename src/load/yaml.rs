@@ -6,10 +6,62 @@
 //! booleans) because `no` meaning false has changed security answers before; duplicate keys are
 //! errors.
 
-use serde::de::DeserializeOwned;
-use serde_saphyr::{Budget, DuplicateKeyPolicy, Options};
+use std::borrow::Cow;
 
-pub(crate) use serde_saphyr::Spanned;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options};
+
+/// A value and where it came from: `referenced` is where it is used (an alias, a merge key),
+/// `defined` where it was written (equal to `referenced` for plain values).
+///
+/// Our own type rather than serde-saphyr's so that the raw structs need nothing from the YAML
+/// crate and can implement foreign traits (`JsonSchema`): it deserializes through
+/// `serde_saphyr::Spanned`, which is what asks the YAML deserializer for positions, and its
+/// JSON Schema is that of `T` (positions are not part of the file format).
+#[derive(Clone, Debug)]
+pub(crate) struct Spanned<T> {
+    pub(crate) value: T,
+    pub(crate) referenced: Location,
+    pub(crate) defined: Location,
+}
+
+impl<T> Spanned<T> {
+    pub(crate) const fn new(value: T, referenced: Location, defined: Location) -> Self {
+        Spanned {
+            value,
+            referenced,
+            defined,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = serde_saphyr::Spanned::<T>::deserialize(d)?;
+        Ok(Spanned::new(s.value, s.referenced, s.defined))
+    }
+}
+
+/// Transparent: the schema of a spanned value is the schema of the value.
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
 
 /// A position in the source text. Lines and columns are 1-based; `0` means unknown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -24,7 +76,7 @@ pub(crate) fn pos<T>(s: &Spanned<T>) -> Pos {
     location_pos(s.referenced)
 }
 
-fn location_pos(l: serde_saphyr::Location) -> Pos {
+fn location_pos(l: Location) -> Pos {
     Pos {
         line: l.line(),
         column: l.column(),

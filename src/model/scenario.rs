@@ -10,6 +10,8 @@ use super::units::{Bytes, Millis, Timestamp};
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub name: String,
+    /// The file the baseline topology was read from (the scenario file for an inline one).
+    pub topology_file: String,
     pub seed: u64,
     /// The wall-clock instant of simulated time 0 (certificates are judged against it).
     pub start: Timestamp,

@@ -42,6 +42,10 @@ pub struct ExposureReport {
     pub severity: Severity,
     pub message: String,
     pub hops: Vec<String>,
+    /// The object at fault in the topology file: the connector the mail left by, else the
+    /// origin site.
+    #[serde(default)]
+    pub location: Option<super::location::SourceLocation>,
     /// Fixes that tlsflow applied to a copy of the topology and re-checked: each removes this
     /// exposure and adds none.
     #[serde(default)]
@@ -83,6 +87,13 @@ pub fn check_report(
                 .collect(),
             connector: e.connector.map(|c| topology.connector(c).name.clone()),
             lost_at: e.lost_at.as_ref().map(LostAtReport::from),
+            location: Some(super::location::SourceLocation::of(
+                file,
+                e.connector
+                    .map_or(&topology.site(e.origin_site).origin, |c| {
+                        &topology.connector(c).origin
+                    }),
+            )),
             code: e.code,
             severity: e.code.severity(),
             message: e.message.clone(),

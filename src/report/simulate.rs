@@ -60,6 +60,10 @@ pub struct SimFindingReport {
     pub hops: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lost_at: Option<super::route::LostAtReport>,
+    /// The object at fault in the topology file (the connector the mail left by, else the
+    /// origin site); none for expectation failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<super::location::SourceLocation>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -106,6 +110,7 @@ pub fn run_report(scenario: &Scenario, run: &RunResult, recipients: bool) -> Run
             connector: f.connector.clone(),
             hops: f.hops.clone(),
             lost_at: f.lost_at.as_ref().map(super::route::LostAtReport::from),
+            location: finding_location(scenario, run, f),
         })
         .collect();
     findings.extend(expectation_findings(scenario, run));
@@ -125,6 +130,31 @@ pub fn run_report(scenario: &Scenario, run: &RunResult, recipients: bool) -> Run
         recipients: recipients.then(|| run.recipients.iter().map(recipient_report).collect()),
         stats: None,
     }
+}
+
+/// Where a finding points in the topology file: its connector, else its origin site.
+fn finding_location(
+    scenario: &Scenario,
+    run: &RunResult,
+    f: &crate::sim::SimFinding,
+) -> Option<super::location::SourceLocation> {
+    let topology = &scenario
+        .runs
+        .iter()
+        .find(|r| r.name == run.variant)?
+        .topology;
+    let origin = match f
+        .connector
+        .as_deref()
+        .and_then(|c| topology.connector_by_name(c))
+    {
+        Some(c) => &topology.connector(c).origin,
+        None => &topology.site(topology.site_by_name(&f.origin_site)?).origin,
+    };
+    Some(super::location::SourceLocation::of(
+        &scenario.topology_file,
+        origin,
+    ))
 }
 
 fn recipient_report(r: &crate::sim::RecipientOutcome) -> RecipientReport {
@@ -174,6 +204,7 @@ fn expectation_findings(scenario: &Scenario, run: &RunResult) -> Vec<SimFindingR
             connector: None,
             hops: Vec::new(),
             lost_at: None,
+            location: None,
         });
     };
     for (code, bound) in &e.violations {

@@ -367,6 +367,7 @@ fn every_tls001_exposure_happens_when_simulated() {
                 .collect();
             let scenario = Scenario {
                 name: "exposure".to_owned(),
+                topology_file: name.to_owned(),
                 seed: 1,
                 start: at(),
                 duration: tlsflow::model::Millis::HOUR,

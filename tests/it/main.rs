@@ -4,8 +4,11 @@
 mod check;
 mod cli;
 mod diagnostics;
+mod diagram;
 mod profiles;
+mod reports;
 mod routing;
 mod scenarios;
+mod schema;
 mod simulate;
 mod support;

@@ -1,0 +1,822 @@
+//! The documentation of every finding code, ruff-style (SPEC §2 `tlsflow explain`, §5.4): what
+//! it detects, why it matters, a minimal example that produces it, and the fix in Exchange terms.
+//!
+//! The `match` in [`doc`] has no wildcard arm, so a new code cannot go undocumented. Examples are
+//! topology YAML in tlsflow's format 1 (SPEC §3) for configuration codes, and a scenario or a
+//! situation for the codes found at run time. References are to `reference/exchange-transport.md`.
+
+use crate::model::Code;
+
+/// The documentation of a finding code (ruff-style).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeDoc {
+    /// What it detects, one or two sentences.
+    pub what: &'static str,
+    /// Why it matters, for an Exchange administrator or an auditor (cite reference sections like
+    /// "reference §3.9").
+    pub why: &'static str,
+    /// A minimal example: a YAML snippet (topology or scenario) or a situation, that produces it.
+    pub example: &'static str,
+    /// How to fix it, in Exchange terms (the cmdlet or the YAML change).
+    pub fix: &'static str,
+}
+
+/// The documentation of `code`.
+pub fn doc(code: Code) -> CodeDoc {
+    match code {
+        Code::Tls001 => CodeDoc {
+            what: "A recipient whose transport rule required TLS (RouteMessageOutboundRequireTls) \
+                   was handed to the remote host in clear text: the requirement was dropped on a \
+                   hop before the sending server, the connector does not require TLS itself, and \
+                   the remote did not offer STARTTLS (or its handshake failed and Exchange fell \
+                   back to clear text).",
+            why: "This is the defect of reference §0 and §3.9: the rule stores the requirement on \
+                  the recipient inside the Transport service that ran it; a relay to another \
+                  Transport service does not carry it (§3.8) and later servers skip the rules \
+                  (§3.7), so the sending server uses the connector's opportunistic TLS. No error, \
+                  no NDR, and the encrypted intra-organisation hop hides the loss (§3.1).",
+            example: concat!(
+                "send_connectors:\n",
+                "  - {name: Internet, address_spaces: [\"SMTP:*;1\"],\n",
+                "     source_servers: [HQ-MBX1]}\n",
+                "transport_rules:\n",
+                "  - name: Top secret must use TLS\n",
+                "    conditions: {subject_or_body_contains: [\"top secret\"]}\n",
+                "    actions: {require_tls: true}\n",
+                "external_domains:\n",
+                "  - domain: fabrikam.com\n",
+                "    mx: [{host: mx1.fabrikam.com, starttls: not_offered}]\n",
+                "# exchange2013: alice@contoso.com (BR-MBX1, site Branch) sends \"Top secret\"\n",
+                "# to bob@fabrikam.com: lost on BR-MBX1 -> HQ-MBX1, sent in clear (the demo).",
+            ),
+            fix: "Make the server that runs the rule a source server of the connector that sends \
+                  the mail: Set-SendConnector Internet -SourceTransportServers @{Add='BR-MBX1'} \
+                  (YAML: add BR-MBX1 to source_servers), or give the site its own connector \
+                  (New-SendConnector -SourceTransportServers BR-MBX1, with -IsScopedConnector \
+                  $true to keep it to that site). For domains that must never get clear text, \
+                  also set -RequireTLS $true on their connector (require_tls: true): no relay \
+                  can lose a connector's own setting.",
+        },
+        Code::Tls002 => CodeDoc {
+            what: "A recipient was delivered over TLS, but weaker than the strongest of the \
+                   rule's requirement, the connector's own level (require_tls + tls_auth_level) \
+                   and Domain Secure's domain validation. Typically the rule's encryption_only \
+                   overrode a connector's certificate_validation or domain_validation.",
+            why: "A rule-imposed level that reaches the sending server replaces the connector's \
+                  TLS settings wholesale (RequireTLS on, IgnoreSTARTTLS off, TlsAuthLevel \
+                  EncryptionOnly; reference §3.6), so mail the rule marks as sensitive can go to \
+                  a host whose certificate the connector would refuse (§2.2, SPEC §5.2): \
+                  encrypted, but the partner is not authenticated. §3.6 infers the \
+                  override from decompiled code; it is UNCONFIRMED in practice.",
+            example: concat!(
+                "send_connectors:\n",
+                "  - name: Litware partner\n",
+                "    address_spaces: [\"SMTP:litwareinc.com;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    require_tls: true\n",
+                "    tls_auth_level: domain_validation\n",
+                "    tls_domain: litwareinc.com\n",
+                "# The require_tls rule matches \"Top secret\" to ops@litwareinc.com, sent by\n",
+                "# HQ-MBX1 itself; the MX's valid certificate names only *.mailprotect.example:\n",
+                "# delivered encrypted, not domain-validated. Full scenario:\n",
+                "# scenarios/partner-domain-validation-downgrade.yaml",
+            ),
+            fix: "Keep rule-flagged mail to that domain out of the override: add an exception for \
+                  the partner domain (Set-TransportRule -ExceptIfRecipientDomainIs \
+                  litwareinc.com; YAML exceptions: {recipient_domain_is: [litwareinc.com]}) so \
+                  the connector's own TlsAuthLevel applies, and have the partner's certificate \
+                  name the domain (or correct -TlsDomain).",
+        },
+        Code::Tls003 => CodeDoc {
+            what: "Fires only when the rule's requirement was lost on a hop before the sending \
+                   server, nothing else on the way out enforced as much (the connector has no \
+                   require_tls and Domain Secure does not apply), and the remote offered TLS, so \
+                   the message still left encrypted. Had it left in clear text, it would be \
+                   TLS001.",
+            why: "Nothing enforced the requirement: the same route sends in clear text as soon \
+                  as the remote stops offering STARTTLS or its handshake fails (reference §3.1, \
+                  §3.9). An auditor should count it as unenforced; the finding names the hop, \
+                  the profile rule that dropped the requirement, and its evidence (reported for \
+                  cross-site relays, inferred for the others).",
+            example: concat!(
+                "# A scenario in scenarios/, on the shipped topology: Internet is sourced on\n",
+                "# HQ-MBX1 only; the \"*\" MX offers STARTTLS with a trusted certificate.\n",
+                "topology: topologies/contoso-cross-site.yaml\n",
+                "messages:\n",
+                "  - {at: 0s, from: alice@contoso.com, to: [carol@tailspintoys.com],\n",
+                "     subject: Top secret}\n",
+                "# lost on BR-MBX1 -> HQ-MBX1; HQ-MBX1 sends opportunistically: TLS by luck.",
+            ),
+            fix: "As for TLS001: make the origin site's Mailbox servers source servers of the \
+                  connector (Set-SendConnector -SourceTransportServers @{Add='BR-MBX1'}; YAML \
+                  source_servers), or give the site its own connector (New-SendConnector \
+                  -SourceTransportServers BR-MBX1 -IsScopedConnector $true); for domains that \
+                  must never get clear text, set -RequireTLS $true on their connector.",
+        },
+        Code::Tls004 => CodeDoc {
+            what: "A recipient domain is on tls_send_domain_secure_list and its connector has \
+                   domain_secure: true, but the connector proxies through Front End Transport \
+                   (frontend_proxy: true), which breaks Domain Secure under the profile. \
+                   Reported for every delivered recipient of that domain, rule or no rule.",
+            why: "Domain Security needs nothing between the sending Transport service and the \
+                  partner; Microsoft documents it as unsupported for outbound mail routed through \
+                  a Client Access (Front End) server (reference §3.3, §1.9). The partner gets no \
+                  mutually authenticated session (no AuthAs: Partner) and the domain validation \
+                  is skipped: the mail leaves with the connector's ordinary TLS, possibly none.",
+            example: concat!(
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox, frontend]}]\n",
+                "send_connectors:\n",
+                "  - name: Woodgrove Domain Secure\n",
+                "    address_spaces: [\"SMTP:woodgrove.com;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    domain_secure: true\n",
+                "    frontend_proxy: true\n",
+                "transport_config:\n",
+                "  tls_send_domain_secure_list: [woodgrove.com]\n",
+                "  tls_receive_domain_secure_list: [woodgrove.com]\n",
+                "# dave@contoso.com (HQ-MBX1) -> ann@woodgrove.com: delivered, TLS004.",
+            ),
+            fix: "Send Domain Secure partners directly from the Transport service: \
+                  Set-SendConnector 'Woodgrove Domain Secure' -FrontendProxyEnabled $false \
+                  (YAML: frontend_proxy: false). Keep outbound proxy for connectors of other \
+                  domains only. CFG102 reports the same configuration statically.",
+        },
+        Code::Dlv001 => CodeDoc {
+            what: "A recipient with a TLS requirement (from a rule, or from a connector or Domain \
+                   Secure that refused a hand-over) was still queued at \
+                   message_expiration_timeout and got the NDR 550 4.4.7 QUEUE.Expired: it never \
+                   left in clear text. Reported by simulate, whatever kept it queued.",
+            why: "The guarantee held: Exchange defers with 451 5.7.3, retries on its schedule, \
+                  sends a delay DSN and finally returns the message (reference §3.2, §4.3), as \
+                  the rule promises. But the sender waited up to two days for an NDR; repeated \
+                  DLV001 to one domain means that partner cannot take TLS mail (or fails \
+                  validation). Under profile requiretls the message is returned at once (5.7.30) \
+                  instead, without DLV001.",
+            example: concat!(
+                "# contoso-cross-site topology, exchange2013: Dave's mailbox is on HQ-MBX1,\n",
+                "# a source server of Internet, so the rule's requirement is kept.\n",
+                "external_domains:\n",
+                "  - domain: fabrikam.com\n",
+                "    mx: [{host: mx1.fabrikam.com, starttls: not_offered}]\n",
+                "messages:\n",
+                "  - {at: 0s, from: dave@contoso.com, to: [bob@fabrikam.com],\n",
+                "     subject: Top secret}\n",
+                "# 451 5.7.3 STARTTLS is required, retries, delay DSN at 4h,\n",
+                "# 550 4.4.7 QUEUE.Expired at 2d: DLV001.",
+            ),
+            fix: "Nothing to fix in the enforcement. Ask the recipient to offer STARTTLS with a \
+                  valid certificate that names its domain (or correct -TlsDomain), or exempt the \
+                  domain on purpose (Set-TransportRule -ExceptIfRecipientDomainIs) if clear text \
+                  is acceptable for it. To fail faster, lower Set-TransportService \
+                  -MessageExpirationTimeout (transport_config.message_expiration_timeout).",
+        },
+        Code::Dlv002 => CodeDoc {
+            what: "No Send connector visible from the routing server matches the recipient \
+                   domain (none enabled and up, unscoped or scoped to the local site, with an \
+                   address space covering it), so the recipient goes to the Unreachable queue. \
+                   Reported for every such recipient, TLS-required or not.",
+            why: "Exchange marks the recipient unreachable and holds the message in the \
+                  Unreachable queue until it expires with an NDR (reference §2.1, §4.1): no mail \
+                  to that domain leaves. Common causes: a connector scoped to another site \
+                  (IsScopedConnector), a partner-only address space, or the only matching \
+                  connector disabled or down.",
+            example: concat!(
+                "send_connectors:\n",
+                "  - {name: Partner, address_spaces: [\"SMTP:fabrikam.com;1\"],\n",
+                "     source_servers: [HQ-MBX1]}\n",
+                "# dave@contoso.com -> bob@woodgrove.com: nothing covers woodgrove.com;\n",
+                "# the message waits in the Unreachable queue on HQ-MBX1, then expires (NDR).",
+            ),
+            fix: "Cover the domain: add an address space (Set-SendConnector -AddressSpaces \
+                  @{Add='SMTP:woodgrove.com;1'}, or 'SMTP:*;1' for the Internet; YAML \
+                  address_spaces), or create a connector for it (New-SendConnector). If only a \
+                  scoped connector covers it, unscope it (-IsScopedConnector $false) or add one \
+                  sourced in the sender's site.",
+        },
+        Code::Exp001 => CodeDoc {
+            what: "An assertion of the scenario's `expect` does not hold for a run: the count of \
+                   findings of a code (violations) or of recipients in an outcome (outcomes: \
+                   delivered, delivered_none, delivered_encrypted, \
+                   delivered_certificate_validated, delivered_domain_validated, ndr, queued) is \
+                   outside its bound for that variant.",
+            why: "Expectations turn a scenario into a regression test: when a change brings back \
+                  the cross-site loss (TLS001 above 0) or makes a fixed variant worse, simulate \
+                  reports EXP001 as an error and exits 1, so the CI pipeline fails (SPEC §2, \
+                  §4).",
+            example: concat!(
+                "expect:\n",
+                "  baseline: {violations: {TLS001: \">= 1\"}}\n",
+                "  connector-in-branch: {violations: {TLS001: 0}, outcomes: {ndr: 2}}\n",
+                "# If variant connector-in-branch still sends a message in clear text:\n",
+                "# EXP001 variant connector-in-branch: expected TLS001 == 0, found 1",
+            ),
+            fix: "Read that variant's findings to see what changed. Fix the topology (the \
+                  remediation of the finding concerned) or, if the new behaviour is intended, \
+                  update the bound: a count or a comparison, e.g. 0, \">= 1\", \"<= 5\", \
+                  \"== 2\", \"> 0\", \"< 3\".",
+        },
+        Code::Cfg001 => CodeDoc {
+            what: "The file cannot be read as one YAML document: unreadable, a directory, over \
+                   8 MiB, not UTF-8 text (binary, NUL bytes), empty, a syntax error (a tab in \
+                   the indentation, bad indentation, an unclosed bracket or quote), several \
+                   documents, or beyond tlsflow's nesting and alias-expansion limits.",
+            why: "Nothing can be checked until the file parses, and tlsflow never guesses: it \
+                  stops with exit 2 and the line and column (SPEC §2). The limits keep a YAML \
+                  bomb from exhausting a CI runner (SPEC §7).",
+            example: concat!(
+                "format: 1\n",
+                "sites:\n",
+                "  - name: HQ\n",
+                "\t- name: Branch      # a tab in the indentation",
+            ),
+            fix: "Fix the syntax at the reported position: indent with spaces only, close \
+                  brackets and quotes, keep one document per file (no `---`), save as UTF-8. A \
+                  topology starts with `format: 1`.",
+        },
+        Code::Cfg002 => CodeDoc {
+            what: "The YAML does not have the shape of a topology or scenario: an unknown or \
+                   duplicate key, a missing required key, a wrong type (text for a number, \
+                   yes/no for a boolean), or a missing part (no sites, a server with no role or \
+                   no site, a rule without an action, an event without exactly one of down, up \
+                   or set).",
+            why: "Unknown keys are errors so that a typo cannot silently change a security \
+                  answer: `requre_tls: true` would otherwise leave a connector opportunistic \
+                  (SPEC §3). YAML 1.1 booleans (yes/no/on/off) are refused for the same reason.",
+            example: concat!(
+                "format: 1\n",
+                "sites:\n",
+                "  - name: HQ\n",
+                "    hubb: true          # unknown key: did you mean `hub`?",
+            ),
+            fix: "Correct the key or the value at the reported YAML path (the hint lists the \
+                  allowed keys); write true/false and plain numbers. `tlsflow schema` gives a \
+                  JSON Schema that editors use to complete and check the file.",
+        },
+        Code::Cfg003 => CodeDoc {
+            what: "The topology or scenario declares a `format` other than 1.",
+            why: "The file format is versioned (SPEC §3, §4): a file written for another format \
+                  may mean something else, so tlsflow refuses to guess rather than give a wrong \
+                  security answer.",
+            example: concat!(
+                "format: 2\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]",
+            ),
+            fix: "Write `format: 1`, or use a tlsflow release that reads the file's format.",
+        },
+        Code::Cfg004 => CodeDoc {
+            what: "Two objects of one kind share a name, compared case-insensitively as Active \
+                   Directory does (sites, site links, servers, send connectors, rules, \
+                   variants); a mailbox or external domain listed twice; or a connector named \
+                   like the `EdgeSync - <Site> to Internet` connector an Edge subscription \
+                   creates.",
+            why: "Active Directory and the Exchange cmdlets refuse a second object whose name \
+                  differs only by case; keeping both would make every reference ambiguous and \
+                  could route mail through an object that cannot exist.",
+            example: concat!(
+                "format: 1\n",
+                "sites:\n",
+                "  - name: HQ\n",
+                "  - name: hq            # the same name for Active Directory",
+            ),
+            fix: "Rename or remove one of them (e.g. Set-SendConnector -Name, Set-TransportRule \
+                  -Name); rename an explicit connector whose name clashes with an EdgeSync \
+                  connector, as those names belong to Edge subscriptions.",
+        },
+        Code::Cfg005 => CodeDoc {
+            what: "A name refers to nothing defined: a site, server, send connector, profile \
+                   (built-in name or file), external domain or MX host; in a scenario also a \
+                   sender without a mailbox, or an unknown variant, finding code or outcome in \
+                   `expect`.",
+            why: "A dangling reference would silently drop a server from SourceTransportServers \
+                  or a site from a link and change the route, hence the TLS answer (reference \
+                  §1.3, §2.1); Exchange's cmdlets fail on an unknown identity too.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Internet\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
+                "    source_servers: [HQ-MBX2]       # no such server",
+            ),
+            fix: "Use the exact name of a defined object (the hint suggests the closest one and \
+                  points out look-alike non-ASCII characters), or define it. Built-in profiles: \
+                  exchange2010, exchange2013 (alias exchange2016, exchange2019), exchange-fixed, \
+                  requiretls.",
+        },
+        Code::Cfg006 => CodeDoc {
+            what: "A site link names fewer than two distinct sites: a single site, or the same \
+                   site twice.",
+            why: "An AD IP site link joins two or more sites; Exchange computes least-cost paths \
+                  over these links only (reference §1.4). A self-link adds no path and is \
+                  usually a typo for the other site.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}, {name: Branch}]\n",
+                "site_links:\n",
+                "  - {name: HQ-Branch, sites: [HQ, HQ]}",
+            ),
+            fix: "Name both sites (sites: [HQ, Branch]), as in Active Directory Sites and \
+                  Services (Set-ADReplicationSiteLink -SitesIncluded @{Add='Branch'}).",
+        },
+        Code::Cfg007 => CodeDoc {
+            what: "A number or duration outside the range Exchange accepts: site link cost or \
+                   exchange_cost (1-99,999), address-space cost (1-100), rule priority (0-9,999, \
+                   one per rule), MX preference, retry counts (0-15), timeouts and intervals \
+                   (e.g. message_expiration_timeout 5s-90d); in scenarios, negative or all-zero \
+                   weights, or a size min above its max.",
+            why: "Exchange's cmdlets refuse these values (reference §1.4, §2.2, §4.3), so the \
+                  topology cannot describe a real organisation; a cost of 0 or two rules with \
+                  one priority would make route choice or rule order ambiguous.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}, {name: Branch}]\n",
+                "site_links:\n",
+                "  - {name: HQ-Branch, sites: [HQ, Branch], cost: 0}",
+            ),
+            fix: "Use a value in range, as the cmdlet would require: Set-AdSiteLink -ExchangeCost \
+                  1..99999 (exchange_cost), -AddressSpaces 'SMTP:*;1'..'SMTP:*;100', \
+                  Set-TransportRule -Priority (a distinct number per rule), Set-TransportService \
+                  -MessageExpirationTimeout within 5 seconds to 90 days.",
+        },
+        Code::Cfg008 => CodeDoc {
+            what: "The site links do not connect every site: some site or group of sites cannot \
+                   be reached from the others. A single-site organisation needs no link.",
+            why: "Exchange routes between sites only over IP site links and every site must be \
+                  on at least one (reference §1.4); mail from or to an unlinked site has no \
+                  least-cost path, so no route or TLS answer could be given for it.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}, {name: Branch}, {name: Lab}]\n",
+                "site_links:\n",
+                "  - {name: HQ-Branch, sites: [HQ, Branch]}",
+            ),
+            fix: "Add the site link that exists in Active Directory (Sites and Services, or \
+                  New-ADReplicationSiteLink) to site_links; use Set-AdSiteLink -ExchangeCost \
+                  (exchange_cost) when Exchange should route differently from AD replication.",
+        },
+        Code::Cfg009 => CodeDoc {
+            what: "An invalid address space: an empty address_spaces list, a pattern other than \
+                   `*`, `domain` or `*.domain` (e.g. `*contoso.com`, or `--`, which is for Edge \
+                   connectors only), a non-numeric cost, or a non-SMTP type, which tlsflow does \
+                   not model.",
+            why: "New-SendConnector refuses these patterns (reference §2.1); a misread pattern \
+                  would change which connector is selected for a domain, and so whose TLS \
+                  settings apply on the way out.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Partner\n",
+                "    address_spaces: [\"SMTP:*contoso.com;1\"]\n",
+                "    source_servers: [HQ-MBX1]",
+            ),
+            fix: "Write \"SMTP:*;1\", \"SMTP:contoso.com;10\", \"SMTP:*.contoso.com;1\" or \
+                  {domain: \"*.contoso.com\", cost: 1} (Set-SendConnector -AddressSpaces \
+                  'SMTP:*.contoso.com;1').",
+        },
+        Code::Cfg010 => CodeDoc {
+            what: "A send connector lists no source servers (source_servers missing or empty).",
+            why: "On Mailbox servers a Send connector's SourceTransportServers are the delivery \
+                  group its mail is relayed to (reference §1.3, §2.2); without them no server \
+                  can send through it. Which servers they are also decides whether the rule's \
+                  requirement survives (§3.9).",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - {name: Internet, address_spaces: [\"SMTP:*;1\"], source_servers: []}",
+            ),
+            fix: "List the Mailbox servers that send for it: Set-SendConnector Internet \
+                  -SourceTransportServers HQ-MBX1,BR-MBX1 (YAML source_servers). To keep a \
+                  rule's requirement, include a server of every site whose mail it carries \
+                  (reference §0).",
+        },
+        Code::Cfg011 => CodeDoc {
+            what: "DNS routing and smart hosts disagree: dns_routing: false without smart_hosts, \
+                   or smart_hosts listed while dns_routing is true (the default).",
+            why: "Exchange requires DNSRoutingEnabled $false when SmartHosts is set, and smart \
+                  hosts when it is $false (reference §2.2). The choice decides which hosts' \
+                  STARTTLS offer and certificate the external hop meets.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Internet\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    smart_hosts: [relay.contoso.net]   # dns_routing defaults to true",
+            ),
+            fix: "Set-SendConnector Internet -DNSRoutingEnabled $false -SmartHosts \
+                  relay.contoso.net (YAML: dns_routing: false with smart_hosts), or remove the \
+                  smart hosts and keep MX routing.",
+        },
+        Code::Cfg012 => CodeDoc {
+            what: "A send connector sets tls_auth_level without require_tls: true.",
+            why: "Set-SendConnector refuses TlsAuthLevel when RequireTLS is $false (reference \
+                  §2.2): certificate or domain validation only applies when TLS is mandatory. \
+                  The file would suggest a check that Exchange never makes.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Internet\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    tls_auth_level: certificate_validation",
+            ),
+            fix: "Add require_tls: true (Set-SendConnector -RequireTLS $true -TlsAuthLevel \
+                  CertificateValidation), or remove tls_auth_level to stay opportunistic.",
+        },
+        Code::Cfg013 => CodeDoc {
+            what: "domain_secure: true on a connector with a wildcard address space (`*` or \
+                   `*.domain`). The implicit EdgeSync connector, which Exchange itself creates \
+                   with SMTP:*;100 and Domain Secure on, is exempt.",
+            why: "Domain Secure names each partner domain exactly (reference §2.2, §3.3: no \
+                  wildcards), and the domain must also be on the Domain Secure lists, which take \
+                  no wildcards either.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Partners\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    domain_secure: true",
+            ),
+            fix: "Give the Domain Secure connector an exact address space per partner \
+                  (New-SendConnector -AddressSpaces 'SMTP:woodgrove.com;1' -DomainSecureEnabled \
+                  $true) and keep the wildcard on an ordinary Internet connector.",
+        },
+        Code::Cfg014 => CodeDoc {
+            what: "domain_secure: true on a connector that also sets ignore_starttls: true.",
+            why: "Domain Secure is mutual TLS: a connector that ignores the remote's STARTTLS \
+                  offer can never start it, and Exchange refuses the combination (reference \
+                  §2.2, §3.3).",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Woodgrove\n",
+                "    address_spaces: [\"SMTP:woodgrove.com;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    domain_secure: true\n",
+                "    ignore_starttls: true",
+            ),
+            fix: "Set-SendConnector Woodgrove -IgnoreSTARTTLS $false (YAML: remove \
+                  ignore_starttls), or drop domain_secure.",
+        },
+        Code::Cfg015 => CodeDoc {
+            what: "A send connector sets tls_domain while tls_auth_level is not \
+                   domain_validation.",
+            why: "TlsDomain is used only with DomainValidation (reference §2.2); with any other \
+                  level it is ignored, and the file would suggest that the partner's name is \
+                  checked when it is not.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Litware\n",
+                "    address_spaces: [\"SMTP:litwareinc.com;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    require_tls: true\n",
+                "    tls_auth_level: certificate_validation\n",
+                "    tls_domain: litwareinc.com",
+            ),
+            fix: "Set-SendConnector Litware -TlsAuthLevel DomainValidation -TlsDomain \
+                  litwareinc.com (tls_auth_level: domain_validation, which needs require_tls: \
+                  true), or remove tls_domain.",
+        },
+        Code::Cfg016 => CodeDoc {
+            what: "An invalid Edge server: an Edge that also holds the mailbox or frontend role, \
+                   an Edge that names a `site`, or a non-Edge server with subscribed_site.",
+            why: "The Edge Transport role is installed alone in the perimeter network, belongs to \
+                  no AD site, and joins mail flow only through an Edge subscription to a site \
+                  (reference §1.11); its place in routing comes from subscribed_site.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers:\n",
+                "  - {name: HQ-MBX1, site: HQ, roles: [mailbox]}\n",
+                "  - {name: EDGE1, roles: [edge, mailbox], subscribed_site: HQ}",
+            ),
+            fix: "Give the Edge `roles: [edge]` only, no `site`, and `subscribed_site:` the site \
+                  it is subscribed to (New-EdgeSubscription, imported in that site); remove \
+                  subscribed_site from other servers.",
+        },
+        Code::Cfg017 => CodeDoc {
+            what: "A rule action the profile lacks: actions.require_tls \
+                   (RouteMessageOutboundRequireTls) under exchange2010, or route_via_connector \
+                   (RouteMessageOutboundConnector, Exchange Online only) under an on-premises \
+                   profile.",
+            why: "New-TransportRule on those versions has no such parameter (reference §0, \
+                  §3.11), so the rule cannot exist; modelling it would credit the organisation \
+                  with a protection it does not have.",
+            example: concat!(
+                "format: 1\n",
+                "profile: exchange2010\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "transport_rules:\n",
+                "  - name: Top secret must use TLS\n",
+                "    conditions: {subject_or_body_contains: [\"top secret\"]}\n",
+                "    actions: {require_tls: true}",
+            ),
+            fix: "On Exchange 2010, require TLS with a Send connector for the domains that need \
+                  it (New-SendConnector -AddressSpaces 'SMTP:fabrikam.com;1' -RequireTLS $true; \
+                  YAML require_tls: true), or model the version you run (profile: \
+                  exchange2013). On-premises, route by address space instead of \
+                  route_via_connector.",
+        },
+        Code::Cfg018 => CodeDoc {
+            what: "A value that is malformed in itself: a domain, mailbox address, MX host, smart \
+                   host, duration, size, date or version; an empty name or subject word; a \
+                   wildcard in a Domain Secure list; an external domain with no MX host; a \
+                   certificate that expires before it is valid; in scenarios, an unreadable \
+                   bound or rate, or a variant named baseline.",
+            why: "tlsflow does not guess what a malformed value meant: a misread domain or \
+                  duration would silently change routing, the TLS judgement or the retry \
+                  timing. Exchange refuses the same values (e.g. the Domain Secure lists take \
+                  no wildcards, reference §3.3).",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "transport_config:\n",
+                "  tls_send_domain_secure_list: [\"*.fabrikam.com\"]",
+            ),
+            fix: "Write the value in the form the hint shows: fabrikam.com, 30s/5m/4h/2d or \
+                  2.00:00:00, 35MB, 2026-01-01, 15.2; list each Domain Secure partner exactly \
+                  (Set-TransportConfig -TLSSendDomainSecureList fabrikam.com).",
+        },
+        Code::Cfg019 => CodeDoc {
+            what: "A send connector sets both require_tls: true and ignore_starttls: true.",
+            why: "IgnoreSTARTTLS must be $false when RequireTLS is $true (reference §2.2): a \
+                  connector cannot require TLS and refuse to start it.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Internet\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    require_tls: true\n",
+                "    ignore_starttls: true",
+            ),
+            fix: "Set-SendConnector Internet -IgnoreSTARTTLS $false (YAML: remove \
+                  ignore_starttls), or drop require_tls if TLS is not meant to be mandatory.",
+        },
+        Code::Cfg020 => CodeDoc {
+            what: "domain_secure: true on a connector that routes through smart hosts \
+                   (dns_routing: false) or sets tls_auth_level.",
+            why: "DomainSecureEnabled needs DNSRoutingEnabled $true and no TlsAuthLevel \
+                  (reference §2.2): Domain Secure authenticates the partner's own MX hosts by \
+                  the partner domain, not a relay in between.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Woodgrove\n",
+                "    address_spaces: [\"SMTP:woodgrove.com;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    domain_secure: true\n",
+                "    dns_routing: false\n",
+                "    smart_hosts: [relay.contoso.net]",
+            ),
+            fix: "Route the partner connector by MX and drop the TLS level (Set-SendConnector \
+                  Woodgrove -DNSRoutingEnabled $true -TlsAuthLevel $null; YAML: no smart_hosts, \
+                  no tls_auth_level), or drop domain_secure and use require_tls with \
+                  tls_auth_level: domain_validation and tls_domain.",
+        },
+        Code::Cfg021 => CodeDoc {
+            what: "A server is used for what its roles cannot do: an Edge or a Front-End-only \
+                   server listed in a connector's source_servers, or a mailbox placed on a \
+                   server without the mailbox role.",
+            why: "SourceTransportServers lists Mailbox servers (the Transport service) only \
+                  (reference §2.2): Front End Transport has no Send connector routes and never \
+                  queues (§1.9), and an Edge sends through the EdgeSync connector its \
+                  subscription creates (§1.11).",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers:\n",
+                "  - {name: HQ-MBX1, site: HQ, roles: [mailbox]}\n",
+                "  - {name: HQ-CAS1, site: HQ, roles: [frontend]}\n",
+                "send_connectors:\n",
+                "  - {name: Internet, address_spaces: [\"SMTP:*;1\"], source_servers: [HQ-CAS1]}",
+            ),
+            fix: "List Mailbox servers (Set-SendConnector Internet -SourceTransportServers \
+                  HQ-MBX1); to send through Front End, set frontend_proxy: true \
+                  (-FrontendProxyEnabled $true). For Internet mail via an Edge, set the Edge's \
+                  subscribed_site instead of naming it as a source server.",
+        },
+        Code::Cfg022 => CodeDoc {
+            what: "A site with hub: true has no Mailbox server.",
+            why: "Set-AdSite -HubSiteEnabled needs at least one Mailbox server in the site \
+                  (reference §1.6): every message whose least-cost path crosses a hub site stops \
+                  there and is processed by a Transport service in it.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}, {name: Branch, hub: true}]\n",
+                "site_links: [{name: HQ-Branch, sites: [HQ, Branch]}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]",
+            ),
+            fix: "Add a Mailbox server to the site, or Set-AdSite Branch -HubSiteEnabled $false \
+                  (YAML: hub: false).",
+        },
+        Code::Cfg023 => CodeDoc {
+            what: "frontend_proxy: true on a connector under a profile without Front End \
+                   outbound proxy (exchange2010: FrontendProxyEnabled is Exchange 2013 and \
+                   later).",
+            why: "The parameter does not exist in Exchange 2010 (reference §1.9, §6), and \
+                  proxying changes both whether the rule's requirement travels (§3.8) and \
+                  whether Domain Secure works (§3.3), so it cannot be modelled on a version \
+                  that lacks it.",
+            example: concat!(
+                "format: 1\n",
+                "profile: exchange2010\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Internet\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    frontend_proxy: true",
+            ),
+            fix: "Remove frontend_proxy, or set the profile to the version you run (profile: \
+                  exchange2013 or later).",
+        },
+        Code::Cfg101 => CodeDoc {
+            what: "The defect warning: an enforcing rule with require_tls can match mail from a \
+                   site whose route to a recipient domain crosses a hop where the profile drops \
+                   the requirement (a relay to connector source servers in another or the same \
+                   site, to a hub site, or to an Edge), and the chosen connector does not \
+                   enforce TLS itself. Found by routing, without failures; once per site and \
+                   connector.",
+            why: "Reference §0 and §3.9: such mail leaves with the connector's opportunistic TLS, \
+                  in clear text whenever the remote offers no STARTTLS (TLS001), with no error \
+                  and no NDR. The message names the hop, the profile rule and its evidence: \
+                  reported for cross-site relays, inferred for same-site, hub-site and Edge \
+                  relays.",
+            example: concat!(
+                "format: 1\n",
+                "profile: exchange2013\n",
+                "sites: [{name: HQ}, {name: Branch}]\n",
+                "site_links: [{name: HQ-Branch, sites: [HQ, Branch]}]\n",
+                "servers:\n",
+                "  - {name: HQ-MBX1, site: HQ, roles: [mailbox]}\n",
+                "  - {name: BR-MBX1, site: Branch, roles: [mailbox]}\n",
+                "send_connectors:\n",
+                "  - {name: Internet, address_spaces: [\"SMTP:*;1\"],\n",
+                "     source_servers: [HQ-MBX1]}\n",
+                "transport_rules:\n",
+                "  - {name: Top secret must use TLS, actions: {require_tls: true}}",
+            ),
+            fix: "Make every Mailbox server whose mail the rule can match a source server of the \
+                  connector it uses (Set-SendConnector Internet -SourceTransportServers \
+                  @{Add='BR-MBX1'}), or give the site a connector that wins there \
+                  (New-SendConnector -SourceTransportServers BR-MBX1 -IsScopedConnector $true; \
+                  lower its address-space cost or raise Set-AdSiteLink -ExchangeCost if HQ's \
+                  still wins). For domains that must never get clear text, set -RequireTLS \
+                  $true on their connector.",
+        },
+        Code::Cfg102 => CodeDoc {
+            what: "A domain on tls_send_domain_secure_list is sent, from at least one site, \
+                   through a connector with domain_secure: true that also has frontend_proxy: \
+                   true.",
+            why: "Domain Security is not supported for outbound mail routed through a Client \
+                  Access (Front End) server (reference §3.3, §1.9): the mutual-TLS session is \
+                  not made and the partner sees no AuthAs: Partner. In simulation each such \
+                  delivery raises TLS004.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox, frontend]}]\n",
+                "send_connectors:\n",
+                "  - {name: Woodgrove, address_spaces: [\"SMTP:woodgrove.com;1\"],\n",
+                "     source_servers: [HQ-MBX1], domain_secure: true, frontend_proxy: true}\n",
+                "transport_config:\n",
+                "  tls_send_domain_secure_list: [woodgrove.com]",
+            ),
+            fix: "Set-SendConnector Woodgrove -FrontendProxyEnabled $false (YAML: frontend_proxy: \
+                  false) on the partner's Domain Secure connector.",
+        },
+        Code::Cfg103 => CodeDoc {
+            what: "An enabled send connector that no Mailbox server selects for any recipient \
+                   domain tlsflow knows, with nothing failed: a more specific or cheaper \
+                   connector always wins, or it is scoped to a site where another one wins. A \
+                   standby connector that wins only when another is down is reported too.",
+            why: "A connector nobody selects protects nothing: if its require_tls or \
+                  domain_secure was meant to cover some mail, that mail leaves through another \
+                  connector with other TLS settings (connector selection, reference §2.1). A \
+                  scoped connector (IsScopedConnector) is invisible outside its site.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - {name: Internet, address_spaces: [\"SMTP:*;1\"],\n",
+                "     source_servers: [HQ-MBX1]}\n",
+                "  - name: Internet-TLS          # never selected: cost 5 loses to cost 1\n",
+                "    address_spaces: [\"SMTP:*;5\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    require_tls: true",
+            ),
+            fix: "Check its address spaces, costs and scope: give it a more specific address \
+                  space or a lower cost (Set-SendConnector -AddressSpaces \
+                  'SMTP:fabrikam.com;1'), unscope it (-IsScopedConnector $false), or remove it \
+                  (Remove-SendConnector). Keep a deliberate standby connector and accept the \
+                  warning.",
+        },
+        Code::Cfg104 => CodeDoc {
+            what: "Queue timers out of order: delay_notification_timeout not longer than \
+                   transient_failure_retry_count x transient_failure_retry_interval, or \
+                   message_expiration_timeout not longer than delay_notification_timeout.",
+            why: "Exchange recommends the delay DSN after the transient retries (reference §4.3: \
+                  30 minutes by default on Mailbox servers), or senders are warned about mere \
+                  glitches; if expiry comes first, no delay DSN is ever sent, and the sender of \
+                  mail held for TLS (DLV001) learns of it only from the NDR.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "transport_config:\n",
+                "  message_expiration_timeout: 2h\n",
+                "  delay_notification_timeout: 4h",
+            ),
+            fix: "Set-TransportService -DelayNotificationTimeout 04:00:00 \
+                  -MessageExpirationTimeout 2.00:00:00 (the defaults), or other values in that \
+                  order (YAML transport_config).",
+        },
+        Code::Cfg105 => CodeDoc {
+            what: "A server with the edge role but no subscribed_site.",
+            why: "An Edge carries organisation mail only through an Edge subscription, which \
+                  creates the `EdgeSync - <Site> to Internet` connector (reference §1.11); \
+                  without one it is in no route, which is usually a modelling slip.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers:\n",
+                "  - {name: HQ-MBX1, site: HQ, roles: [mailbox]}\n",
+                "  - {name: EDGE1, roles: [edge]}",
+            ),
+            fix: "Subscribe the Edge (New-EdgeSubscription on the Edge, imported in the site; \
+                  YAML subscribed_site: HQ), or remove the server.",
+        },
+        Code::Cfg106 => CodeDoc {
+            what: "A connector with frontend_proxy: true has a source server in a site where no \
+                   server holds the frontend role.",
+            why: "Outbound proxy hands the message to a Front End Transport service in the \
+                  source server's site (reference §1.9); with none there, tlsflow queues the \
+                  mail on the source server until it expires, so nothing leaves through that \
+                  connector from there.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Internet\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    frontend_proxy: true",
+            ),
+            fix: "Give a server of that site the frontend role (from Exchange 2016 every Mailbox \
+                  server runs Front End Transport: roles: [mailbox, frontend]), or \
+                  Set-SendConnector Internet -FrontendProxyEnabled $false.",
+        },
+        Code::Cfg107 => CodeDoc {
+            what: "A domain on tls_send_domain_secure_list for which no site selects a connector \
+                   with domain_secure: true (routing from every Mailbox server, without \
+                   failures).",
+            why: "Set-TransportConfig -TLSSendDomainSecureList alone does nothing: Domain Secure \
+                  also needs a Send connector with DomainSecureEnabled for the domain (reference \
+                  §3.3, §2.2). The partner expects mutually authenticated mail, which leaves \
+                  through an ordinary, usually opportunistic, connector.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - {name: Internet, address_spaces: [\"SMTP:*;1\"],\n",
+                "     source_servers: [HQ-MBX1]}\n",
+                "transport_config:\n",
+                "  tls_send_domain_secure_list: [woodgrove.com]",
+            ),
+            fix: "New-SendConnector -Name Woodgrove -AddressSpaces 'SMTP:woodgrove.com;1' \
+                  -DomainSecureEnabled $true -SourceTransportServers HQ-MBX1 (YAML: a connector \
+                  with that address space and domain_secure: true), or remove the domain from \
+                  the list (Set-TransportConfig -TLSSendDomainSecureList \
+                  @{Remove='woodgrove.com'}).",
+        },
+    }
+}
