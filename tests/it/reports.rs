@@ -305,3 +305,48 @@ fn colour_on_a_terminal_only_and_no_color_honoured() {
         "no colour into a pipe"
     );
 }
+
+#[test]
+fn graph_highlights_a_message_or_a_finding() {
+    for highlight in ["alice@contoso.com->bob@fabrikam.com", "TLS001"] {
+        for format in ["dot", "mermaid", "svg"] {
+            let (code, text) = tlsflow(&[
+                "graph",
+                TOPOLOGY,
+                "--highlight",
+                highlight,
+                "--format",
+                format,
+                "--at",
+                AT,
+            ]);
+            assert_eq!(code, Some(0), "{highlight} {format}");
+            assert!(
+                text.contains("#d62728"),
+                "{highlight} {format}: the path is red"
+            );
+            assert!(
+                text.contains("mx1.fabrikam.com"),
+                "{highlight} {format}: up to the remote host"
+            );
+        }
+    }
+    assert_eq!(
+        tlsflow(&["graph", TOPOLOGY, "--highlight", "TLS004", "--at", AT]).0,
+        Some(2),
+        "no such exposure"
+    );
+}
+
+#[test]
+fn schema_command_prints_both_schemas() {
+    for (kind, key) in [("topology", "send_connectors"), ("scenario", "variants")] {
+        let (code, text) = tlsflow(&["schema", "--kind", kind]);
+        assert_eq!(code, Some(0));
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert!(
+            schema["properties"].get(key).is_some(),
+            "{kind} schema has `{key}`"
+        );
+    }
+}
