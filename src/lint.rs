@@ -151,7 +151,10 @@ fn domain_secure(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
                 ) {
                     let c = topology.connector(s.connector);
                     secure |= c.domain_secure;
-                    if c.domain_secure && c.frontend_proxy && !topology.profile.domain_secure_through_frontend.supported {
+                    if c.domain_secure
+                        && c.frontend_proxy
+                        && !topology.profile.domain_secure_through_frontend.supported
+                    {
                         via_proxy.insert(s.connector);
                     }
                 }
