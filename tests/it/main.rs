@@ -6,6 +6,7 @@ mod cli;
 mod diagnostics;
 mod diagram;
 mod profiles;
+mod properties;
 mod reports;
 mod routing;
 mod scenarios;

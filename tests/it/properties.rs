@@ -1,0 +1,415 @@
+//! Property tests (proptest) on generated organisations: routing against brute-force oracles
+//! written here independently of the production code, invariants of the TLS policy, and hostile
+//! input to the loader. `TLSFLOW_PROPTEST_CASES` raises the case count for deep runs (default 48).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence};
+
+use tlsflow::load::{self, SourceFile};
+use tlsflow::model::{Bytes, Faults, ServerId, SiteId, Topology};
+use tlsflow::policy::{self, Request, Sender};
+
+fn config() -> Config {
+    let cases = std::env::var("TLSFLOW_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48);
+    Config {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/properties.txt",
+        ))),
+        ..Config::default()
+    }
+}
+
+/// (address space, cost, source servers as (site, index), scoped, frontend proxy).
+type Connector = (String, u32, Vec<(usize, usize)>, bool, bool);
+
+/// A generated organisation, as the numbers that describe it.
+#[derive(Clone, Debug)]
+struct Org {
+    /// Per site: number of Mailbox servers (1..=3), whether the first also runs Front End,
+    /// whether the site is a hub.
+    sites: Vec<(usize, bool, bool)>,
+    /// (site a, site b, cost, exchange cost).
+    links: Vec<(usize, usize, u32, Option<u32>)>,
+    connectors: Vec<Connector>,
+    /// STARTTLS of fabrikam.com's MX and of every other domain's.
+    fabrikam_starttls: &'static str,
+    other_starttls: &'static str,
+}
+
+fn org(hubs: bool) -> impl Strategy<Value = Org> {
+    (1usize..=5)
+        .prop_flat_map(move |n| {
+            let sites = proptest::collection::vec(
+                (
+                    1usize..=3,
+                    any::<bool>(),
+                    any::<bool>().prop_map(move |h| h && hubs),
+                ),
+                n,
+            );
+            // Few distinct costs, so that equal-cost paths (and the tie-breaks) are common.
+            let cost = || prop::sample::select(vec![10u32, 10, 20, 30]);
+            let tree = proptest::collection::vec(
+                (
+                    any::<prop::sample::Index>(),
+                    cost(),
+                    proptest::option::weighted(0.3, cost()),
+                ),
+                n - 1,
+            );
+            let extra = proptest::collection::vec((0..n, 0..n, cost()), 0..=3);
+            let connectors = proptest::collection::vec(
+                (
+                    prop::sample::select(vec!["*", "fabrikam.com", "*.com"]),
+                    1u32..=10,
+                    proptest::collection::vec((0..n, 0usize..3), 1..=2),
+                    proptest::bool::weighted(0.2),
+                    proptest::bool::weighted(0.2),
+                ),
+                1..=3,
+            );
+            let starttls =
+                || prop::sample::select(vec!["offered", "not_offered", "handshake_fails"]);
+            (sites, tree, extra, connectors, starttls(), starttls())
+        })
+        .prop_map(
+            |(sites, tree, extra, connectors, fabrikam_starttls, other_starttls)| {
+                let mut links: Vec<(usize, usize, u32, Option<u32>)> = tree
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (parent, cost, ex))| (parent.index(i + 1), i + 1, *cost, *ex))
+                    .collect();
+                links.extend(
+                    extra
+                        .into_iter()
+                        .filter(|(a, b, _)| a != b)
+                        .map(|(a, b, c)| (a, b, c, None)),
+                );
+                let connectors = connectors
+                    .into_iter()
+                    .map(|(space, cost, sources, scoped, proxy)| {
+                        let sources = sources
+                            .into_iter()
+                            .map(|(s, i)| (s, i % sites[s].0))
+                            .collect::<BTreeSet<_>>()
+                            .into_iter()
+                            .collect();
+                        (space.to_owned(), cost, sources, scoped, proxy)
+                    })
+                    .collect();
+                Org {
+                    sites,
+                    links,
+                    connectors,
+                    fabrikam_starttls,
+                    other_starttls,
+                }
+            },
+        )
+}
+
+fn server_name(site: usize, index: usize) -> String {
+    format!("S{site}-MBX{index}")
+}
+
+fn yaml(o: &Org, profile: &str) -> String {
+    let mut y = format!(
+        "format: 1\norganization: Generated\nprofile: {profile}\naccepted_domains: [contoso.com]\nsites:\n"
+    );
+    for (i, (_, _, hub)) in o.sites.iter().enumerate() {
+        let _ = writeln!(y, "  - {{name: S{i}, hub: {hub}}}");
+    }
+    y.push_str(if o.links.is_empty() {
+        "site_links: []\n"
+    } else {
+        "site_links:\n"
+    });
+    for (k, (a, b, cost, ex)) in o.links.iter().enumerate() {
+        let ex = ex.map_or_else(String::new, |e| format!(", exchange_cost: {e}"));
+        let _ = writeln!(
+            y,
+            "  - {{name: L{k}, sites: [S{a}, S{b}], cost: {cost}{ex}}}"
+        );
+    }
+    y.push_str("servers:\n");
+    for (i, (n, fet, _)) in o.sites.iter().enumerate() {
+        for m in 0..*n {
+            let roles = if m == 0 && *fet {
+                "[mailbox, frontend]"
+            } else {
+                "[mailbox]"
+            };
+            let _ = writeln!(
+                y,
+                "  - {{name: {}, site: S{i}, roles: {roles}}}",
+                server_name(i, m)
+            );
+        }
+    }
+    y.push_str("send_connectors:\n");
+    for (k, (space, cost, sources, scoped, proxy)) in o.connectors.iter().enumerate() {
+        let sources: Vec<String> = sources.iter().map(|&(s, i)| server_name(s, i)).collect();
+        let _ = writeln!(
+            y,
+            "  - {{name: C{k}, address_spaces: [\"SMTP:{space};{cost}\"], source_servers: [{}], scoped: {scoped}, frontend_proxy: {proxy}}}",
+            sources.join(", ")
+        );
+    }
+    y.push_str("transport_rules:\n  - {name: Secret, conditions: {subject_or_body_contains: [secret]}, actions: {require_tls: true}}\n");
+    y.push_str("mailboxes:\n  - {address: \"*@contoso.com\", server: S0-MBX0}\n");
+    let _ = write!(
+        y,
+        "external_domains:\n  - {{domain: fabrikam.com, mx: [{{host: mx.fabrikam.com, starttls: {}, certificate: {{trusted: true}}}}]}}\n  - {{domain: \"*\", mx: [{{host: mx.other.example, starttls: {}, certificate: {{trusted: true}}}}]}}\n",
+        o.fabrikam_starttls, o.other_starttls
+    );
+    y
+}
+
+fn load_org(o: &Org, profile: &str) -> Topology {
+    let text = yaml(o, profile);
+    match load::topology_from_source(SourceFile {
+        name: "generated.yaml".to_owned(),
+        text: text.clone(),
+        base_dir: None,
+    }) {
+        Ok(l) => l.topology,
+        Err(f) => panic!(
+            "a generated organisation must load:\n{text}\n{}",
+            f.render()
+        ),
+    }
+}
+
+/// Brute force: every simple path from `a` to `b`, the best under Exchange's order (reference
+/// §1.4): lowest cost, then fewest hops, then the lowest site name nearest the destination,
+/// walking back.
+fn oracle_path(t: &Topology, a: SiteId, b: SiteId) -> Option<(Vec<SiteId>, u64)> {
+    let mut best: Option<(u64, usize, Vec<String>, Vec<SiteId>)> = None;
+    let mut stack = vec![(vec![a], 0u64)];
+    while let Some((path, cost)) = stack.pop() {
+        let last = *path.last().expect("non-empty");
+        if last == b {
+            let names: Vec<String> = path
+                .iter()
+                .rev()
+                .map(|&s| t.site(s).name.to_lowercase())
+                .collect();
+            let key = (cost, path.len() - 1, names, path.clone());
+            if best
+                .as_ref()
+                .is_none_or(|k| (key.0, key.1, &key.2) < (k.0, k.1, &k.2))
+            {
+                best = Some(key);
+            }
+            continue;
+        }
+        for link in &t.site_links {
+            if !link.sites.contains(&last) {
+                continue;
+            }
+            for &next in &link.sites {
+                if next != last && !path.contains(&next) {
+                    let mut p = path.clone();
+                    p.push(next);
+                    stack.push((p, cost + u64::from(link.exchange_cost.unwrap_or(link.cost))));
+                }
+            }
+        }
+    }
+    best.map(|(cost, _, _, path)| (path, cost))
+}
+
+fn explain(t: &Topology, origin: ServerId, to: &str, faults: &Faults) -> policy::Explanation {
+    let request = Request {
+        sender: Sender::Server(origin),
+        sender_text: String::new(),
+        recipient: to.to_owned(),
+        subject: "Top secret".to_owned(),
+        size: Bytes(1000),
+        at: tlsflow::load::values::instant("2026-06-01T00:00:00Z").expect("instant"),
+        assume_required: None,
+    };
+    policy::explain(t, &request, faults).expect("a valid request")
+}
+
+fn origins(t: &Topology) -> Vec<ServerId> {
+    t.servers_sorted_by_name()
+        .filter(|&s| t.server(s).is_transport())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Property: the chosen site path equals the best of all simple paths under Exchange's order.
+    #[test]
+    fn least_cost_path_equals_the_brute_force_best(o in org(true)) {
+        let t = load_org(&o, "exchange2013");
+        for a in 0..t.sites.len() {
+            for b in 0..t.sites.len() {
+                let (a, b) = (SiteId::from_index(a), SiteId::from_index(b));
+                let got = t.site_graph.least_cost_path(a, b).map(|p| (p.sites.clone(), p.cost));
+                prop_assert_eq!(got, oracle_path(&t, a, b));
+            }
+        }
+    }
+
+    /// Property: the chosen connector is the best under the documented selection order
+    /// (reference §2.1), computed here by brute force.
+    #[test]
+    fn chosen_connector_equals_the_documented_order(o in org(false)) {
+        let t = load_org(&o, "exchange2013");
+        for origin in origins(&t) {
+            let here = t.server(origin).site.expect("site");
+            for domain in ["fabrikam.com", "mail.other.com", "other.example"] {
+                let mut candidates = Vec::new();
+                for (i, c) in t.send_connectors.iter().enumerate() {
+                    let sites: BTreeSet<SiteId> = c.source_servers.iter().filter_map(|&s| t.server(s).site).collect();
+                    if c.scoped && !sites.contains(&here) {
+                        continue;
+                    }
+                    let Some((spec, cost)) = c.address_spaces.iter().filter_map(|a| {
+                        let p = a.pattern.to_string();
+                        let spec = if p == "*" { Some((0, 0)) }
+                            else if let Some(sfx) = p.strip_prefix("*.") { (domain == sfx || domain.ends_with(&format!(".{sfx}"))).then(|| (sfx.split('.').count(), 0)) }
+                            else { (domain == p).then(|| (p.split('.').count(), 1)) };
+                        spec.map(|s| (s, a.cost))
+                    }).max_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1))) else { continue };
+                    let path_cost = sites.iter().filter_map(|&s| oracle_path(&t, here, s).map(|p| p.1)).min();
+                    let Some(path_cost) = path_cost else { continue };
+                    let proximity = if c.source_servers.contains(&origin) { 0 } else if sites.contains(&here) { 1 } else { 2 };
+                    candidates.push((std::cmp::Reverse(spec), path_cost + u64::from(cost), proximity, c.name.to_lowercase(), i));
+                }
+                candidates.sort();
+                let expected = candidates.first().map(|c| c.4);
+                let got = match tlsflow::route::select_connector(&t, origin, domain, Bytes(1000), &Faults::none()) {
+                    tlsflow::route::ConnectorChoice::Selected(s) => Some(s.connector.index()),
+                    _ => None,
+                };
+                prop_assert_eq!(got, expected, "from {} to {}", t.server(origin).name, domain);
+            }
+        }
+    }
+
+    /// Property: under exchange2013 (no hub sites, no Edge), required mail leaves in clear iff
+    /// the rule's server is not a source server of the connector and the MX offers no usable
+    /// STARTTLS; the Front End proxy carries the requirement, so it never leaves in clear from a
+    /// source server.
+    #[test]
+    fn tls001_follows_the_profile_formula(o in org(false)) {
+        let t = load_org(&o, "exchange2013");
+        for origin in origins(&t) {
+            for (to, starttls) in [("bob@fabrikam.com", o.fabrikam_starttls), ("bob@other.example", o.other_starttls)] {
+                let e = explain(&t, origin, to, &Faults::none());
+                // Only routes that reach the Internet can leave in clear.
+                let Some((connector, _, ext)) = &e.external else { continue };
+                let c = t.connector(*connector);
+                let expected = !c.source_servers.contains(&origin) && !c.require_tls && starttls != "offered";
+                let in_clear = matches!(ext.result, policy::ExternalResult::Delivered { tls: tlsflow::model::tls::TlsAchieved::None, .. });
+                let got = e.findings.iter().any(|f| f.code == tlsflow::model::Code::Tls001);
+                prop_assert_eq!(got, in_clear, "TLS001 is exactly required mail in clear");
+                prop_assert_eq!(got, expected, "{} -> {} via {}", t.server(origin).name, to, c.name);
+            }
+        }
+    }
+
+    /// Property: under exchange-fixed and requiretls no TLS001 ever occurs, under any single
+    /// failure.
+    #[test]
+    fn no_tls001_when_the_requirement_travels(o in org(true)) {
+        for profile in ["exchange-fixed", "requiretls"] {
+            let t = load_org(&o, profile);
+            let result = tlsflow::check::check(&t, &tlsflow::check::CheckOptions {
+                failures_max: 1, at: tlsflow::load::values::instant("2026-06-01T00:00:00Z").expect("instant"), shard: None, no_pruning: false,
+            }, &|_| {});
+            prop_assert!(result.exposures.iter().all(|e| e.code != tlsflow::model::Code::Tls001), "{profile}: {:?}", result.exposures);
+        }
+    }
+
+    /// Property: adding the origin server to the chosen connector's source servers never adds a
+    /// TLS001; and a route never visits a server twice.
+    #[test]
+    fn adding_the_origin_as_a_source_server_never_adds_tls001(o in org(true)) {
+        let t = load_org(&o, "exchange2013");
+        for origin in origins(&t) {
+            for to in ["bob@fabrikam.com", "bob@other.example"] {
+                let before = explain(&t, origin, to, &Faults::none());
+                let mut seen = BTreeSet::from([origin]);
+                for s in &before.steps {
+                    prop_assert!(s.hop.from == s.hop.to || seen.insert(s.hop.to), "{} visited twice", t.server(s.hop.to).name);
+                }
+                let Some((connector, _, _)) = &before.external else { continue };
+                let mut fixed = t.clone();
+                fixed.send_connectors[connector.index()].source_servers.push(origin);
+                let after = explain(&fixed, origin, to, &Faults::none());
+                let tls001 = |e: &policy::Explanation| e.findings.iter().any(|f| f.code == tlsflow::model::Code::Tls001);
+                prop_assert!(!tls001(&after) || tls001(&before), "{} -> {to}", t.server(origin).name);
+            }
+        }
+    }
+
+    /// Property: check at K = 0 agrees with route for every origin and domain.
+    #[test]
+    fn check_at_k0_agrees_with_route(o in org(true)) {
+        let t = load_org(&o, "exchange2013");
+        let at = tlsflow::load::values::instant("2026-06-01T00:00:00Z").expect("instant");
+        let result = tlsflow::check::check(&t, &tlsflow::check::CheckOptions { failures_max: 0, at, shard: None, no_pruning: false }, &|_| {});
+        for origin in origins(&t) {
+            for (to, class) in [("bob@fabrikam.com", "fabrikam.com"), (&*format!("bob@{}", tlsflow::model::OTHER_DOMAIN), "*")] {
+                let e = explain(&t, origin, to, &Faults::none());
+                for f in e.findings.iter().filter(|f| f.code.as_str().starts_with("TLS")) {
+                    prop_assert!(result.exposures.iter().any(|x| x.origin_servers.contains(&origin) && x.recipient_domain == class && x.code == f.code),
+                        "route: {} {} -> {}; check disagrees", f.code, t.server(origin).name, to);
+                }
+            }
+        }
+    }
+
+    /// Property: no byte string makes the loader panic; it answers quickly with a diagnostic.
+    #[test]
+    fn arbitrary_bytes_get_a_clean_error(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let start = std::time::Instant::now();
+        match load::source_from_bytes("fuzz.yaml", &bytes, None) {
+            Ok(source) => {
+                let _ = load::topology_from_source(source);
+            }
+            Err(f) => prop_assert!(!f.diagnostics.is_empty()),
+        }
+        prop_assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    /// Property: a valid file, mutated (lines dropped, duplicated or swapped, characters
+    /// replaced), loads or is refused with located diagnostics, never a panic.
+    #[test]
+    fn mutated_files_get_a_clean_answer(o in org(true), edits in proptest::collection::vec((0usize..200, 0usize..200, 0u8..4, any::<char>()), 1..6)) {
+        let text = yaml(&o, "exchange2013");
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        for (i, j, kind, c) in edits {
+            let n = lines.len().max(1);
+            let (i, j) = (i % n, j % n);
+            match kind {
+                0 if lines.len() > 1 => { lines.remove(i); }
+                1 => { let l = lines[i].clone(); lines.insert(j, l); }
+                2 => lines.swap(i, j),
+                _ => {
+                    let mut chars: Vec<char> = lines[i].chars().collect();
+                    if !chars.is_empty() { let k = j % chars.len(); chars[k] = c; }
+                    lines[i] = chars.into_iter().collect();
+                }
+            }
+        }
+        let mutated = lines.join("\n");
+        let result = load::source_from_bytes("mutated.yaml", mutated.as_bytes(), None).and_then(load::topology_from_source);
+        if let Err(f) = result {
+            prop_assert!(!f.diagnostics.is_empty());
+            prop_assert!(f.diagnostics.iter().any(|d| d.line > 0), "located: {:?}", f.diagnostics);
+        }
+    }
+}
