@@ -987,6 +987,9 @@ fn apply_change(
     }
 }
 
+/// Recipients per explicit message (Exchange's MaxRecipientEnvelopeLimit is 500 by default).
+const MAX_RECIPIENTS: usize = 5000;
+
 /// The outcome names an expectation may count.
 const OUTCOMES: &[&str] = &[
     "delivered",
@@ -1112,6 +1115,22 @@ impl Checker {
                 &format!("{path}.to"),
                 "a message needs at least one recipient".to_owned(),
             );
+        }
+        if r.to.value.len() > MAX_RECIPIENTS {
+            self.error(
+                Code::Cfg007,
+                pos(&r.to),
+                &format!("{path}.to"),
+                format!(
+                    "{} recipients: a message has at most {MAX_RECIPIENTS}",
+                    r.to.value.len()
+                ),
+            )
+            .hint = Some(
+                "Exchange's MaxRecipientEnvelopeLimit defaults to 500; split the message"
+                    .to_owned(),
+            );
+            return None;
         }
         let size = match &r.size {
             Some(s) => self.size(s, &format!("{path}.size"))?,
