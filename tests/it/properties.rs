@@ -11,6 +11,7 @@ use proptest::test_runner::{Config, FileFailurePersistence};
 use tlsflow::load::{self, SourceFile};
 use tlsflow::model::{Bytes, Faults, ServerId, SiteId, Topology};
 use tlsflow::policy::{self, Request, Sender};
+use tlsflow::sim::RecipientState as State;
 
 fn config() -> Config {
     let cases = std::env::var("TLSFLOW_PROPTEST_CASES")
@@ -412,4 +413,152 @@ proptest! {
             prop_assert!(f.diagnostics.iter().any(|d| d.line > 0), "located: {:?}", f.diagnostics);
         }
     }
+}
+
+/// A message per origin server and domain, sent at time 0.
+fn scenario_of(t: &Topology, seed: u64) -> tlsflow::model::scenario::Scenario {
+    use tlsflow::model::scenario::{ExplicitMessage, HopLatency, Scenario, Variant};
+    let mut messages = Vec::new();
+    for (i, site) in t.sites.iter().enumerate() {
+        let _ = site;
+        let domain = format!("s{i}.contoso.com");
+        for to in ["bob@fabrikam.com", "bob@other.example"] {
+            messages.push(ExplicitMessage {
+                at: tlsflow::model::Millis(0),
+                from: format!("alice@{domain}"),
+                to: vec![to.to_owned()],
+                subject: "Top secret".to_owned(),
+                size: Bytes(1000),
+                origin: tlsflow::model::Origin::default(),
+            });
+        }
+    }
+    Scenario {
+        name: "generated".to_owned(),
+        topology_file: "generated.yaml".to_owned(),
+        seed,
+        start: tlsflow::load::values::instant("2026-06-01T00:00:00Z").expect("instant"),
+        duration: tlsflow::model::Millis::DAY.times(3),
+        latency: HopLatency::default(),
+        messages,
+        workload: Vec::new(),
+        events: Vec::new(),
+        runs: vec![Variant {
+            name: "baseline".to_owned(),
+            topology: t.clone(),
+        }],
+        expect: std::collections::BTreeMap::new(),
+    }
+}
+
+/// The generated organisation with one Mailbox server per site and a mailbox domain per site.
+fn one_server_per_site(o: &Org) -> Topology {
+    let mut o = o.clone();
+    for s in &mut o.sites {
+        s.0 = 1;
+    }
+    for c in &mut o.connectors {
+        for src in &mut c.2 {
+            src.1 = 0;
+        }
+        c.2.dedup();
+    }
+    let mut text = yaml(&o, "exchange2013");
+    let mut mailboxes = String::new();
+    let mut domains = String::from("contoso.com");
+    for i in 0..o.sites.len() {
+        let _ = writeln!(
+            mailboxes,
+            "  - {{address: \"*@s{i}.contoso.com\", server: S{i}-MBX0}}"
+        );
+        let _ = write!(domains, ", s{i}.contoso.com");
+    }
+    text = text.replace(
+        "mailboxes:\n  - {address: \"*@contoso.com\", server: S0-MBX0}\n",
+        &format!("mailboxes:\n{mailboxes}"),
+    );
+    text = text.replace(
+        "accepted_domains: [contoso.com]",
+        &format!("accepted_domains: [{domains}]"),
+    );
+    match load::topology_from_source(SourceFile {
+        name: "generated.yaml".to_owned(),
+        text: text.clone(),
+        base_dir: None,
+    }) {
+        Ok(l) => l.topology,
+        Err(f) => panic!("{text}\n{}", f.render()),
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Property: on a fault-free run, every message's fate in the engine is the one `route`
+    /// explains (clear text exactly where route finds TLS001; delivered, or NDR'd at expiry
+    /// where route defers); every recipient ends in one state; the same seed gives the same
+    /// result.
+    #[test]
+    fn simulate_agrees_with_route_on_a_fault_free_run(o in org(true)) {
+        let t = one_server_per_site(&o);
+        let scenario = scenario_of(&t, 1);
+        let options = tlsflow::sim::RunOptions { seed: 1, record_recipients: true };
+        let run = tlsflow::sim::run(&scenario, 0, &options, &mut tlsflow::sim::NullSink);
+        let again = tlsflow::sim::run(&scenario, 0, &options, &mut tlsflow::sim::NullSink);
+        prop_assert_eq!(format!("{:?}", run.findings), format!("{:?}", again.findings), "same seed, same findings");
+        let s = &run.summary;
+        prop_assert_eq!(s.delivered.total() + s.ndr + s.queued, s.recipients);
+        for m in &scenario.messages {
+            let request = Request {
+                sender: Sender::Address(m.from.clone()),
+                sender_text: m.from.clone(),
+                recipient: m.to[0].clone(),
+                subject: m.subject.clone(),
+                size: m.size,
+                at: scenario.start,
+                assume_required: None,
+            };
+            let e = policy::explain(&t, &request, &Faults::none()).expect("explains");
+            let routed_clear = e.findings.iter().any(|f| f.code == tlsflow::model::Code::Tls001);
+            let simulated_clear = run.findings.iter().any(|f| f.code == tlsflow::model::Code::Tls001 && f.sender == m.from && f.recipient == m.to[0]);
+            prop_assert_eq!(routed_clear, simulated_clear, "{} -> {}", m.from, m.to[0]);
+            let outcome = run.recipients.iter().find(|r| r.sender == m.from && r.recipient == m.to[0]).expect("an outcome");
+            if let (policy::Outcome::Deferred { .. }, State::Ndr { status }) = (&e.outcome, &outcome.state) {
+                prop_assert!(status.contains("4.4.7"));
+                // Expiry happens at message_expiration_timeout (the timer, not a retry).
+                prop_assert_eq!(outcome.time_ms, t.transport_config.message_expiration_timeout.0);
+            } else {
+                let agrees = matches!(
+                    (&e.outcome, &outcome.state),
+                    (policy::Outcome::Delivered, State::Delivered { .. })
+                        | (policy::Outcome::Ndr { .. } | policy::Outcome::Unreachable, State::Ndr { .. })
+                );
+                prop_assert!(agrees, "route says {:?}, the engine {:?} for {} -> {}", e.outcome, outcome.state, m.from, m.to[0]);
+            }
+        }
+    }
+}
+
+/// A 10 MB file is refused before parsing, with a clear message, at once.
+#[test]
+fn a_ten_megabyte_file_is_refused_by_the_size_cap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("huge.yaml");
+    let mut text = String::from("format: 1\nsites: [{name: HQ}]\n");
+    while text.len() < 10 * 1024 * 1024 {
+        text.push_str(
+            "# padding padding padding padding padding padding padding padding padding\n",
+        );
+    }
+    std::fs::write(&path, &text).expect("write");
+    let start = std::time::Instant::now();
+    let failure = load::load_topology(&path).expect_err("refused");
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    assert!(
+        failure.diagnostics[0]
+            .message
+            .contains("at most 8388608 bytes"),
+        "{}",
+        failure.diagnostics[0].message
+    );
 }
