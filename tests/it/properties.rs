@@ -562,3 +562,136 @@ fn a_ten_megabyte_file_is_refused_by_the_size_cap() {
         failure.diagnostics[0].message
     );
 }
+
+/// One fault of a generated timeline: minute of the down event, kind (server, site, link,
+/// connector, fabrikam.com's MX), index of the component, minutes until it comes back (`None`:
+/// stays down).
+type Fault = (u64, u8, usize, Option<u64>);
+
+fn timeline() -> impl Strategy<Value = (Vec<u64>, Vec<Fault>)> {
+    (
+        // Submission minute of each generated message (within the first day).
+        proptest::collection::vec(0u64..1440, 1..6),
+        proptest::collection::vec(
+            (
+                0u64..2880,
+                0u8..5,
+                0usize..8,
+                proptest::option::weighted(0.7, 1u64..1440),
+            ),
+            0..5,
+        ),
+    )
+}
+
+/// Records every tracking row's time and a digest of the whole log.
+#[derive(Default)]
+struct Recorder {
+    times: Vec<u64>,
+    log: String,
+}
+
+impl tlsflow::sim::TrackingSink for Recorder {
+    fn row(&mut self, row: &tlsflow::sim::TrackingRow<'_>) {
+        self.times.push(row.time_ms);
+        let _ = writeln!(
+            self.log,
+            "{} {} {} {:?} {} {}",
+            row.time_ms,
+            row.server,
+            row.event.as_str(),
+            row.recipients,
+            row.recipient_status,
+            row.required_tls
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Property: under a random timeline of outages and MX changes, time never runs backwards,
+    /// every recipient ends in exactly one state, the same seed gives identical tracking logs,
+    /// and a message that expires does so at `message_expiration_timeout` after submission,
+    /// within one retry interval.
+    #[test]
+    fn a_fault_timeline_keeps_time_counts_and_expiry(o in org(true), (minutes, faults) in timeline()) {
+        use tlsflow::model::Millis;
+        use tlsflow::model::scenario::{Action, MxChange, TimedEvent};
+        let t = one_server_per_site(&o);
+        let mut scenario = scenario_of(&t, 7);
+        for (m, minute) in scenario.messages.iter_mut().zip(minutes.iter().cycle()) {
+            m.at = Millis::MINUTE.times(*minute);
+        }
+        for &(at, kind, index, back) in &faults {
+            let (down, up) = match kind {
+                0 => {
+                    let name = &t.servers[index % t.servers.len()].name;
+                    (Action::Down(format!("server:{name}")), Action::Up(format!("server:{name}")))
+                }
+                1 => {
+                    let name = &t.sites[index % t.sites.len()].name;
+                    (Action::Down(format!("site:{name}")), Action::Up(format!("site:{name}")))
+                }
+                2 if !o.links.is_empty() => {
+                    let k = index % o.links.len();
+                    (Action::Down(format!("link:L{k}")), Action::Up(format!("link:L{k}")))
+                }
+                3 if !o.connectors.is_empty() => {
+                    let k = index % o.connectors.len();
+                    (Action::Down(format!("connector:C{k}")), Action::Up(format!("connector:C{k}")))
+                }
+                _ => {
+                    let set = |available: bool| MxChange {
+                        domain: "fabrikam.com".to_owned(),
+                        mx: None,
+                        starttls: Some(if index % 2 == 0 {
+                            tlsflow::model::StartTls::NotOffered
+                        } else {
+                            tlsflow::model::StartTls::Offered
+                        }),
+                        available: Some(available),
+                        certificate_trusted: None,
+                        certificate_not_after: None,
+                    };
+                    (Action::Set(set(false)), Action::Set(set(true)))
+                }
+            };
+            let origin = tlsflow::model::Origin::default();
+            scenario.events.push(TimedEvent { at: Millis::MINUTE.times(at), action: down, origin: origin.clone() });
+            if let Some(back) = back {
+                scenario.events.push(TimedEvent { at: Millis::MINUTE.times(at + back), action: up, origin });
+            }
+        }
+        scenario.events.sort_by_key(|e| e.at);
+        let options = tlsflow::sim::RunOptions { seed: 7, record_recipients: true };
+        let mut first = Recorder::default();
+        let run = tlsflow::sim::run(&scenario, 0, &options, &mut first);
+        let mut second = Recorder::default();
+        let _ = tlsflow::sim::run(&scenario, 0, &options, &mut second);
+        prop_assert_eq!(&first.log, &second.log, "same seed, same tracking log");
+        prop_assert!(first.times.windows(2).all(|w| w[0] <= w[1]), "time ran backwards");
+        let s = &run.summary;
+        prop_assert_eq!(s.delivered.total() + s.ndr + s.queued, s.recipients);
+        prop_assert_eq!(run.recipients.len() as u64, s.recipients, "one final state per recipient");
+        let c = &t.transport_config;
+        let expiry = c.message_expiration_timeout.0;
+        let interval = c
+            .transient_failure_retry_interval
+            .0
+            .max(c.outbound_connection_failure_retry_interval.0)
+            .max(c.queue_glitch_retry_interval.0);
+        for r in &run.recipients {
+            if let State::Ndr { status } = &r.state
+                && status.contains("4.4.7")
+            {
+                let after = r.time_ms - r.submitted_ms;
+                prop_assert!(
+                    (expiry..=expiry + interval).contains(&after),
+                    "{} -> {} expired {after} ms after submission (timeout {expiry}, interval {interval})",
+                    r.sender, r.recipient
+                );
+            }
+        }
+    }
+}
