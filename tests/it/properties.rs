@@ -27,8 +27,16 @@ fn config() -> Config {
     }
 }
 
-/// (address space, cost, source servers as (site, index), scoped, frontend proxy).
-type Connector = (String, u32, Vec<(usize, usize)>, bool, bool);
+/// (address space, cost, source servers as (site, index), scoped, frontend proxy, TLS the
+/// connector requires: `None`, or `Some(tls_auth_level)` with `""` for plain `require_tls`).
+type Connector = (
+    String,
+    u32,
+    Vec<(usize, usize)>,
+    bool,
+    bool,
+    Option<&'static str>,
+);
 
 /// A generated organisation, as the numbers that describe it.
 #[derive(Clone, Debug)]
@@ -42,6 +50,8 @@ struct Org {
     /// STARTTLS of fabrikam.com's MX and of every other domain's.
     fabrikam_starttls: &'static str,
     other_starttls: &'static str,
+    /// Whether fabrikam.com's and every other domain's MX certificate chains to a trusted root.
+    certificates_trusted: (bool, bool),
 }
 
 fn org(hubs: bool) -> impl Strategy<Value = Org> {
@@ -73,15 +83,35 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
                     proptest::collection::vec((0..n, 0usize..3), 1..=2),
                     proptest::bool::weighted(0.2),
                     proptest::bool::weighted(0.2),
+                    proptest::option::weighted(
+                        0.4,
+                        prop::sample::select(vec!["", "encryption_only", "certificate_validation"]),
+                    ),
                 ),
                 1..=3,
             );
             let starttls =
                 || prop::sample::select(vec!["offered", "not_offered", "handshake_fails"]);
-            (sites, tree, extra, connectors, starttls(), starttls())
+            (
+                sites,
+                tree,
+                extra,
+                connectors,
+                starttls(),
+                starttls(),
+                (any::<bool>(), any::<bool>()),
+            )
         })
         .prop_map(
-            |(sites, tree, extra, connectors, fabrikam_starttls, other_starttls)| {
+            |(
+                sites,
+                tree,
+                extra,
+                connectors,
+                fabrikam_starttls,
+                other_starttls,
+                certificates_trusted,
+            )| {
                 let mut links: Vec<(usize, usize, u32, Option<u32>)> = tree
                     .iter()
                     .enumerate()
@@ -95,14 +125,14 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
                 );
                 let connectors = connectors
                     .into_iter()
-                    .map(|(space, cost, sources, scoped, proxy)| {
+                    .map(|(space, cost, sources, scoped, proxy, tls)| {
                         let sources = sources
                             .into_iter()
                             .map(|(s, i)| (s, i % sites[s].0))
                             .collect::<BTreeSet<_>>()
                             .into_iter()
                             .collect();
-                        (space.to_owned(), cost, sources, scoped, proxy)
+                        (space.to_owned(), cost, sources, scoped, proxy, tls)
                     })
                     .collect();
                 Org {
@@ -111,6 +141,7 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
                     connectors,
                     fabrikam_starttls,
                     other_starttls,
+                    certificates_trusted,
                 }
             },
         )
@@ -155,11 +186,16 @@ fn yaml(o: &Org, profile: &str) -> String {
         }
     }
     y.push_str("send_connectors:\n");
-    for (k, (space, cost, sources, scoped, proxy)) in o.connectors.iter().enumerate() {
+    for (k, (space, cost, sources, scoped, proxy, tls)) in o.connectors.iter().enumerate() {
         let sources: Vec<String> = sources.iter().map(|&(s, i)| server_name(s, i)).collect();
+        let tls = match tls {
+            None => String::new(),
+            Some("") => ", require_tls: true".to_owned(),
+            Some(level) => format!(", require_tls: true, tls_auth_level: {level}"),
+        };
         let _ = writeln!(
             y,
-            "  - {{name: C{k}, address_spaces: [\"SMTP:{space};{cost}\"], source_servers: [{}], scoped: {scoped}, frontend_proxy: {proxy}}}",
+            "  - {{name: C{k}, address_spaces: [\"SMTP:{space};{cost}\"], source_servers: [{}], scoped: {scoped}, frontend_proxy: {proxy}{tls}}}",
             sources.join(", ")
         );
     }
@@ -167,8 +203,8 @@ fn yaml(o: &Org, profile: &str) -> String {
     y.push_str("mailboxes:\n  - {address: \"*@contoso.com\", server: S0-MBX0}\n");
     let _ = write!(
         y,
-        "external_domains:\n  - {{domain: fabrikam.com, mx: [{{host: mx.fabrikam.com, starttls: {}, certificate: {{trusted: true}}}}]}}\n  - {{domain: \"*\", mx: [{{host: mx.other.example, starttls: {}, certificate: {{trusted: true}}}}]}}\n",
-        o.fabrikam_starttls, o.other_starttls
+        "external_domains:\n  - {{domain: fabrikam.com, mx: [{{host: mx.fabrikam.com, starttls: {}, certificate: {{trusted: {}}}}}]}}\n  - {{domain: \"*\", mx: [{{host: mx.other.example, starttls: {}, certificate: {{trusted: {}}}}}]}}\n",
+        o.fabrikam_starttls, o.certificates_trusted.0, o.other_starttls, o.certificates_trusted.1
     );
     y
 }
@@ -299,15 +335,22 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    // Cheap (a route per origin and domain), and the certificate cases are rare: more cases.
+    #![proptest_config(Config { cases: config().cases * 8, ..config() })]
+
     /// Property: under exchange2013 (no hub sites, no Edge), required mail leaves in clear iff
-    /// the rule's server is not a source server of the connector and the MX offers no usable
-    /// STARTTLS; the Front End proxy carries the requirement, so it never leaves in clear from a
-    /// source server.
+    /// the rule's server is not a source server of the connector, the connector does not require
+    /// TLS, and the MX offers no usable STARTTLS (the Front End proxy carries the requirement, so
+    /// it never leaves in clear from a source server); a TLS-requiring connector delivers iff
+    /// STARTTLS works and, under certificate_validation, the certificate is trusted.
     #[test]
     fn tls001_follows_the_profile_formula(o in org(false)) {
         let t = load_org(&o, "exchange2013");
         for origin in origins(&t) {
-            for (to, starttls) in [("bob@fabrikam.com", o.fabrikam_starttls), ("bob@other.example", o.other_starttls)] {
+            for (to, starttls, trusted) in [("bob@fabrikam.com", o.fabrikam_starttls, o.certificates_trusted.0), ("bob@other.example", o.other_starttls, o.certificates_trusted.1)] {
                 let e = explain(&t, origin, to, &Faults::none());
                 // Only routes that reach the Internet can leave in clear.
                 let Some((connector, _, ext)) = &e.external else { continue };
@@ -317,9 +360,28 @@ proptest! {
                 let got = e.findings.iter().any(|f| f.code == tlsflow::model::Code::Tls001);
                 prop_assert_eq!(got, in_clear, "TLS001 is exactly required mail in clear");
                 prop_assert_eq!(got, expected, "{} -> {} via {}", t.server(origin).name, to, c.name);
+                // Which TLS settings the external hop uses: the rule's level, carried from a
+                // source server, overrides the connector's wholesale, even a stricter
+                // TlsAuthLevel (reference §3.6); otherwise the connector's own (§3.2):
+                // certificate_validation needs a certificate that chains to a trusted root.
+                let delivered = matches!(ext.result, policy::ExternalResult::Delivered { .. });
+                let carried = c.source_servers.contains(&origin);
+                let offered = starttls == "offered";
+                let certificate_validation = c.tls_auth_level == Some(tlsflow::model::tls::TlsLevel::CertificateValidation);
+                let expected_delivered = match (carried, c.require_tls) {
+                    (false, false) => true,
+                    (false, true) if certificate_validation => offered && trusted,
+                    _ => offered,
+                };
+                prop_assert_eq!(delivered, expected_delivered, "{} -> {} via {}: {:?}", t.server(origin).name, to, c.name, ext);
             }
         }
     }
+
+}
+
+proptest! {
+    #![proptest_config(config())]
 
     /// Property: under exchange-fixed and requiretls no TLS001 ever occurs, under any single
     /// failure.
