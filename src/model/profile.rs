@@ -64,6 +64,17 @@ pub struct Feature {
     pub source: String,
 }
 
+impl Feature {
+    /// The default of `rule_level_overrides_connector`: the decompiled behaviour (§3.6).
+    fn rule_level_overrides_connector() -> Feature {
+        Feature {
+            supported: true,
+            evidence: Evidence::Inferred,
+            source: "§3.6: a non-null per-queue TLS level overrides the connector's TLS settings wholesale (UNCONFIRMED in practice)".to_owned(),
+        }
+    }
+}
+
 /// What happens at the external hop when the required level cannot be met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,6 +101,13 @@ pub struct Profile {
     pub frontend_proxy: Feature,
     /// Domain Secure survives a Front End Transport proxy on the path (reference §3.3).
     pub domain_secure_through_frontend: Feature,
+    /// A carried rule level replaces the connector's TLS settings wholesale, so a connector's
+    /// stricter `TlsAuthLevel` is downgraded to `EncryptionOnly` for rule-flagged mail
+    /// (reference §3.6, INFERRED from decompiled code, UNCONFIRMED in practice). When not
+    /// supported, the stricter of the two applies. Profile files that omit it get the
+    /// decompiled behaviour.
+    #[serde(default = "Feature::rule_level_overrides_connector")]
+    pub rule_level_overrides_connector: Feature,
     /// Whether the requirement travels, per hop kind.
     pub requirement_travels: CarryRules,
     pub tls_failure: TlsFailure,

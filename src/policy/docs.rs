@@ -67,7 +67,9 @@ pub fn doc(code: Code) -> CodeDoc {
                   EncryptionOnly; reference §3.6), so mail the rule marks as sensitive can go to \
                   a host whose certificate the connector would refuse (§2.2, SPEC §5.2): \
                   encrypted, but the partner is not authenticated. §3.6 infers the \
-                  override from decompiled code; it is UNCONFIRMED in practice.",
+                  override from decompiled code; it is UNCONFIRMED in practice, so it is the \
+                  profile setting rule_level_overrides_connector (on in exchange2013, off in \
+                  requiretls, where the stricter level holds).",
             example: concat!(
                 "send_connectors:\n",
                 "  - name: Litware partner\n",

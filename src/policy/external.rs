@@ -4,7 +4,9 @@
 //! The effective requirement is the carried one when a requirement reached the sending server
 //! (it overrides the connector's TLS settings wholesale: RequireTLS on, IgnoreSTARTTLS off,
 //! TlsAuthLevel = the carried level, which can *downgrade* a connector's `domain_validation`;
-//! reference §3.6), else the connector's own (`RequireTLS` + `TlsAuthLevel`). Domain Secure
+//! reference §3.6, UNCONFIRMED, so the profile setting `rule_level_overrides_connector`; without
+//! it the stricter of the two holds), else the connector's own (`RequireTLS` +
+//! `TlsAuthLevel`). Domain Secure
 //! (mutual TLS with a domain on both secure lists, reference §3.3) adds domain validation of the
 //! recipient domain, unless a Front End proxy on the path breaks it under the profile.
 
@@ -90,10 +92,14 @@ pub fn external_hop(
             .any(|d| d == domain);
     let domain_secure_broken =
         domain_secure_expected && via_frontend && !profile.domain_secure_through_frontend.supported;
+    // A carried rule level overrides the connector's TLS settings wholesale under the
+    // decompiled behaviour (reference §3.6); else the stricter of the two holds.
     let (mut effective, ignore_starttls, mut name) = if carried == TlsLevel::None {
         (connector_level, c.ignore_starttls, c.tls_domain.clone())
-    } else {
+    } else if profile.rule_level_overrides_connector.supported || carried >= connector_level {
         (carried, false, None)
+    } else {
+        (connector_level, false, c.tls_domain.clone())
     };
     if domain_secure_expected && !domain_secure_broken {
         effective = effective.max(TlsLevel::DomainValidation);

@@ -931,6 +931,48 @@ fn the_rules_requirement_downgrades_a_domain_validation_connector() {
     }
 }
 
+/// Reference §3.6 marks the override UNCONFIRMED, so it is the profile setting
+/// `rule_level_overrides_connector`: without it the stricter level holds, the connector's
+/// domain validation is kept, and a host that fails it is retried, not downgraded.
+#[test]
+fn without_the_override_the_connectors_stricter_level_holds() {
+    let mut t = load(&data("routing/tls-external-table.yaml"));
+    t.profile.rule_level_overrides_connector.supported = false;
+    check(
+        &t,
+        "HQ-DOM",
+        "postmaster@valid.example",
+        SECRET,
+        &[],
+        "connector=Domain Validation path=HQ cost=0 hops=HQ-DOM>mx.valid.example:external outcome=delivered tls=domain_validated findings=-",
+    );
+    for remote in ["untrusted", "mismatch"] {
+        check(
+            &t,
+            "HQ-DOM",
+            &format!("postmaster@{remote}.example"),
+            SECRET,
+            &[],
+            &format!(
+                "connector=Domain Validation path=HQ cost=0 hops=HQ-DOM>mx.{remote}.example:external outcome=deferred findings=-"
+            ),
+        );
+    }
+    // The built-in requiretls profile keeps the connector's level (RFC 8689 only adds).
+    assert!(
+        !tlsflow::load::profile::builtin("requiretls")
+            .expect("built in")
+            .rule_level_overrides_connector
+            .supported
+    );
+    assert!(
+        tlsflow::load::profile::builtin("exchange2013")
+            .expect("built in")
+            .rule_level_overrides_connector
+            .supported
+    );
+}
+
 /// Reference §3.2 (fail over to the next MX) and SPEC §5.2 (per MX host in preference order):
 /// a refused connection or a 451 5.7.3 moves on to the next MX; without a requirement the
 /// first MX takes the message in clear text.
