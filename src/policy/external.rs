@@ -6,9 +6,9 @@
 //! TlsAuthLevel = the carried level, which can *downgrade* a connector's `domain_validation`;
 //! reference §3.6, UNCONFIRMED, so the profile setting `rule_level_overrides_connector`; without
 //! it the stricter of the two holds), else the connector's own (`RequireTLS` +
-//! `TlsAuthLevel`). Domain Secure
-//! (mutual TLS with a domain on both secure lists, reference §3.3) adds domain validation of the
-//! recipient domain, unless a Front End proxy on the path breaks it under the profile.
+//! `TlsAuthLevel`). Domain Secure (mutual TLS with a domain on both secure lists, reference
+//! §3.3) adds domain validation of the recipient domain, unless a Front End proxy on the path
+//! breaks it under the profile.
 
 use crate::model::{
     Certificate, ConnectorId, MxHost, ServerId, StartTls, Timestamp, TlsLevel, Topology,
