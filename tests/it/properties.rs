@@ -52,6 +52,8 @@ struct Org {
     other_starttls: &'static str,
     /// Whether fabrikam.com's and every other domain's MX certificate chains to a trusted root.
     certificates_trusted: (bool, bool),
+    /// The site an Edge server (EDGE1) is subscribed to, if any (reference §1.11).
+    edge: Option<usize>,
 }
 
 fn org(hubs: bool) -> impl Strategy<Value = Org> {
@@ -100,6 +102,7 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
                 starttls(),
                 starttls(),
                 (any::<bool>(), any::<bool>()),
+                proptest::option::weighted(0.3, 0..n),
             )
         })
         .prop_map(
@@ -111,6 +114,7 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
                 fabrikam_starttls,
                 other_starttls,
                 certificates_trusted,
+                edge,
             )| {
                 let mut links: Vec<(usize, usize, u32, Option<u32>)> = tree
                     .iter()
@@ -142,6 +146,7 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
                     fabrikam_starttls,
                     other_starttls,
                     certificates_trusted,
+                    edge,
                 }
             },
         )
@@ -184,6 +189,12 @@ fn yaml(o: &Org, profile: &str) -> String {
                 server_name(i, m)
             );
         }
+    }
+    if let Some(k) = o.edge {
+        let _ = writeln!(
+            y,
+            "  - {{name: EDGE1, roles: [edge], subscribed_site: S{k}}}"
+        );
     }
     y.push_str("send_connectors:\n");
     for (k, (space, cost, sources, scoped, proxy, tls)) in o.connectors.iter().enumerate() {
@@ -308,7 +319,9 @@ proptest! {
             for domain in ["fabrikam.com", "mail.other.com", "other.example"] {
                 let mut candidates = Vec::new();
                 for (i, c) in t.send_connectors.iter().enumerate() {
-                    let sites: BTreeSet<SiteId> = c.source_servers.iter().filter_map(|&s| t.server(s).site).collect();
+                    // An Edge server has no site: its EdgeSync connector belongs to the
+                    // subscribed site (reference §1.11).
+                    let sites: BTreeSet<SiteId> = c.source_servers.iter().filter_map(|&s| t.server(s).site.or(t.server(s).subscribed_site)).collect();
                     if c.scoped && !sites.contains(&here) {
                         continue;
                     }
@@ -409,6 +422,8 @@ proptest! {
                     prop_assert!(s.hop.from == s.hop.to || seen.insert(s.hop.to), "{} visited twice", t.server(s.hop.to).name);
                 }
                 let Some((connector, _, _)) = &before.external else { continue };
+                // A Mailbox server cannot be a source server of an EdgeSync connector.
+                if t.connector(*connector).implicit { continue; }
                 let mut fixed = t.clone();
                 fixed.send_connectors[connector.index()].source_servers.push(origin);
                 let after = explain(&fixed, origin, to, &Faults::none());
