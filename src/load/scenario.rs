@@ -699,27 +699,44 @@ fn apply_change(
     }
     macro_rules! remove {
         ($list:ident, $name:expr, $get:expr, $kind:literal, $key:literal) => {{
-            match find(&raw.$list, &$name.value, $get) {
-                Some(i) => {
-                    raw.$list.remove(i);
-                }
-                None => {
-                    let names: Vec<String> = raw
-                        .$list
-                        .iter()
-                        .map(|x| $get(&x.value).to_owned())
-                        .collect();
-                    let hint = did_you_mean(&$name.value, names.iter().map(String::as_str));
-                    v.error(
-                        Code::Cfg005,
-                        pos($name),
-                        &format!("{path}.{}", $key),
-                        format!("unknown {} `{}`", $kind, $name.value),
-                    )
-                    .hint = hint;
-                }
+            let found = find(&raw.$list, &$name.value, $get);
+            let path = format!("{path}.{}", $key);
+            if let Some(i) = v.found(found, &raw.$list, $get, $name, &path, $kind) {
+                raw.$list.remove(i);
             }
         }};
+    }
+    // Patches the named object's fields that the change sets (`opt`: an optional field,
+    // `plain`: a required one) and attributes each to the scenario file.
+    macro_rules! modify {
+        ($list:ident, $p:expr, $get:expr, $kind:literal, $key:literal, [$($field:ident $how:ident),* $(,)?]) => {{
+            let found = find(&raw.$list, &$p.name.value, $get);
+            let name_path = format!("{path}.{}.name", $key);
+            let Some(i) = v.found(found, &raw.$list, $get, &$p.name, &name_path, $kind) else {
+                return;
+            };
+            let item = &mut raw.$list[i].value;
+            let mut patched = Vec::new();
+            $(modify!(@set item, $p, $field, $how, patched);)*
+            for field in patched {
+                attribute(
+                    format!("{}[{i}].{field}", stringify!($list)),
+                    &format!("{}.{field}", $key),
+                );
+            }
+        }};
+        (@set $item:ident, $p:expr, $field:ident, opt, $patched:ident) => {
+            if let Some(x) = &$p.$field {
+                $item.$field = Some(x.clone());
+                $patched.push(stringify!($field));
+            }
+        };
+        (@set $item:ident, $p:expr, $field:ident, plain, $patched:ident) => {
+            if let Some(x) = &$p.$field {
+                $item.$field = x.clone();
+                $patched.push(stringify!($field));
+            }
+        };
     }
     match &change.value {
         RawChange::Profile(p) => *profile = Some(p.clone()),
@@ -750,104 +767,13 @@ fn apply_change(
             }
         }
         RawChange::ModifySite(p) => {
-            let Some(i) = v.found(
-                find(&raw.sites, &p.name.value, site_name),
-                &raw.sites,
-                site_name,
-                &p.name,
-                &format!("{path}.modify_site.name"),
-                "site",
-            ) else {
-                return;
-            };
-            let site = &mut raw.sites[i].value;
-            if let Some(x) = &p.hub {
-                site.hub = Some(x.clone());
-                attribute(format!("sites[{i}].hub"), "modify_site.hub");
-            }
-            if let Some(x) = &p.inbound_mail_enabled {
-                site.inbound_mail_enabled = Some(x.clone());
-                attribute(
-                    format!("sites[{i}].inbound_mail_enabled"),
-                    "modify_site.inbound_mail_enabled",
-                );
-            }
+            modify!(sites, p, site_name, "site", "modify_site", [hub opt, inbound_mail_enabled opt]);
         }
         RawChange::ModifySiteLink(p) => {
-            let Some(i) = v.found(
-                find(&raw.site_links, &p.name.value, link_name),
-                &raw.site_links,
-                link_name,
-                &p.name,
-                &format!("{path}.modify_site_link.name"),
-                "site link",
-            ) else {
-                return;
-            };
-            let link = &mut raw.site_links[i].value;
-            if let Some(x) = &p.sites {
-                link.sites = x.clone();
-                attribute(format!("site_links[{i}].sites"), "modify_site_link.sites");
-            }
-            if let Some(x) = &p.cost {
-                link.cost = Some(x.clone());
-                attribute(format!("site_links[{i}].cost"), "modify_site_link.cost");
-            }
-            if let Some(x) = &p.exchange_cost {
-                link.exchange_cost = Some(x.clone());
-                attribute(
-                    format!("site_links[{i}].exchange_cost"),
-                    "modify_site_link.exchange_cost",
-                );
-            }
+            modify!(site_links, p, link_name, "site link", "modify_site_link", [sites plain, cost opt, exchange_cost opt]);
         }
         RawChange::ModifyTransportRule(p) => {
-            let Some(i) = v.found(
-                find(&raw.transport_rules, &p.name.value, rule_name),
-                &raw.transport_rules,
-                rule_name,
-                &p.name,
-                &format!("{path}.modify_transport_rule.name"),
-                "transport rule",
-            ) else {
-                return;
-            };
-            let rule = &mut raw.transport_rules[i].value;
-            if let Some(x) = &p.priority {
-                rule.priority = Some(x.clone());
-                attribute(
-                    format!("transport_rules[{i}].priority"),
-                    "modify_transport_rule.priority",
-                );
-            }
-            if let Some(x) = &p.mode {
-                rule.mode = Some(x.clone());
-                attribute(
-                    format!("transport_rules[{i}].mode"),
-                    "modify_transport_rule.mode",
-                );
-            }
-            if let Some(x) = &p.conditions {
-                rule.conditions = Some(x.clone());
-                attribute(
-                    format!("transport_rules[{i}].conditions"),
-                    "modify_transport_rule.conditions",
-                );
-            }
-            if let Some(x) = &p.exceptions {
-                rule.exceptions = Some(x.clone());
-                attribute(
-                    format!("transport_rules[{i}].exceptions"),
-                    "modify_transport_rule.exceptions",
-                );
-            }
-            if let Some(x) = &p.actions {
-                rule.actions = x.clone();
-                attribute(
-                    format!("transport_rules[{i}].actions"),
-                    "modify_transport_rule.actions",
-                );
-            }
+            modify!(transport_rules, p, rule_name, "transport rule", "modify_transport_rule", [priority opt, mode opt, conditions opt, exceptions opt, actions plain]);
         }
         RawChange::RemoveSiteLink(n) => {
             remove!(site_links, n, link_name, "site link", "remove_site_link");
@@ -890,99 +816,18 @@ fn apply_change(
             attribute("transport_config".to_owned(), "transport_config");
         }
         RawChange::ModifyServer(p) => {
-            let Some(i) = find(&raw.servers, &p.name.value, server_name) else {
-                let names: Vec<String> = raw
-                    .servers
-                    .iter()
-                    .map(|x| x.value.name.value.clone())
-                    .collect();
-                let hint = did_you_mean(&p.name.value, names.iter().map(String::as_str));
-                v.error(
-                    Code::Cfg005,
-                    pos(&p.name),
-                    &format!("{path}.modify_server.name"),
-                    format!("unknown server `{}`", p.name.value),
-                )
-                .hint = hint;
-                return;
-            };
-            let s = &mut raw.servers[i].value;
-            let mut patched = Vec::new();
-            if let Some(x) = &p.site {
-                s.site = Some(x.clone());
-                patched.push("site");
-            }
-            if let Some(x) = &p.roles {
-                s.roles = x.clone();
-                patched.push("roles");
-            }
-            if let Some(x) = &p.version {
-                s.version = Some(x.clone());
-                patched.push("version");
-            }
-            if let Some(x) = &p.subscribed_site {
-                s.subscribed_site = Some(x.clone());
-                patched.push("subscribed_site");
-            }
-            for key in patched {
-                attribute(
-                    format!("servers[{i}].{key}"),
-                    &format!("modify_server.{key}"),
-                );
-            }
+            modify!(servers, p, server_name, "server", "modify_server", [site opt, roles plain, version opt, subscribed_site opt]);
         }
         RawChange::ModifySendConnector(p) => {
-            let Some(i) = find(&raw.send_connectors, &p.name.value, connector_name) else {
-                let names: Vec<String> = raw
-                    .send_connectors
-                    .iter()
-                    .map(|x| x.value.name.value.clone())
-                    .collect();
-                let hint = did_you_mean(&p.name.value, names.iter().map(String::as_str));
-                v.error(
-                    Code::Cfg005,
-                    pos(&p.name),
-                    &format!("{path}.modify_send_connector.name"),
-                    format!("unknown send connector `{}`", p.name.value),
-                )
-                .hint = hint;
-                return;
-            };
-            let c = &mut raw.send_connectors[i].value;
-            let mut patched = Vec::new();
-            macro_rules! patch {
-                ($field:ident, opt) => {
-                    if let Some(x) = &p.$field {
-                        c.$field = Some(x.clone());
-                        patched.push(stringify!($field));
-                    }
-                };
-                ($field:ident, plain) => {
-                    if let Some(x) = &p.$field {
-                        c.$field = x.clone();
-                        patched.push(stringify!($field));
-                    }
-                };
-            }
-            patch!(address_spaces, plain);
-            patch!(source_servers, plain);
-            patch!(scoped, opt);
-            patch!(enabled, opt);
-            patch!(frontend_proxy, opt);
-            patch!(dns_routing, opt);
-            patch!(smart_hosts, plain);
-            patch!(require_tls, opt);
-            patch!(tls_auth_level, opt);
-            patch!(tls_domain, opt);
-            patch!(ignore_starttls, opt);
-            patch!(domain_secure, opt);
-            patch!(max_message_size, opt);
-            for key in patched {
-                attribute(
-                    format!("send_connectors[{i}].{key}"),
-                    &format!("modify_send_connector.{key}"),
-                );
-            }
+            modify!(
+                send_connectors, p, connector_name, "send connector", "modify_send_connector",
+                [
+                    address_spaces plain, source_servers plain, scoped opt, enabled opt,
+                    frontend_proxy opt, dns_routing opt, smart_hosts plain, require_tls opt,
+                    tls_auth_level opt, tls_domain opt, ignore_starttls opt, domain_secure opt,
+                    max_message_size opt
+                ]
+            );
         }
     }
 }
