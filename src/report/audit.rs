@@ -162,15 +162,9 @@ pub fn of_simulation(r: &SimulateReport, files: &[AnalysedFile], fixes: &FixInde
             crate::model::Millis(r.duration_ms)
         ),
     ));
-    let codes_in_use = [
-        Code::Tls001,
-        Code::Tls002,
-        Code::Tls003,
-        Code::Tls004,
-        Code::Dlv001,
-        Code::Dlv002,
-        Code::Exp001,
-    ];
+    // The run's own findings, then the scenario's unmet expectations.
+    let mut codes_in_use = crate::sim::FINDING_CODES.to_vec();
+    codes_in_use.push(Code::Exp001);
     let mut summary_header: Vec<String> = [
         "run",
         "profile",

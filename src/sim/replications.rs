@@ -52,14 +52,7 @@ pub fn metrics(r: &RunResult) -> Vec<(String, f64)> {
             },
         ),
     ];
-    for code in [
-        Code::Tls001,
-        Code::Tls002,
-        Code::Tls003,
-        Code::Tls004,
-        Code::Dlv001,
-        Code::Dlv002,
-    ] {
+    for code in super::FINDING_CODES {
         out.push((code.as_str().to_owned(), count(code)));
     }
     out
