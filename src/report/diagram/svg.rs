@@ -420,25 +420,31 @@ impl Layout {
                 .any(|&s| topology.server(s).site.is_none())
         };
 
+        // Places the connectors sourced (or not) on Edge servers, each level with the mean of
+        // its source servers, clear of those placed before.
+        let place = |this: &mut Self, placed: &mut Vec<Rect>, edge_sourced: bool| {
+            let mut wanted: Vec<(i32, usize)> = (0..topology.send_connectors.len())
+                .filter(|&c| is_edge_sourced(c) == edge_sourced)
+                .map(|c| (this.mean_source_y(topology, c), c))
+                .collect();
+            wanted.sort_unstable();
+            for (cy, c) in wanted {
+                let h = connector_height(connector_lines[c].len());
+                let y = free_y(cy - h / 2, h, top, placed, 16);
+                let rect = Rect {
+                    x: connector_x,
+                    y,
+                    w: connector_w,
+                    h,
+                };
+                placed.push(rect);
+                this.connectors[c] = rect;
+            }
+        };
+
         // Connectors of Mailbox servers first, level with their source servers.
         let mut placed: Vec<Rect> = Vec::new();
-        let mut wanted: Vec<(i32, usize)> = (0..topology.send_connectors.len())
-            .filter(|&c| !is_edge_sourced(c))
-            .map(|c| (self.mean_source_y(topology, c), c))
-            .collect();
-        wanted.sort_unstable();
-        for (cy, c) in wanted {
-            let h = connector_height(connector_lines[c].len());
-            let y = free_y(cy - h / 2, h, top, &placed, 16);
-            let rect = Rect {
-                x: connector_x,
-                y,
-                w: connector_w,
-                h,
-            };
-            placed.push(rect);
-            self.connectors[c] = rect;
-        }
+        place(self, &mut placed, false);
 
         // Edge servers level with their site's title, clear of the lines that cross their
         // column on the way to a connector.
@@ -478,23 +484,7 @@ impl Layout {
         }
 
         // Connectors of Edge servers (EdgeSync), level with their Edge servers.
-        let mut wanted: Vec<(i32, usize)> = (0..topology.send_connectors.len())
-            .filter(|&c| is_edge_sourced(c))
-            .map(|c| (self.mean_source_y(topology, c), c))
-            .collect();
-        wanted.sort_unstable();
-        for (cy, c) in wanted {
-            let h = connector_height(connector_lines[c].len());
-            let y = free_y(cy - h / 2, h, top, &placed, 16);
-            let rect = Rect {
-                x: connector_x,
-                y,
-                w: connector_w,
-                h,
-            };
-            placed.push(rect);
-            self.connectors[c] = rect;
-        }
+        place(self, &mut placed, true);
 
         let internet_x = if placed.is_empty() {
             self.edges
