@@ -221,10 +221,13 @@ fn yaml(o: &Org, profile: &str) -> String {
 }
 
 fn load_org(o: &Org, profile: &str) -> Topology {
-    let text = yaml(o, profile);
+    load_generated(&yaml(o, profile))
+}
+
+fn load_generated(text: &str) -> Topology {
     match load::topology_from_source(SourceFile {
         name: "generated.yaml".to_owned(),
-        text: text.clone(),
+        text: text.to_owned(),
         base_dir: None,
     }) {
         Ok(l) => l.topology,
@@ -558,14 +561,7 @@ fn one_server_per_site(o: &Org) -> Topology {
         "accepted_domains: [contoso.com]",
         &format!("accepted_domains: [{domains}]"),
     );
-    match load::topology_from_source(SourceFile {
-        name: "generated.yaml".to_owned(),
-        text: text.clone(),
-        base_dir: None,
-    }) {
-        Ok(l) => l.topology,
-        Err(f) => panic!("{text}\n{}", f.render()),
-    }
+    load_generated(&text)
 }
 
 proptest! {
