@@ -27,8 +27,8 @@ fn config() -> Config {
     }
 }
 
-/// (address space, cost, source servers as (site, index), scoped, frontend proxy, TLS the
-/// connector requires: `None`, or `Some(tls_auth_level)` with `""` for plain `require_tls`).
+/// (address space, cost, source servers as (site, server index), scoped, frontend proxy, TLS
+/// the connector requires: `None`, or `Some(tls_auth_level)` with `""` for plain `require_tls`).
 type Connector = (
     String,
     u32,
@@ -38,15 +38,70 @@ type Connector = (
     Option<&'static str>,
 );
 
+/// The roles of one generated server: a Mailbox server runs the Transport service, a Front End
+/// (Client Access) server the Front End Transport service; an Exchange 2013 server may hold
+/// either or both (reference §1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Roles {
+    Mailbox,
+    MailboxFrontend,
+    Frontend,
+}
+
+impl Roles {
+    fn has_mailbox(self) -> bool {
+        self != Self::Frontend
+    }
+}
+
+/// A generated AD site: its servers (the first always holds the Mailbox role) and whether it
+/// is a hub site.
+#[derive(Clone, Debug)]
+struct Site {
+    servers: Vec<Roles>,
+    hub: bool,
+}
+
+/// Transport rule predicates (conditions or exceptions); empty lists and `None` are absent.
+#[derive(Clone, Debug, Default)]
+struct Predicates {
+    words: Vec<&'static str>,
+    /// SentToScope: `Some(true)` in_organization, `Some(false)` not_in_organization.
+    in_organization: Option<bool>,
+    domains: Vec<&'static str>,
+    from_sites: Vec<usize>,
+}
+
+impl Predicates {
+    fn is_empty(&self) -> bool {
+        self.words.is_empty()
+            && self.in_organization.is_none()
+            && self.domains.is_empty()
+            && self.from_sites.is_empty()
+    }
+}
+
+/// A generated transport rule, `R{k}` in file order.
+#[derive(Clone, Debug)]
+struct Rule {
+    /// An explicit priority (unique), or `None`: the next free number in file order.
+    priority: Option<u32>,
+    audit: bool,
+    conditions: Predicates,
+    exceptions: Predicates,
+    require_tls: bool,
+}
+
 /// A generated organisation, as the numbers that describe it.
 #[derive(Clone, Debug)]
 struct Org {
-    /// Per site: number of Mailbox servers (1..=3), whether the first also runs Front End,
-    /// whether the site is a hub.
-    sites: Vec<(usize, bool, bool)>,
+    sites: Vec<Site>,
     /// (site a, site b, cost, exchange cost).
     links: Vec<(usize, usize, u32, Option<u32>)>,
     connectors: Vec<Connector>,
+    rules: Vec<Rule>,
+    /// The subject of every test message (the rules match words in it).
+    subject: &'static str,
     /// STARTTLS of fabrikam.com's MX and of every other domain's.
     fabrikam_starttls: &'static str,
     other_starttls: &'static str,
@@ -56,15 +111,78 @@ struct Org {
     edge: Option<usize>,
 }
 
+fn predicates(n: usize) -> impl Strategy<Value = Predicates> {
+    (
+        proptest::collection::vec(prop::sample::select(vec!["secret", "budget"]), 0..=1),
+        proptest::option::weighted(0.2, any::<bool>()),
+        proptest::collection::vec(
+            prop::sample::select(vec!["fabrikam.com", "other.example", "contoso.com"]),
+            0..=1,
+        ),
+        proptest::collection::vec(0..n, 0..=1),
+    )
+        .prop_map(|(words, in_organization, domains, from_sites)| Predicates {
+            words,
+            in_organization,
+            domains,
+            from_sites,
+        })
+}
+
+fn rules(n: usize) -> impl Strategy<Value = Vec<Rule>> {
+    proptest::collection::vec(
+        (
+            proptest::option::weighted(0.5, 0u32..4),
+            proptest::bool::weighted(0.15),
+            predicates(n),
+            proptest::option::weighted(0.3, predicates(n)),
+            proptest::bool::weighted(0.85),
+        )
+            .prop_map(
+                |(priority, audit, conditions, exceptions, require_tls)| Rule {
+                    priority,
+                    audit,
+                    conditions,
+                    exceptions: exceptions.unwrap_or_default(),
+                    require_tls,
+                },
+            ),
+        1..=3,
+    )
+    .prop_map(|mut rules| {
+        // Each explicit priority once (the loader refuses a duplicate, CFG error).
+        let mut used = BTreeSet::new();
+        for r in &mut rules {
+            if let Some(p) = r.priority
+                && !used.insert(p)
+            {
+                r.priority = None;
+            }
+        }
+        rules
+    })
+}
+
 fn org(hubs: bool) -> impl Strategy<Value = Org> {
-    (1usize..=5)
+    (1usize..=10)
         .prop_flat_map(move |n| {
+            let roles = || {
+                prop::sample::select(vec![
+                    Roles::Mailbox,
+                    Roles::MailboxFrontend,
+                    Roles::Frontend,
+                ])
+            };
             let sites = proptest::collection::vec(
                 (
-                    1usize..=3,
-                    any::<bool>(),
+                    prop::sample::select(vec![Roles::Mailbox, Roles::MailboxFrontend]),
+                    proptest::collection::vec(roles(), 0..=3),
                     any::<bool>().prop_map(move |h| h && hubs),
-                ),
+                )
+                    .prop_map(|(first, more, hub)| Site {
+                        servers: std::iter::once(first).chain(more).collect(),
+                        hub,
+                    }),
                 n,
             );
             // Few distinct costs, so that equal-cost paths (and the tie-breaks) are common.
@@ -82,7 +200,7 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
                 (
                     prop::sample::select(vec!["*", "fabrikam.com", "*.com"]),
                     1u32..=10,
-                    proptest::collection::vec((0..n, 0usize..3), 1..=2),
+                    proptest::collection::vec((0..n, 0usize..4), 1..=2),
                     proptest::bool::weighted(0.2),
                     proptest::bool::weighted(0.2),
                     proptest::option::weighted(
@@ -95,24 +213,20 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
             let starttls =
                 || prop::sample::select(vec!["offered", "not_offered", "handshake_fails"]);
             (
-                sites,
-                tree,
-                extra,
-                connectors,
-                starttls(),
-                starttls(),
+                (sites, tree, extra, connectors),
+                rules(n),
+                prop::sample::select(vec!["Top secret", "Budget review", "Lunch"]),
+                (starttls(), starttls()),
                 (any::<bool>(), any::<bool>()),
                 proptest::option::weighted(0.3, 0..n),
             )
         })
         .prop_map(
             |(
-                sites,
-                tree,
-                extra,
-                connectors,
-                fabrikam_starttls,
-                other_starttls,
+                (sites, tree, extra, connectors),
+                rules,
+                subject,
+                (fabrikam_starttls, other_starttls),
                 certificates_trusted,
                 edge,
             )| {
@@ -130,9 +244,15 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
                 let connectors = connectors
                     .into_iter()
                     .map(|(space, cost, sources, scoped, proxy, tls)| {
+                        // Source servers are Mailbox servers (reference §1.2).
                         let sources = sources
                             .into_iter()
-                            .map(|(s, i)| (s, i % sites[s].0))
+                            .map(|(s, i)| {
+                                let mailboxes: Vec<usize> = (0..sites[s].servers.len())
+                                    .filter(|&m| sites[s].servers[m].has_mailbox())
+                                    .collect();
+                                (s, mailboxes[i % mailboxes.len()])
+                            })
                             .collect::<BTreeSet<_>>()
                             .into_iter()
                             .collect();
@@ -143,6 +263,8 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
                     sites,
                     links,
                     connectors,
+                    rules,
+                    subject,
                     fabrikam_starttls,
                     other_starttls,
                     certificates_trusted,
@@ -152,16 +274,48 @@ fn org(hubs: bool) -> impl Strategy<Value = Org> {
         )
 }
 
-fn server_name(site: usize, index: usize) -> String {
-    format!("S{site}-MBX{index}")
+fn server_name(o: &Org, site: usize, index: usize) -> String {
+    if o.sites[site].servers[index].has_mailbox() {
+        format!("S{site}-MBX{index}")
+    } else {
+        format!("S{site}-CAS{index}")
+    }
+}
+
+fn predicates_yaml(p: &Predicates) -> String {
+    let mut parts = Vec::new();
+    if !p.words.is_empty() {
+        parts.push(format!(
+            "subject_or_body_contains: [{}]",
+            p.words.join(", ")
+        ));
+    }
+    if let Some(inside) = p.in_organization {
+        parts.push(format!(
+            "sent_to_scope: {}",
+            if inside {
+                "in_organization"
+            } else {
+                "not_in_organization"
+            }
+        ));
+    }
+    if !p.domains.is_empty() {
+        parts.push(format!("recipient_domain_is: [{}]", p.domains.join(", ")));
+    }
+    if !p.from_sites.is_empty() {
+        let sites: Vec<String> = p.from_sites.iter().map(|s| format!("S{s}")).collect();
+        parts.push(format!("from_site: [{}]", sites.join(", ")));
+    }
+    format!("{{{}}}", parts.join(", "))
 }
 
 fn yaml(o: &Org, profile: &str) -> String {
     let mut y = format!(
         "format: 1\norganization: Generated\nprofile: {profile}\naccepted_domains: [contoso.com]\nsites:\n"
     );
-    for (i, (_, _, hub)) in o.sites.iter().enumerate() {
-        let _ = writeln!(y, "  - {{name: S{i}, hub: {hub}}}");
+    for (i, site) in o.sites.iter().enumerate() {
+        let _ = writeln!(y, "  - {{name: S{i}, hub: {}}}", site.hub);
     }
     y.push_str(if o.links.is_empty() {
         "site_links: []\n"
@@ -176,17 +330,17 @@ fn yaml(o: &Org, profile: &str) -> String {
         );
     }
     y.push_str("servers:\n");
-    for (i, (n, fet, _)) in o.sites.iter().enumerate() {
-        for m in 0..*n {
-            let roles = if m == 0 && *fet {
-                "[mailbox, frontend]"
-            } else {
-                "[mailbox]"
+    for (i, site) in o.sites.iter().enumerate() {
+        for (m, roles) in site.servers.iter().enumerate() {
+            let roles = match roles {
+                Roles::Mailbox => "[mailbox]",
+                Roles::MailboxFrontend => "[mailbox, frontend]",
+                Roles::Frontend => "[frontend]",
             };
             let _ = writeln!(
                 y,
                 "  - {{name: {}, site: S{i}, roles: {roles}}}",
-                server_name(i, m)
+                server_name(o, i, m)
             );
         }
     }
@@ -198,7 +352,7 @@ fn yaml(o: &Org, profile: &str) -> String {
     }
     y.push_str("send_connectors:\n");
     for (k, (space, cost, sources, scoped, proxy, tls)) in o.connectors.iter().enumerate() {
-        let sources: Vec<String> = sources.iter().map(|&(s, i)| server_name(s, i)).collect();
+        let sources: Vec<String> = sources.iter().map(|&(s, i)| server_name(o, s, i)).collect();
         let tls = match tls {
             None => String::new(),
             Some("") => ", require_tls: true".to_owned(),
@@ -210,7 +364,24 @@ fn yaml(o: &Org, profile: &str) -> String {
             sources.join(", ")
         );
     }
-    y.push_str("transport_rules:\n  - {name: Secret, conditions: {subject_or_body_contains: [secret]}, actions: {require_tls: true}}\n");
+    y.push_str("transport_rules:\n");
+    for (k, r) in o.rules.iter().enumerate() {
+        let mut fields = vec![format!("name: R{k}")];
+        if let Some(p) = r.priority {
+            fields.push(format!("priority: {p}"));
+        }
+        if r.audit {
+            fields.push("mode: audit".to_owned());
+        }
+        if !r.conditions.is_empty() {
+            fields.push(format!("conditions: {}", predicates_yaml(&r.conditions)));
+        }
+        if !r.exceptions.is_empty() {
+            fields.push(format!("exceptions: {}", predicates_yaml(&r.exceptions)));
+        }
+        fields.push(format!("actions: {{require_tls: {}}}", r.require_tls));
+        let _ = writeln!(y, "  - {{{}}}", fields.join(", "));
+    }
     y.push_str("mailboxes:\n  - {address: \"*@contoso.com\", server: S0-MBX0}\n");
     let _ = write!(
         y,
@@ -218,6 +389,60 @@ fn yaml(o: &Org, profile: &str) -> String {
         o.fabrikam_starttls, o.certificates_trusted.0, o.other_starttls, o.certificates_trusted.1
     );
     y
+}
+
+/// Brute force, from the rules as generated (reference §3.7): the name of the rule that makes
+/// this recipient require TLS — the enforced `require_tls` rule with the lowest priority
+/// (explicit, or the next free number in file order) whose conditions all hold (each
+/// condition's values ORed) and none of whose exceptions holds — or `None`.
+fn oracle_requiring_rule(
+    o: &Org,
+    subject: &str,
+    sender_site: usize,
+    recipient_domain: &str,
+) -> Option<String> {
+    let internal = recipient_domain == "contoso.com";
+    let results =
+        |p: &Predicates| -> Vec<bool> {
+            let mut r = Vec::new();
+            if !p.words.is_empty() {
+                r.push(p.words.iter().any(|w| subject.to_lowercase().contains(w)));
+            }
+            if let Some(inside) = p.in_organization {
+                r.push(inside == internal);
+            }
+            if !p.domains.is_empty() {
+                r.push(p.domains.iter().any(|d| {
+                    recipient_domain == *d || recipient_domain.ends_with(&format!(".{d}"))
+                }));
+            }
+            if !p.from_sites.is_empty() {
+                r.push(p.from_sites.contains(&sender_site));
+            }
+            r
+        };
+    let mut used: BTreeSet<u32> = o.rules.iter().filter_map(|r| r.priority).collect();
+    let mut next = 0;
+    let mut ordered: Vec<(u32, usize)> = Vec::new();
+    for (k, r) in o.rules.iter().enumerate() {
+        let p = r.priority.unwrap_or_else(|| {
+            while used.contains(&next) {
+                next += 1;
+            }
+            used.insert(next);
+            next
+        });
+        ordered.push((p, k));
+    }
+    ordered.sort_unstable();
+    ordered.into_iter().find_map(|(_, k)| {
+        let r = &o.rules[k];
+        let applies = !r.audit
+            && r.require_tls
+            && results(&r.conditions).iter().all(|&b| b)
+            && !results(&r.exceptions).iter().any(|&b| b);
+        applies.then(|| format!("R{k}"))
+    })
 }
 
 fn load_org(o: &Org, profile: &str) -> Topology {
@@ -277,12 +502,18 @@ fn oracle_path(t: &Topology, a: SiteId, b: SiteId) -> Option<(Vec<SiteId>, u64)>
     best.map(|(cost, _, _, path)| (path, cost))
 }
 
-fn explain(t: &Topology, origin: ServerId, to: &str, faults: &Faults) -> policy::Explanation {
+fn explain(
+    t: &Topology,
+    subject: &str,
+    origin: ServerId,
+    to: &str,
+    faults: &Faults,
+) -> policy::Explanation {
     let request = Request {
         sender: Sender::Server(origin),
         sender_text: String::new(),
         recipient: to.to_owned(),
-        subject: "Top secret".to_owned(),
+        subject: subject.to_owned(),
         size: Bytes(1000),
         at: tlsflow::load::values::instant("2026-06-01T00:00:00Z").expect("instant"),
         assume_required: None,
@@ -357,31 +588,34 @@ proptest! {
     // Cheap (a route per origin and domain), and the certificate cases are rare: more cases.
     #![proptest_config(Config { cases: config().cases * 8, ..config() })]
 
-    /// Property: under exchange2013 (no hub sites, no Edge), required mail leaves in clear iff
-    /// the rule's server is not a source server of the connector, the connector does not require
-    /// TLS, and the MX offers no usable STARTTLS (the Front End proxy carries the requirement, so
-    /// it never leaves in clear from a source server); a TLS-requiring connector delivers iff
-    /// STARTTLS works and, under certificate_validation, the certificate is trusted.
+    /// Property: under exchange2013 (no hub sites, no Edge), mail a rule requires (by the rules
+    /// oracle) leaves in clear iff the rule's server is not a source server of the connector,
+    /// the connector does not require TLS, and the MX offers no usable STARTTLS (the Front End
+    /// proxy carries the requirement, so it never leaves in clear from a source server); a
+    /// TLS-requiring connector delivers iff STARTTLS works and, under certificate_validation,
+    /// the certificate is trusted.
     #[test]
     fn tls001_follows_the_profile_formula(o in org(false)) {
         let t = load_org(&o, "exchange2013");
         for origin in origins(&t) {
+            let site = t.server(origin).site.expect("a Mailbox server has a site").index();
             for (to, starttls, trusted) in [("bob@fabrikam.com", o.fabrikam_starttls, o.certificates_trusted.0), ("bob@other.example", o.other_starttls, o.certificates_trusted.1)] {
-                let e = explain(&t, origin, to, &Faults::none());
+                let e = explain(&t, o.subject, origin, to, &Faults::none());
                 // Only routes that reach the Internet can leave in clear.
                 let Some((connector, _, ext)) = &e.external else { continue };
                 let c = t.connector(*connector);
-                let expected = !c.source_servers.contains(&origin) && !c.require_tls && starttls != "offered";
+                let required = oracle_requiring_rule(&o, o.subject, site, to.split('@').nth(1).expect("domain")).is_some();
+                let expected = required && !c.source_servers.contains(&origin) && !c.require_tls && starttls != "offered";
                 let in_clear = matches!(ext.result, policy::ExternalResult::Delivered { tls: tlsflow::model::tls::TlsAchieved::None, .. });
                 let got = e.findings.iter().any(|f| f.code == tlsflow::model::Code::Tls001);
-                prop_assert_eq!(got, in_clear, "TLS001 is exactly required mail in clear");
+                prop_assert_eq!(got, in_clear && required, "TLS001 is exactly required mail in clear");
                 prop_assert_eq!(got, expected, "{} -> {} via {}", t.server(origin).name, to, c.name);
                 // Which TLS settings the external hop uses: the rule's level, carried from a
                 // source server, overrides the connector's wholesale, even a stricter
                 // TlsAuthLevel (reference §3.6); otherwise the connector's own (§3.2):
                 // certificate_validation needs a certificate that chains to a trusted root.
                 let delivered = matches!(ext.result, policy::ExternalResult::Delivered { .. });
-                let carried = c.source_servers.contains(&origin);
+                let carried = required && c.source_servers.contains(&origin);
                 let offered = starttls == "offered";
                 let certificate_validation = c.tls_auth_level == Some(tlsflow::model::tls::TlsLevel::CertificateValidation);
                 let expected_delivered = match (carried, c.require_tls) {
@@ -398,6 +632,24 @@ proptest! {
 
 proptest! {
     #![proptest_config(config())]
+
+    /// Property: the rules require TLS for exactly the recipients the rules oracle says, set by
+    /// the rule it names (priority order, conditions ANDed, exceptions veto, audit never applies).
+    #[test]
+    fn rules_require_tls_as_the_oracle_says(o in org(true)) {
+        let t = load_org(&o, "exchange2013");
+        for origin in origins(&t) {
+            let site = t.server(origin).site.expect("a Mailbox server has a site").index();
+            for subject in ["Top secret", "Budget review", "Lunch"] {
+                for domain in ["fabrikam.com", "other.example", "contoso.com"] {
+                    let e = explain(&t, subject, origin, &format!("bob@{domain}"), &Faults::none());
+                    let got = e.rules.origin.map(|r| t.transport_rules[r.index()].name.clone());
+                    prop_assert_eq!(&got, &oracle_requiring_rule(&o, subject, site, domain), "{} from {}: {}", subject, t.server(origin).name, domain);
+                    prop_assert_eq!(got.is_some(), e.rules.required != tlsflow::model::tls::TlsLevel::None);
+                }
+            }
+        }
+    }
 
     /// Property: under exchange-fixed and requiretls no TLS001 ever occurs, under any single
     /// failure.
@@ -419,7 +671,7 @@ proptest! {
         let t = load_org(&o, "exchange2013");
         for origin in origins(&t) {
             for to in ["bob@fabrikam.com", "bob@other.example"] {
-                let before = explain(&t, origin, to, &Faults::none());
+                let before = explain(&t, o.subject, origin, to, &Faults::none());
                 let mut seen = BTreeSet::from([origin]);
                 for s in &before.steps {
                     prop_assert!(s.hop.from == s.hop.to || seen.insert(s.hop.to), "{} visited twice", t.server(s.hop.to).name);
@@ -429,7 +681,7 @@ proptest! {
                 if t.connector(*connector).implicit { continue; }
                 let mut fixed = t.clone();
                 fixed.send_connectors[connector.index()].source_servers.push(origin);
-                let after = explain(&fixed, origin, to, &Faults::none());
+                let after = explain(&fixed, o.subject, origin, to, &Faults::none());
                 let tls001 = |e: &policy::Explanation| e.findings.iter().any(|f| f.code == tlsflow::model::Code::Tls001);
                 prop_assert!(!tls001(&after) || tls001(&before), "{} -> {to}", t.server(origin).name);
             }
@@ -444,7 +696,7 @@ proptest! {
         let result = tlsflow::check::check(&t, &tlsflow::check::CheckOptions { failures_max: 0, at, shard: None, no_pruning: false }, &|_| {});
         for origin in origins(&t) {
             for (to, class) in [("bob@fabrikam.com", "fabrikam.com"), (&*format!("bob@{}", tlsflow::model::OTHER_DOMAIN), "*")] {
-                let e = explain(&t, origin, to, &Faults::none());
+                let e = explain(&t, o.subject, origin, to, &Faults::none());
                 for f in e.findings.iter().filter(|f| f.code.as_str().starts_with("TLS")) {
                     prop_assert!(result.exposures.iter().any(|x| x.origin_servers.contains(&origin) && x.recipient_domain == class && x.code == f.code),
                         "route: {} {} -> {}; check disagrees", f.code, t.server(origin).name, to);
@@ -496,7 +748,7 @@ proptest! {
 }
 
 /// A message per origin server and domain, sent at time 0.
-fn scenario_of(t: &Topology, seed: u64) -> tlsflow::model::scenario::Scenario {
+fn scenario_of(t: &Topology, subject: &str, seed: u64) -> tlsflow::model::scenario::Scenario {
     use tlsflow::model::scenario::{ExplicitMessage, HopLatency, Scenario, Variant};
     let mut messages = Vec::new();
     for (i, site) in t.sites.iter().enumerate() {
@@ -507,7 +759,7 @@ fn scenario_of(t: &Topology, seed: u64) -> tlsflow::model::scenario::Scenario {
                 at: tlsflow::model::Millis(0),
                 from: format!("alice@{domain}"),
                 to: vec![to.to_owned()],
-                subject: "Top secret".to_owned(),
+                subject: subject.to_owned(),
                 size: Bytes(1000),
                 origin: tlsflow::model::Origin::default(),
             });
@@ -535,7 +787,7 @@ fn scenario_of(t: &Topology, seed: u64) -> tlsflow::model::scenario::Scenario {
 fn one_server_per_site(o: &Org) -> Topology {
     let mut o = o.clone();
     for s in &mut o.sites {
-        s.0 = 1;
+        s.servers.truncate(1);
     }
     for c in &mut o.connectors {
         for src in &mut c.2 {
@@ -574,7 +826,7 @@ proptest! {
     #[test]
     fn simulate_agrees_with_route_on_a_fault_free_run(o in org(true)) {
         let t = one_server_per_site(&o);
-        let scenario = scenario_of(&t, 1);
+        let scenario = scenario_of(&t, o.subject, 1);
         let options = tlsflow::sim::RunOptions { seed: 1, record_recipients: true };
         let run = tlsflow::sim::run(&scenario, 0, &options, &mut tlsflow::sim::NullSink);
         let again = tlsflow::sim::run(&scenario, 0, &options, &mut tlsflow::sim::NullSink);
@@ -692,7 +944,7 @@ proptest! {
         use tlsflow::model::Millis;
         use tlsflow::model::scenario::{Action, MxChange, TimedEvent};
         let t = one_server_per_site(&o);
-        let mut scenario = scenario_of(&t, 7);
+        let mut scenario = scenario_of(&t, o.subject, 7);
         for (m, minute) in scenario.messages.iter_mut().zip(minutes.iter().cycle()) {
             m.at = Millis::MINUTE.times(*minute);
         }
