@@ -1,39 +1,22 @@
 //! The engine's one event queue, ordered by (time, insertion sequence): events at the same
 //! millisecond pop in the order they were scheduled (nexosim's rule), so a run is a pure
 //! function of its input and seed.
+//!
+//! Simulated time never runs backwards, so the queue is a monotone priority queue: a radix heap
+//! (the `radix-heap` crate) keyed by the pair (time, sequence). Pushing is O(1) and popping is
+//! amortised O(log d) in the distance d from the last popped key, independent of how many
+//! events are pending, and the buckets are contiguous vectors: far fewer cache misses than a
+//! binary heap once 100,000 events wait (BENCHMARKS.md). The sequence makes every key unique,
+//! which gives the FIFO tie-break (the crate's own tie-break is LIFO).
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::cmp::Reverse;
 
-struct Scheduled<E> {
-    time_ms: u64,
-    seq: u64,
-    event: E,
-}
+use radix_heap::RadixHeapMap;
 
-impl<E> PartialEq for Scheduled<E> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time_ms, self.seq) == (other.time_ms, other.seq)
-    }
-}
-
-impl<E> Eq for Scheduled<E> {}
-
-impl<E> PartialOrd for Scheduled<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<E> Ord for Scheduled<E> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.time_ms, self.seq).cmp(&(other.time_ms, other.seq))
-    }
-}
-
-/// A min-queue of events keyed by integer milliseconds.
+/// A min-queue of events keyed by integer milliseconds, FIFO among equal times.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Reverse<Scheduled<E>>>,
+    /// A max-heap on reversed keys is a min-heap on (time, sequence).
+    heap: RadixHeapMap<Reverse<(u64, u64)>, E>,
     seq: u64,
     now_ms: u64,
 }
@@ -41,7 +24,7 @@ pub struct EventQueue<E> {
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            heap: RadixHeapMap::new(),
             seq: 0,
             now_ms: 0,
         }
@@ -56,23 +39,27 @@ impl<E> EventQueue<E> {
             "time never runs backwards: {time_ms} < {}",
             self.now_ms
         );
-        self.heap.push(Reverse(Scheduled {
-            time_ms,
-            seq: self.seq,
-            event,
-        }));
+        self.heap.push(Reverse((time_ms, self.seq)), event);
         self.seq += 1;
     }
 
     /// The next event and its time.
     pub fn pop(&mut self) -> Option<(u64, E)> {
-        let Reverse(s) = self.heap.pop()?;
-        self.now_ms = s.time_ms;
-        Some((s.time_ms, s.event))
+        self.pop_until(u64::MAX)
     }
 
-    pub fn peek_time(&self) -> Option<u64> {
-        self.heap.peek().map(|Reverse(s)| s.time_ms)
+    /// The next event and its time if that time is at most `limit_ms`; otherwise the event
+    /// stays queued and the clock does not move.
+    pub fn pop_until(&mut self, limit_ms: u64) -> Option<(u64, E)> {
+        let (key, event) = self.heap.pop()?;
+        let Reverse((time_ms, _)) = key;
+        if time_ms > limit_ms {
+            // Keys equal to the heap's top may be pushed again: the order is unchanged.
+            self.heap.push(key, event);
+            return None;
+        }
+        self.now_ms = time_ms;
+        Some((time_ms, event))
     }
 
     pub fn len(&self) -> usize {
@@ -85,5 +72,59 @@ impl<E> EventQueue<E> {
 
     pub fn now_ms(&self) -> u64 {
         self.now_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventQueue;
+
+    #[test]
+    fn pops_in_time_order_and_fifo_among_equal_times() {
+        let mut q = EventQueue::default();
+        for (t, e) in [(5, 'a'), (1, 'b'), (5, 'c'), (1, 'd'), (3, 'e'), (5, 'f')] {
+            q.push(t, e);
+        }
+        assert_eq!(q.pop_until(0).map(|(t, _)| t), None, "nothing is due at 0");
+        let mut order = Vec::new();
+        while let Some((t, e)) = q.pop() {
+            order.push((t, e));
+            if e == 'b' {
+                // Scheduled at the current time: after 'd', which was scheduled earlier.
+                q.push(1, 'g');
+            }
+        }
+        assert_eq!(
+            order,
+            [
+                (1, 'b'),
+                (1, 'd'),
+                (1, 'g'),
+                (3, 'e'),
+                (5, 'a'),
+                (5, 'c'),
+                (5, 'f')
+            ]
+        );
+    }
+
+    #[test]
+    fn pop_until_leaves_later_events_queued() {
+        let mut q = EventQueue::default();
+        q.push(10, 'a');
+        q.push(20, 'b');
+        assert_eq!(q.pop_until(15), Some((10, 'a')));
+        assert_eq!(q.pop_until(15), None);
+        assert_eq!((q.len(), q.now_ms()), (1, 10));
+        assert_eq!(q.pop(), Some((20, 'b')));
+    }
+
+    #[test]
+    #[should_panic(expected = "time never runs backwards")]
+    fn refuses_an_event_in_the_past() {
+        let mut q = EventQueue::default();
+        q.push(10, ());
+        let _ = q.pop();
+        q.push(9, ());
     }
 }
