@@ -15,7 +15,8 @@
 //! about finished messages are recognised and skipped; finished messages leave only counts,
 //! findings and (on request) their outcome.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::rc::Rc;
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -168,8 +169,8 @@ enum Event {
 
 struct Rcpt {
     address: String,
-    domain: String,
-    target: Option<Target>,
+    /// Where routing takes the recipient; `None`: an internal address with no mailbox.
+    key: Option<TargetKey>,
     required: TlsLevel,
     rule: Option<RuleId>,
     /// The strongest level a Send connector (or Domain Secure) enforced on a failed external
@@ -178,14 +179,23 @@ struct Rcpt {
     done: bool,
 }
 
+impl Rcpt {
+    /// The recipient domain (the address after its last `@`).
+    fn domain(&self) -> &str {
+        self.address.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+}
+
 struct Msg {
+    /// The InternalMessageId; the Message-Id is `message_id(org_domain, seq)`, formatted only
+    /// when a row, a finding or an outcome needs it.
     seq: u64,
-    message_id: String,
-    sender: String,
+    /// Shared with the workload's sender list and subject mix: no copy per message.
+    sender: Rc<str>,
     mailbox_server: ServerId,
     origin_site: SiteId,
-    subject: String,
-    subject_lower: String,
+    subject: Rc<str>,
+    subject_lower: Rc<str>,
     size: crate::model::Bytes,
     submitted_ms: u64,
     rcpts: Vec<Rcpt>,
@@ -226,6 +236,22 @@ struct Queue {
     last_error: String,
     /// What the tracking log names as `connector-id` for this queue.
     connector_id: String,
+}
+
+/// A routing target as numbers: the mailbox's server, or the interned recipient domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum TargetKey {
+    Mailbox(ServerId),
+    Domain(u32),
+}
+
+/// What a delivery queue is found by once its name is known: the next hop as numbers
+/// (relays: the kind and the receiving server; the external hop: the connector and the
+/// interned domain), on a server, at a TLS level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum QueueHop {
+    Relay(HopKind, ServerId),
+    External(ConnectorId, u32),
 }
 
 /// Slot arena with generations.
@@ -294,11 +320,26 @@ struct Engine<'a, 's> {
     events: EventQueue<Event>,
     route_rng: ChaCha8Rng,
     traffic_rng: ChaCha8Rng,
-    senders: Vec<Vec<String>>,
+    /// Per workload: its senders' addresses and mailbox servers (`None`: no mailbox, the
+    /// message is not sent), and its subjects with their lower-case forms for the rules.
+    senders: Vec<Vec<(Rc<str>, Option<ServerId>)>>,
+    subjects: Vec<Vec<(Rc<str>, Rc<str>)>>,
     msgs: Arena<Msg>,
     items: Arena<Item>,
     queues: Vec<Queue>,
     queue_index: BTreeMap<QueueKey, u32>,
+    /// The queue each numeric next hop resolved to: the queue's name is built once, when the
+    /// first item takes that hop.
+    queue_cache: HashMap<(ServerId, QueueHop, TlsLevel), u32>,
+    /// Recipient domains as numbers (interned when a message is created).
+    domain_ids: HashMap<String, u32>,
+    domain_names: Vec<String>,
+    /// `route::next_step` decisions per (server, target, size class), valid while the faults
+    /// stay as they are: every timeline event clears it. Routing is a pure function of these.
+    step_cache: HashMap<(ServerId, TargetKey, u8), Step>,
+    /// The distinct `max_message_size` limits of the Send connectors, sorted: a message's size
+    /// class is how many of them it exceeds, which is all that routing looks at (§2.1).
+    size_limits: Vec<crate::model::Bytes>,
     next_seq: u64,
     org_domain: String,
     result: RunResult,
@@ -321,8 +362,33 @@ pub fn run(
     let senders = scenario
         .workload
         .iter()
-        .map(|w| traffic::senders(&topology, &w.from))
+        .map(|w| {
+            traffic::senders(&topology, &w.from)
+                .into_iter()
+                .map(|a| {
+                    let server = topology.mailbox_for(&a).map(|m| m.server);
+                    (Rc::from(a), server)
+                })
+                .collect()
+        })
         .collect();
+    let subjects = scenario
+        .workload
+        .iter()
+        .map(|w| {
+            w.subjects
+                .iter()
+                .map(|(s, _)| (Rc::from(s.as_str()), Rc::from(s.to_lowercase())))
+                .collect()
+        })
+        .collect();
+    let mut size_limits: Vec<crate::model::Bytes> = topology
+        .send_connectors
+        .iter()
+        .filter_map(|c| c.max_message_size)
+        .collect();
+    size_limits.sort_unstable();
+    size_limits.dedup();
     let mut traffic_rng = ChaCha8Rng::seed_from_u64(options.seed);
     traffic_rng.set_stream(1);
     let mut route_rng = ChaCha8Rng::seed_from_u64(options.seed);
@@ -345,10 +411,16 @@ pub fn run(
         route_rng,
         traffic_rng,
         senders,
+        subjects,
         msgs: Arena::new(),
         items: Arena::new(),
         queues: Vec::new(),
         queue_index: BTreeMap::new(),
+        queue_cache: HashMap::new(),
+        domain_ids: HashMap::new(),
+        domain_names: Vec::new(),
+        step_cache: HashMap::new(),
+        size_limits,
         next_seq: 1,
         org_domain,
     };
@@ -391,11 +463,8 @@ impl Engine<'_, '_> {
     }
 
     fn run_loop(&mut self) {
-        while let Some(time) = self.events.peek_time() {
-            if time > self.end_ms() {
-                break;
-            }
-            let (_, event) = self.events.pop().expect("peeked");
+        let end = self.end_ms();
+        while let Some((_, event)) = self.events.pop_until(end) {
             self.result.stats.events += 1;
             assert!(self.result.stats.events < MAX_EVENTS, "event bound reached");
             self.dispatch(event);
@@ -412,9 +481,16 @@ impl Engine<'_, '_> {
         match event {
             Event::Explicit(i) => {
                 let m = &self.scenario.messages[i as usize];
-                let (from, to, subject, size) =
-                    (m.from.clone(), m.to.clone(), m.subject.clone(), m.size);
-                self.new_message(from, to, subject, size);
+                let Some(mailbox) = self.topology.mailbox_for(&m.from) else {
+                    return;
+                };
+                let (server, to, size) = (mailbox.server, m.to.clone(), m.size);
+                let (from, subject, lower) = (
+                    Rc::from(m.from.as_str()),
+                    Rc::from(m.subject.as_str()),
+                    Rc::from(m.subject.to_lowercase()),
+                );
+                self.new_message(from, server, to, (subject, lower), size);
             }
             Event::Workload(i) => self.workload_arrival(i),
             Event::Submit { msg, generation } => self.submit(msg, generation),
@@ -432,8 +508,13 @@ impl Engine<'_, '_> {
 
     fn workload_arrival(&mut self, i: u32) {
         let w = &self.scenario.workload[i as usize];
-        if let Some(g) = traffic::generate(&mut self.traffic_rng, w, &self.senders[i as usize]) {
-            self.new_message(g.from, g.to, g.subject, g.size);
+        let senders = &self.senders[i as usize];
+        if let Some(g) = traffic::generate(&mut self.traffic_rng, w, senders.len()) {
+            let (from, server) = senders[g.from].clone();
+            let subject = self.subjects[i as usize][g.subject].clone();
+            if let Some(server) = server {
+                self.new_message(from, server, g.to, subject, g.size);
+            }
         }
         if let Some(dt) = traffic::interarrival_ms(&mut self.traffic_rng, w.rate_per_hour) {
             let at = self.now().saturating_add(dt);
@@ -443,17 +524,16 @@ impl Engine<'_, '_> {
         }
     }
 
+    /// A new message from `from`, whose mailbox is on `mailbox_server`; `subject` with its
+    /// lower-case form.
     fn new_message(
         &mut self,
-        from: String,
+        from: Rc<str>,
+        mailbox_server: ServerId,
         to: Vec<String>,
-        subject: String,
+        (subject, subject_lower): (Rc<str>, Rc<str>),
         size: crate::model::Bytes,
     ) {
-        let Some(mailbox) = self.topology.mailbox_for(&from) else {
-            return;
-        };
-        let mailbox_server = mailbox.server;
         let origin_site = self
             .topology
             .server(mailbox_server)
@@ -465,20 +545,22 @@ impl Engine<'_, '_> {
         let rcpts: Vec<Rcpt> = to
             .into_iter()
             .map(|address| {
-                let domain = address
-                    .rsplit_once('@')
-                    .map_or_else(String::new, |(_, d)| d.to_owned());
-                let target = if self.topology.is_accepted_domain(&domain) {
+                let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+                let key = if self.topology.is_accepted_domain(domain) {
                     self.topology
                         .mailbox_for(&address)
-                        .map(|m| Target::Mailbox(m.server))
+                        .map(|m| TargetKey::Mailbox(m.server))
+                } else if let Some(&id) = self.domain_ids.get(domain) {
+                    Some(TargetKey::Domain(id))
                 } else {
-                    Some(Target::External(domain.clone()))
+                    let id = u32::try_from(self.domain_names.len()).expect("domains fit u32");
+                    self.domain_ids.insert(domain.to_owned(), id);
+                    self.domain_names.push(domain.to_owned());
+                    Some(TargetKey::Domain(id))
                 };
                 Rcpt {
                     address,
-                    domain,
-                    target,
+                    key,
                     required: TlsLevel::None,
                     rule: None,
                     enforced: None,
@@ -489,11 +571,8 @@ impl Engine<'_, '_> {
         let pending = u32::try_from(rcpts.len()).expect("recipient count fits u32");
         self.result.summary.messages += 1;
         self.result.summary.recipients += u64::from(pending);
-        let message_id = format!("<{seq}@{}>", self.org_domain);
-        let subject_lower = subject.to_lowercase();
         let (msg, generation) = self.msgs.insert(|_| Msg {
             seq,
-            message_id,
             sender: from,
             mailbox_server,
             origin_site,
@@ -605,8 +684,8 @@ impl Engine<'_, '_> {
             let facts = MessageFacts {
                 subject: &m.subject_lower,
                 sender_site: m.origin_site,
-                recipient_domain: &r.domain,
-                recipient_internal: self.topology.is_accepted_domain(&r.domain),
+                recipient_domain: r.domain(),
+                recipient_internal: self.topology.is_accepted_domain(r.domain()),
             };
             outcomes.push(evaluate_rules(&self.topology, &facts));
         }
@@ -645,35 +724,51 @@ impl Engine<'_, '_> {
         let Some(it) = self.items.slots[item as usize].as_ref() else {
             return;
         };
-        let (msg, msg_gen, at) = (it.msg, it.msg_gen, it.at);
+        let (msg, msg_gen, at, first, item_level) =
+            (it.msg, it.msg_gen, it.at, !it.categorized, it.level);
         let Some(m) = self.msgs.get(msg, msg_gen) else {
             self.items.remove(item);
             return;
         };
-        let first = !it.categorized;
-        let mut groups: BTreeMap<(String, TlsLevel), (Step, Vec<u16>)> = BTreeMap::new();
-        for &r in &it.rcpts {
+        let size = m.size;
+        let level_of = |rcpt: &Rcpt| if first { rcpt.required } else { item_level };
+        // One pending recipient (most messages): no grouping, no allocation.
+        let mut pending = it
+            .rcpts
+            .iter()
+            .copied()
+            .filter(|&r| !m.rcpts[r as usize].done);
+        if let (Some(r), None) = (pending.next(), pending.next()) {
             let rcpt = &m.rcpts[r as usize];
-            if rcpt.done {
-                continue;
-            }
-            let level = if first { rcpt.required } else { it.level };
-            let step = match &rcpt.target {
-                Some(target) => next_step(&self.topology, at, target, m.size, &self.faults),
-                None => Step::End(RouteEnd::Ndr {
-                    at,
-                    status: "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".to_owned(),
-                }),
-            };
-            let key = (group_key(&step, &rcpt.domain), level);
+            let (key, level) = (rcpt.key, level_of(rcpt));
+            let step = self.step(at, key, size);
+            let it = self.items.slots[item as usize].as_mut().expect("live item");
+            it.rcpts.clear();
+            it.rcpts.push(r);
+            it.level = level;
+            it.categorized = true;
+            self.route_item(item, &step);
+            self.collect_if_finished(item);
+            return;
+        }
+        let pending: Vec<(u16, Option<TargetKey>, TlsLevel, String)> = it
+            .rcpts
+            .iter()
+            .map(|&r| (r, &m.rcpts[r as usize]))
+            .filter(|(_, rcpt)| !rcpt.done)
+            .map(|(r, rcpt)| (r, rcpt.key, level_of(rcpt), rcpt.domain().to_owned()))
+            .collect();
+        let template_lost = it.lost.clone();
+        let template_hops = it.hops.clone();
+        let mut groups: BTreeMap<(String, TlsLevel), (Step, Vec<u16>)> = BTreeMap::new();
+        for (r, key, level, domain) in pending {
+            let step = self.step(at, key, size);
             groups
-                .entry(key)
+                .entry((group_key(&step, &domain), level))
                 .or_insert_with(|| (step, Vec::new()))
                 .1
                 .push(r);
         }
-        let template_lost = it.lost.clone();
-        let template_hops = it.hops.clone();
         let mut first_group = true;
         for ((_, level), (step, rcpts)) in groups {
             let target_item = if first_group {
@@ -707,6 +802,30 @@ impl Engine<'_, '_> {
         self.collect_if_finished(item);
     }
 
+    /// The decision of the Transport service on `at` for a recipient (`route::next_step`),
+    /// from the cache when the same server, target and size class were decided under the same
+    /// faults. `None`: an internal address without a mailbox.
+    fn step(&mut self, at: ServerId, key: Option<TargetKey>, size: crate::model::Bytes) -> Step {
+        let Some(key) = key else {
+            return Step::End(RouteEnd::Ndr {
+                at,
+                status: "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".to_owned(),
+            });
+        };
+        let class = u8::try_from(self.size_limits.partition_point(|&l| l < size))
+            .expect("fewer than 256 distinct connector size limits");
+        if let Some(step) = self.step_cache.get(&(at, key, class)) {
+            return step.clone();
+        }
+        let target = match key {
+            TargetKey::Mailbox(server) => Target::Mailbox(server),
+            TargetKey::Domain(id) => Target::External(self.domain_names[id as usize].clone()),
+        };
+        let step = next_step(&self.topology, at, &target, size, &self.faults);
+        self.step_cache.insert((at, key, class), step.clone());
+        step
+    }
+
     /// Frees an item whose recipients are all finished (or whose message is gone).
     fn collect_if_finished(&mut self, item: u32) {
         let Some(it) = self.items.slots[item as usize].as_ref() else {
@@ -720,14 +839,6 @@ impl Engine<'_, '_> {
     /// Puts a categorized item where its decision says: a delivery queue, the Unreachable queue,
     /// or straight to an NDR.
     fn route_item(&mut self, item: u32, step: &Step) {
-        let at = self.items.slots[item as usize]
-            .as_ref()
-            .expect("live item")
-            .at;
-        let level = self.items.slots[item as usize]
-            .as_ref()
-            .expect("live item")
-            .level;
         match step {
             Step::End(RouteEnd::Ndr { status, .. }) => {
                 let status = status.clone();
@@ -735,20 +846,62 @@ impl Engine<'_, '_> {
             }
             Step::End(RouteEnd::Unreachable { .. }) => self.park_unreachable(item),
             _ => {
-                let domain = self.item_domain(item);
-                let (delivery_type, next_hop, connector_id) =
-                    queue_name(&self.topology, step, &domain);
-                self.enqueue(
-                    item,
-                    QueueKey {
-                        server: at,
-                        delivery_type,
-                        next_hop,
-                        level,
-                    },
-                    connector_id,
-                );
+                let hop = match step {
+                    Step::Relay(h) | Step::RelayThenEnd(h, _) => {
+                        Some(QueueHop::Relay(h.kind, h.to))
+                    }
+                    Step::End(RouteEnd::External { connector, .. }) => self
+                        .item_domain_id(item)
+                        .map(|d| QueueHop::External(*connector, d)),
+                    // A queue named by its reason (Retry at the point of failure): by name.
+                    Step::End(_) => None,
+                };
+                self.enqueue_by_hop(item, hop, |topology, domain| {
+                    queue_name(topology, step, domain)
+                });
             }
+        }
+    }
+
+    /// Enqueues an item on its server's queue for `hop` at its TLS level: found by numbers
+    /// when that hop was taken before, else by the queue's name (`name`, from the topology
+    /// and the item's recipient domain), which is then remembered.
+    fn enqueue_by_hop(
+        &mut self,
+        item: u32,
+        hop: Option<QueueHop>,
+        name: impl FnOnce(&Topology, &str) -> (&'static str, String, String),
+    ) {
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        let (server, level) = (it.at, it.level);
+        if let Some(hop) = hop
+            && let Some(&q) = self.queue_cache.get(&(server, hop, level))
+        {
+            self.enqueue_into(item, q);
+            return;
+        }
+        let domain = self.item_domain(item);
+        let (delivery_type, next_hop, connector_id) = name(&self.topology, &domain);
+        let key = QueueKey {
+            server,
+            delivery_type,
+            next_hop,
+            level,
+        };
+        let q = self.queue_for(key, connector_id);
+        if let Some(hop) = hop {
+            self.queue_cache.insert((server, hop, level), q);
+        }
+        self.enqueue_into(item, q);
+    }
+
+    /// The interned recipient domain of an external item.
+    fn item_domain_id(&self, item: u32) -> Option<u32> {
+        let it = self.items.slots[item as usize].as_ref()?;
+        let m = self.msgs.get(it.msg, it.msg_gen)?;
+        match m.rcpts[it.rcpts[0] as usize].key {
+            Some(TargetKey::Domain(id)) => Some(id),
+            _ => None,
         }
     }
 
@@ -772,13 +925,18 @@ impl Engine<'_, '_> {
         self.msgs
             .get(it.msg, it.msg_gen)
             .map_or_else(String::new, |m| {
-                m.rcpts[it.rcpts[0] as usize].domain.clone()
+                m.rcpts[it.rcpts[0] as usize].domain().to_owned()
             })
     }
 
     fn enqueue(&mut self, item: u32, key: QueueKey, connector_id: String) {
-        let unreachable = key.delivery_type == "Unreachable";
-        let q = if let Some(&q) = self.queue_index.get(&key) {
+        let q = self.queue_for(key, connector_id);
+        self.enqueue_into(item, q);
+    }
+
+    /// The queue with this key, created (empty, Active) on first use.
+    fn queue_for(&mut self, key: QueueKey, connector_id: String) -> u32 {
+        if let Some(&q) = self.queue_index.get(&key) {
             q
         } else {
             let q = u32::try_from(self.queues.len()).expect("queue count fits u32");
@@ -793,7 +951,11 @@ impl Engine<'_, '_> {
             });
             self.queue_index.insert(key, q);
             q
-        };
+        }
+    }
+
+    fn enqueue_into(&mut self, item: u32, q: u32) {
+        let unreachable = self.queues[q as usize].key.delivery_type == "Unreachable";
         let it = self.items.slots[item as usize].as_mut().expect("live item");
         it.queue = Some(q);
         let generation = it.generation;
@@ -891,11 +1053,11 @@ impl Engine<'_, '_> {
             return self.external(item, from, connector, via_frontend);
         }
         let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
-        let rcpt = &m.rcpts[it.rcpts[0] as usize];
-        let Some(target) = rcpt.target.clone() else {
+        let (at, key, size) = (it.at, m.rcpts[it.rcpts[0] as usize].key, m.size);
+        if key.is_none() {
             return Ok(());
-        };
-        let step = next_step(&self.topology, it.at, &target, m.size, &self.faults);
+        }
+        let step = self.step(at, key, size);
         match step {
             Step::Relay(hop) => {
                 self.relay(item, hop, None);
@@ -1032,7 +1194,7 @@ impl Engine<'_, '_> {
             return;
         }
         let it = self.items.slots[item as usize].as_ref().expect("live item");
-        let (at, then) = (it.at, it.then.clone());
+        let then = it.then.clone();
         let from = it
             .hops
             .last()
@@ -1052,23 +1214,12 @@ impl Engine<'_, '_> {
                 );
             }
             Some(RouteEnd::External { connector, .. }) => {
-                let level = self.items.slots[item as usize]
-                    .as_ref()
-                    .expect("live")
-                    .level;
-                let domain = self.item_domain(item);
-                let (delivery_type, next_hop, connector_id) =
-                    external_queue_name(&self.topology, connector, &domain);
-                self.enqueue(
-                    item,
-                    QueueKey {
-                        server: at,
-                        delivery_type,
-                        next_hop,
-                        level,
-                    },
-                    connector_id,
-                );
+                let hop = self
+                    .item_domain_id(item)
+                    .map(|d| QueueHop::External(connector, d));
+                self.enqueue_by_hop(item, hop, |topology, domain| {
+                    external_queue_name(topology, connector, domain)
+                });
             }
             Some(RouteEnd::Queued { .. }) | None => {
                 if let Some(it) = self.items.slots[item as usize].as_mut() {
@@ -1090,7 +1241,7 @@ impl Engine<'_, '_> {
     ) -> Result<(), String> {
         let it = self.items.slots[item as usize].as_ref().expect("live item");
         let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
-        let domain = m.rcpts[it.rcpts[0] as usize].domain.clone();
+        let domain = m.rcpts[it.rcpts[0] as usize].domain().to_owned();
         let at = Timestamp(
             self.scenario
                 .start
@@ -1247,9 +1398,9 @@ impl Engine<'_, '_> {
             code,
             severity: code.severity(),
             message,
-            message_id: m.message_id.clone(),
+            message_id: message_id(&self.org_domain, m.seq),
             time_ms: self.events.now_ms(),
-            sender: m.sender.clone(),
+            sender: m.sender.to_string(),
             recipient,
             origin_site: self.topology.site(m.origin_site).name.clone(),
             connector,
@@ -1345,8 +1496,8 @@ impl Engine<'_, '_> {
             }
             if record {
                 outcomes.push(RecipientOutcome {
-                    message_id: m.message_id.clone(),
-                    sender: m.sender.clone(),
+                    message_id: message_id(&self.org_domain, m.seq),
+                    sender: m.sender.to_string(),
                     recipient: rcpt.address.clone(),
                     submitted_ms: m.submitted_ms,
                     time_ms: now,
@@ -1469,8 +1620,8 @@ impl Engine<'_, '_> {
             if self.options.record_recipients {
                 let m = self.msgs.get(msg, generation).expect("live message");
                 let outcome = RecipientOutcome {
-                    message_id: m.message_id.clone(),
-                    sender: m.sender.clone(),
+                    message_id: message_id(&self.org_domain, m.seq),
+                    sender: m.sender.to_string(),
                     recipient: address,
                     submitted_ms: m.submitted_ms,
                     time_ms: self.now(),
@@ -1486,6 +1637,8 @@ impl Engine<'_, '_> {
     }
 
     fn timeline(&mut self, i: u32) {
+        // Routing decisions were taken under the faults before this event.
+        self.step_cache.clear();
         let event = &self.scenario.events[i as usize];
         match &event.action {
             Action::Down(item) | Action::Up(item) => {
@@ -1657,6 +1810,7 @@ impl Engine<'_, '_> {
         let Some(m) = self.msgs.get(msg, msg_gen) else {
             return;
         };
+        let message_id = message_id(&self.org_domain, m.seq);
         let row = TrackingRow {
             time_ms: self.events.now_ms(),
             server,
@@ -1667,7 +1821,7 @@ impl Engine<'_, '_> {
             source,
             event,
             internal_message_id: m.seq,
-            message_id: &m.message_id,
+            message_id: &message_id,
             recipients,
             recipient_status: status,
             total_bytes: m.size.0,
@@ -1730,8 +1884,8 @@ impl Engine<'_, '_> {
                 self.result.summary.queued += 1;
                 if self.options.record_recipients {
                     self.result.recipients.push(RecipientOutcome {
-                        message_id: m.message_id.clone(),
-                        sender: m.sender.clone(),
+                        message_id: message_id(&self.org_domain, m.seq),
+                        sender: m.sender.to_string(),
                         recipient: rcpt.address.clone(),
                         submitted_ms: m.submitted_ms,
                         time_ms: self.scenario.duration.0,
@@ -1752,8 +1906,8 @@ impl Engine<'_, '_> {
                 self.result.summary.queued += 1;
                 if self.options.record_recipients {
                     self.result.recipients.push(RecipientOutcome {
-                        message_id: m.message_id.clone(),
-                        sender: m.sender.clone(),
+                        message_id: message_id(&self.org_domain, m.seq),
+                        sender: m.sender.to_string(),
                         recipient: rcpt.address.clone(),
                         submitted_ms: m.submitted_ms,
                         time_ms: self.scenario.duration.0,
@@ -1789,6 +1943,11 @@ impl Engine<'_, '_> {
             .sort_by(|a, b| (&a.message_id, &a.recipient).cmp(&(&b.message_id, &b.recipient)));
         self.result
     }
+}
+
+/// The Message-Id of the message with InternalMessageId `seq`.
+fn message_id(org_domain: &str, seq: u64) -> String {
+    format!("<{seq}@{org_domain}>")
 }
 
 /// The grouping key of a decision: recipients with the same key travel together.

@@ -11,12 +11,13 @@ use crate::model::{Bytes, MailboxAddress, Topology};
 /// How many distinct addresses stand for a `*@domain` mailbox pattern.
 const ADDRESSES_PER_PATTERN: u32 = 20;
 
-/// A generated message, before submission.
+/// A generated message, before submission: the sender and subject as indices into the
+/// workload's sender list and subject mix, so that no string is copied per message.
 #[derive(Clone, Debug)]
 pub(super) struct Generated {
-    pub(super) from: String,
+    pub(super) from: usize,
     pub(super) to: Vec<String>,
-    pub(super) subject: String,
+    pub(super) subject: usize,
     pub(super) size: Bytes,
 }
 
@@ -71,19 +72,15 @@ pub(super) fn interarrival_ms(rng: &mut ChaCha8Rng, rate_per_hour: f64) -> Optio
     Some(ms.max(0.0) as u64)
 }
 
-/// One message of a workload.
-pub(super) fn generate(
-    rng: &mut ChaCha8Rng,
-    w: &Workload,
-    senders: &[String],
-) -> Option<Generated> {
-    if senders.is_empty() {
+/// One message of a workload, drawn from `senders` sender addresses.
+pub(super) fn generate(rng: &mut ChaCha8Rng, w: &Workload, senders: usize) -> Option<Generated> {
+    if senders == 0 {
         return None;
     }
-    let from = senders[rng.random_range(0..senders.len())].clone();
-    let domain = weighted(rng, &w.to)?;
+    let from = rng.random_range(0..senders);
+    let domain = &w.to[weighted(rng, &w.to)?].0;
     let local = rng.random_range(1..=1000u32);
-    let subject = weighted(rng, &w.subjects)?.to_owned();
+    let subject = weighted(rng, &w.subjects)?;
     let size = Bytes(rng.random_range(w.size_min.0..=w.size_max.0));
     Some(Generated {
         from,
@@ -93,21 +90,18 @@ pub(super) fn generate(
     })
 }
 
-fn weighted<'a>(rng: &mut ChaCha8Rng, choices: &'a [(String, f64)]) -> Option<&'a str> {
+/// The index of a weighted choice.
+fn weighted(rng: &mut ChaCha8Rng, choices: &[(String, f64)]) -> Option<usize> {
     let total: f64 = choices.iter().map(|(_, w)| w).sum();
     if total <= 0.0 {
         return None;
     }
     let mut x = rng.random::<f64>() * total;
-    for (choice, w) in choices {
+    for (i, (_, w)) in choices.iter().enumerate() {
         if x < *w {
-            return Some(choice);
+            return Some(i);
         }
         x -= w;
     }
-    choices
-        .iter()
-        .rev()
-        .find(|(_, w)| *w > 0.0)
-        .map(|(c, _)| c.as_str())
+    choices.iter().rposition(|(_, w)| *w > 0.0)
 }
