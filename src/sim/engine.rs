@@ -15,8 +15,10 @@
 //! about finished messages are recognised and skipped; finished messages leave only counts,
 //! findings and (on request) their outcome.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -416,10 +418,10 @@ pub fn run(
         items: Arena::new(),
         queues: Vec::new(),
         queue_index: BTreeMap::new(),
-        queue_cache: HashMap::new(),
-        domain_ids: HashMap::new(),
+        queue_cache: HashMap::default(),
+        domain_ids: HashMap::default(),
         domain_names: Vec::new(),
-        step_cache: HashMap::new(),
+        step_cache: HashMap::default(),
         size_limits,
         next_seq: 1,
         org_domain,
@@ -637,12 +639,9 @@ impl Engine<'_, '_> {
             return;
         };
         let site = m.origin_site;
-        let candidates: Vec<ServerId> = self
-            .topology
-            .transport_servers_in(site)
-            .filter(|&s| self.faults.server_up(&self.topology, s))
-            .collect();
-        if candidates.is_empty() {
+        let up = |s: &ServerId| self.faults.server_up(&self.topology, *s);
+        let count = self.topology.transport_servers_in(site).filter(up).count();
+        if count == 0 {
             // SUBMITDEFER: Mailbox Transport Submission tries again later.
             self.arm_timers(msg, generation);
             let retry = self.topology.transport_config.queue_glitch_retry_interval.0;
@@ -650,7 +649,13 @@ impl Engine<'_, '_> {
                 .push(self.now() + retry, Event::Submit { msg, generation });
             return;
         }
-        let origin = candidates[self.route_rng.random_range(0..candidates.len())];
+        let k = self.route_rng.random_range(0..count);
+        let origin = self
+            .topology
+            .transport_servers_in(site)
+            .filter(|s| self.faults.server_up(&self.topology, *s))
+            .nth(k)
+            .expect("k < count");
         let rcpts: Vec<u16> = (0..m.rcpts.len())
             .map(|i| u16::try_from(i).expect("recipients per message fit u16"))
             .collect();
@@ -678,31 +683,36 @@ impl Engine<'_, '_> {
             let it = self.items.get(item, item_gen).expect("live item");
             (it.msg, it.msg_gen)
         };
-        let m = self.msgs.get(msg, msg_gen).expect("live message");
-        let mut outcomes = Vec::new();
-        for r in &m.rcpts {
+        let tracking = self.sink.enabled();
+        let mut matched: Vec<RuleId> = Vec::new();
+        let count = self
+            .msgs
+            .get(msg, msg_gen)
+            .expect("live message")
+            .rcpts
+            .len();
+        for i in 0..count {
+            let m = self.msgs.get(msg, msg_gen).expect("live message");
+            let r = &m.rcpts[i];
             let facts = MessageFacts {
                 subject: &m.subject_lower,
                 sender_site: m.origin_site,
                 recipient_domain: r.domain(),
                 recipient_internal: self.topology.is_accepted_domain(r.domain()),
             };
-            outcomes.push(evaluate_rules(&self.topology, &facts));
-        }
-        let mut matched: Vec<RuleId> = outcomes
-            .iter()
-            .flat_map(|o| o.matches.iter().map(|x| x.rule))
-            .collect();
-        matched.sort();
-        matched.dedup();
-        let m = self.msgs.get_mut(msg, msg_gen).expect("live message");
-        for (r, o) in m.rcpts.iter_mut().zip(&outcomes) {
-            r.required = o.required;
-            if o.required > TlsLevel::None {
+            let outcome = evaluate_rules(&self.topology, &facts);
+            if tracking {
+                matched.extend(outcome.matches.iter().map(|x| x.rule));
+            }
+            if outcome.required > TlsLevel::None {
                 self.result.summary.required_tls += 1;
             }
-            r.rule = o.origin;
+            let r = &mut self.msgs.get_mut(msg, msg_gen).expect("live message").rcpts[i];
+            r.required = outcome.required;
+            r.rule = outcome.origin;
         }
+        matched.sort();
+        matched.dedup();
         for rule in matched {
             let r = &self.topology.transport_rules[rule.index()];
             let action = if r.actions.require_tls {
@@ -1241,7 +1251,7 @@ impl Engine<'_, '_> {
     ) -> Result<(), String> {
         let it = self.items.slots[item as usize].as_ref().expect("live item");
         let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
-        let domain = m.rcpts[it.rcpts[0] as usize].domain().to_owned();
+        let domain = m.rcpts[it.rcpts[0] as usize].domain();
         let at = Timestamp(
             self.scenario
                 .start
@@ -1252,44 +1262,32 @@ impl Engine<'_, '_> {
             &self.topology,
             connector,
             from,
-            &domain,
+            domain,
             it.level,
             via_frontend,
             at,
         );
-        let connector_name = self.topology.connector(connector).name.clone();
-        let required = outcome.effective.exchange_name();
         match &outcome.result {
             ExternalResult::Delivered { host, tls } => {
-                let status = format!("250 2.0.0 OK; TLS {}", tls.as_str());
-                self.track(
-                    item,
-                    TrackingEvent::Send,
-                    "SMTP",
-                    host,
-                    &connector_name,
-                    &status,
-                    &format!("RequiredTlsAuthLevel={required}"),
-                );
-                let lost_at = self.items.slots[item as usize]
-                    .as_ref()
-                    .expect("live")
-                    .lost
-                    .clone();
-                let hop_text = format!("{} -> {host} (external)", self.topology.server(from).name);
-                self.judge_delivery(
-                    item,
-                    &outcome,
-                    &connector_name,
-                    from,
-                    lost_at.as_ref(),
-                    &hop_text,
-                );
-                self.finish_item(
-                    item,
-                    &RecipientState::Delivered { tls: *tls },
-                    Some(hop_text),
-                );
+                if self.sink.enabled() {
+                    let status = format!("250 2.0.0 OK; TLS {}", tls.as_str());
+                    let connector_name = self.topology.connector(connector).name.clone();
+                    let required = outcome.effective.exchange_name();
+                    self.track(
+                        item,
+                        TrackingEvent::Send,
+                        "SMTP",
+                        host,
+                        &connector_name,
+                        &status,
+                        &format!("RequiredTlsAuthLevel={required}"),
+                    );
+                }
+                let hop_text =
+                    || format!("{} -> {host} (external)", self.topology.server(from).name);
+                let last_hop = self.options.record_recipients.then(hop_text);
+                self.judge_delivery(item, &outcome, connector, from, host);
+                self.finish_item(item, &RecipientState::Delivered { tls: *tls }, last_hop);
                 Ok(())
             }
             ExternalResult::Deferred { status } => {
@@ -1315,18 +1313,19 @@ impl Engine<'_, '_> {
         }
     }
 
+    /// The findings of a delivery to `host` (SPEC §5.4), for each pending recipient.
     fn judge_delivery(
         &mut self,
         item: u32,
         outcome: &crate::policy::ExternalOutcome,
-        connector: &str,
+        connector: ConnectorId,
         from: ServerId,
-        lost_at: Option<&LostAt>,
-        last_hop: &str,
+        host: &str,
     ) {
         let it = self.items.slots[item as usize].as_ref().expect("live item");
         let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
-        let sender_server = self.topology.server(from).name.clone();
+        let connector_name = &self.topology.connector(connector).name;
+        let sender_server = &self.topology.server(from).name;
         let mut found = Vec::new();
         for &r in &it.rcpts {
             let rcpt = &m.rcpts[r as usize];
@@ -1340,19 +1339,22 @@ impl Engine<'_, '_> {
                 recipient: &rcpt.address,
                 rule_required: rcpt.required,
                 rule_name,
-                lost_at,
+                lost_at: it.lost.as_ref(),
                 external: Some(outcome),
                 unreachable_at: None,
-                connector: Some(connector),
-                sender_server: Some(&sender_server),
+                connector: Some(connector_name),
+                sender_server: Some(sender_server),
             });
             for f in findings {
                 found.push((rcpt.address.clone(), f));
             }
         }
+        if found.is_empty() {
+            return;
+        }
         let mut hops = self.hop_texts(it);
-        hops.push(last_hop.to_owned());
-        let (msg, msg_gen) = (it.msg, it.msg_gen);
+        hops.push(format!("{sender_server} -> {host} (external)"));
+        let (msg, msg_gen, connector_name) = (it.msg, it.msg_gen, connector_name.clone());
         for (recipient, f) in found {
             self.push_finding(
                 msg,
@@ -1360,7 +1362,7 @@ impl Engine<'_, '_> {
                 recipient,
                 f.code,
                 f.message,
-                Some(connector.to_owned()),
+                Some(connector_name.clone()),
                 hops.clone(),
                 f.lost_at,
             );
