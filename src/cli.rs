@@ -123,6 +123,9 @@ enum Command {
         #[arg(long, default_value = "reports")]
         into: PathBuf,
     },
+    /// Write a synthetic organisation and a scenario of any size, for benchmarks and scale
+    /// tests: `--out DIR` gets DIR/topology.yaml and DIR/scenario.yaml (seeded, deterministic).
+    Generate(GenerateArgs),
     /// Join the JSON reports of `check --shard i/n` into the report one run gives.
     Merge {
         /// The shards' JSON reports.
@@ -173,6 +176,60 @@ struct DiffArgs {
     /// Judge certificate validity at this instant (default: now, UTC).
     #[arg(long, value_name = "DATETIME")]
     at: Option<String>,
+}
+
+/// `tlsflow generate` arguments; `--out DIR` (the common option) names the directory.
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// AD sites.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    sites: usize,
+    /// Mailbox servers per site (the first of each also runs Front End Transport).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    servers_per_site: usize,
+    /// Random sites with HubSiteEnabled.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    hub_sites: usize,
+    /// Extra site links beyond a spanning tree, as a fraction of the tree's links.
+    #[arg(long, value_name = "F", default_value_t = 0.1)]
+    link_density: f64,
+    /// Sites holding an Internet Send connector (default: max(1, sites / 10)); mail from the
+    /// others is relayed, and loses the rule's TLS requirement.
+    #[arg(long, value_name = "N")]
+    connector_sites: Option<usize>,
+    /// Add a partner connector (RequireTLS, certificate validation) for the second external
+    /// domain.
+    #[arg(long)]
+    partner: bool,
+    /// Add an Edge Transport server subscribed to the first site.
+    #[arg(long)]
+    edge: bool,
+    /// External domains with MX hosts (a mix of STARTTLS behaviours), besides `*`.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    domains: usize,
+    /// Mailboxes, spread over the Mailbox servers.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    mailboxes: u64,
+    /// Messages each mailbox sends per day (sets each site's workload rate).
+    #[arg(long, value_name = "F", default_value_t = 50.0)]
+    messages_per_mailbox_per_day: f64,
+    /// Instead: messages per hour for the whole organisation, shared by mailbox count.
+    #[arg(
+        long,
+        value_name = "R",
+        conflicts_with = "messages_per_mailbox_per_day"
+    )]
+    rate: Option<f64>,
+    /// Simulated time of the scenario: `7d`, `36h`, `90m`.
+    #[arg(long, value_name = "D", default_value = "7d")]
+    duration: String,
+    /// Random outages (a Mailbox server, a site link or a connector down, then up) in the
+    /// scenario's timeline.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    faults: usize,
+    /// Seed of the generator (and of the scenario).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
 }
 
 /// `tlsflow simulate` arguments.
@@ -297,6 +354,7 @@ where
         Some(Command::Check(args)) => run_check(common, &args),
         Some(Command::Diff(args)) => run_diff(common, &args),
         Some(Command::Merge { files }) => run_merge(common, &files),
+        Some(Command::Generate(args)) => run_generate(common, &args),
         Some(Command::Explain { code }) => run_explain(common, &code),
         Some(Command::Graph {
             topology,
@@ -606,6 +664,8 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
                 events: result.stats.events,
                 wall_ms,
                 events_per_s: result.stats.events.saturating_mul(1000) / wall_ms.max(1),
+                messages: result.summary.messages,
+                messages_per_s: result.summary.messages.saturating_mul(1000) / wall_ms.max(1),
                 peak_in_flight: result.stats.peak_in_flight,
                 peak_queue_len: result.stats.peak_queue_len,
                 peak_rss_bytes: peak_rss_bytes(),
@@ -912,6 +972,66 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
         report::diff::DiffReport::to_text,
         diff.worse(),
     )
+}
+
+/// `tlsflow generate`: both files into the `--out` directory, each atomically.
+fn run_generate(common: &Common, args: &GenerateArgs) -> Result<Exit, UserError> {
+    use crate::generate::{GenerateOptions, SCENARIO_FILE, TOPOLOGY_FILE, Traffic};
+    if common.format != FormatArg::Text {
+        return Err(unsupported(common.format, "generate", "text"));
+    }
+    let Some(dir) = &common.out else {
+        return Err(UserError::Usage(
+            "generate writes two files: name their directory with --out DIR".to_owned(),
+        ));
+    };
+    let duration = load::values::duration(&args.duration)
+        .map_err(|e| UserError::Usage(format!("--duration: {e}")))?;
+    let options = GenerateOptions {
+        sites: args.sites,
+        servers_per_site: args.servers_per_site,
+        hub_sites: args.hub_sites,
+        link_density: args.link_density,
+        connector_sites: args.connector_sites,
+        partner: args.partner,
+        edge: args.edge,
+        domains: args.domains,
+        mailboxes: args.mailboxes,
+        traffic: args.rate.map_or(
+            Traffic::PerMailboxPerDay(args.messages_per_mailbox_per_day),
+            Traffic::TotalPerHour,
+        ),
+        duration,
+        faults: args.faults,
+        seed: args.seed,
+    };
+    let generated = crate::generate::generate(&options)?;
+    let write_error = |e: &std::io::Error| UserError::Write {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(UserError::Write {
+            path: dir.display().to_string(),
+            reason: "not a directory: generate writes two files into --out DIR".to_owned(),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| write_error(&e))?;
+    let topology = dir.join(TOPOLOGY_FILE);
+    let scenario = dir.join(SCENARIO_FILE);
+    write_atomically(&topology, generated.topology.as_bytes())?;
+    write_atomically(&scenario, generated.scenario.as_bytes())?;
+    if !common.quiet {
+        println!(
+            "wrote {} ({} bytes) and {} ({} bytes)\n{}",
+            topology.display(),
+            generated.topology.len(),
+            scenario.display(),
+            generated.scenario.len(),
+            generated.summary
+        );
+    }
+    Ok(Exit::Clean)
 }
 
 fn run_replications(

@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod error;
+pub mod generate;
 pub mod lint;
 pub mod load;
 pub mod model;

@@ -88,6 +88,8 @@ pub struct StatsReport {
     pub events: u64,
     pub wall_ms: u64,
     pub events_per_s: u64,
+    pub messages: u64,
+    pub messages_per_s: u64,
     pub peak_in_flight: u64,
     pub peak_queue_len: u64,
     pub peak_rss_bytes: Option<u64>,
@@ -330,11 +332,12 @@ impl SimulateReport {
                 );
                 let _ = writeln!(
                     out,
-                    "{:<11}{} events in {} ms ({} events/s); peak {} messages in flight, {} queued events; peak RSS {rss}",
+                    "{:<11}{} events in {} ms ({} events/s, {} messages/s); peak {} messages in flight, {} queued events; peak RSS {rss}",
                     "stats",
                     st.events,
                     st.wall_ms,
                     st.events_per_s,
+                    st.messages_per_s,
                     st.peak_in_flight,
                     st.peak_queue_len
                 );

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod diagnostics;
 mod diagram;
+mod generate;
 mod profiles;
 mod properties;
 mod reports;
