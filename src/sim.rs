@@ -13,8 +13,8 @@ mod tracking;
 mod traffic;
 
 pub use engine::{
-    Delivered, RecipientOutcome, RecipientState, RunOptions, RunResult, SimFinding, Stats, Summary,
-    run,
+    Delivered, FINDINGS_KEPT_PER_GROUP, RecipientOutcome, RecipientState, RunOptions, RunResult,
+    SimFinding, Stats, Summary, run,
 };
 pub use event_queue::EventQueue;
 pub use schedule::retry_delay;

@@ -1,5 +1,6 @@
 //! `tlsflow simulate`: the canonical report of a scenario's runs (SPEC §6.1) and its text view.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -30,6 +31,13 @@ pub struct RunReport {
     pub profile: String,
     pub summary: SummaryReport,
     pub findings: Vec<SimFindingReport>,
+    /// Findings counted but not listed: only the first `sim::FINDINGS_KEPT_PER_GROUP` per
+    /// code, origin site and connector are kept (absent when none was left out).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub findings_omitted: u64,
+    /// Every finding by code, listed or not (present when some were left out).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub finding_counts: BTreeMap<Code, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recipients: Option<Vec<RecipientReport>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +103,14 @@ pub struct StatsReport {
     pub peak_rss_bytes: Option<u64>,
 }
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if signature"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Builds one run's report; expectation failures become `EXP001` findings.
 pub fn run_report(scenario: &Scenario, run: &RunResult, recipients: bool) -> RunReport {
     let mut findings: Vec<SimFindingReport> = run
@@ -129,6 +145,12 @@ pub fn run_report(scenario: &Scenario, run: &RunResult, recipients: bool) -> Run
             events: s.events,
         },
         findings,
+        findings_omitted: run.findings_omitted,
+        finding_counts: if run.findings_omitted > 0 {
+            run.finding_counts.clone()
+        } else {
+            BTreeMap::new()
+        },
         recipients: recipients.then(|| run.recipients.iter().map(recipient_report).collect()),
         stats: None,
     }
@@ -210,7 +232,7 @@ fn expectation_findings(scenario: &Scenario, run: &RunResult) -> Vec<SimFindingR
         });
     };
     for (code, bound) in &e.violations {
-        let actual = run.findings.iter().filter(|f| f.code == *code).count() as u64;
+        let actual = run.finding_counts.get(code).copied().unwrap_or(0);
         if !bound.holds(actual) {
             fail(format!(
                 "variant {}: expected {code} {bound}, found {actual} (scenario line {})",
@@ -291,13 +313,21 @@ impl SimulateReport {
                     for f in of_code.iter().take(SHOWN_PER_CODE) {
                         finding_text(&mut out, f, start);
                     }
-                    if of_code.len() > SHOWN_PER_CODE {
-                        let _ = writeln!(
-                            out,
-                            "  ... and {} more {code}",
-                            of_code.len() - SHOWN_PER_CODE
-                        );
+                    let total = run
+                        .finding_counts
+                        .get(&code)
+                        .map_or(of_code.len(), |&n| usize::try_from(n).unwrap_or(usize::MAX));
+                    if total > SHOWN_PER_CODE {
+                        let _ = writeln!(out, "  ... and {} more {code}", total - SHOWN_PER_CODE);
                     }
+                }
+                if run.findings_omitted > 0 {
+                    let _ = writeln!(
+                        out,
+                        "  ({} findings counted, not kept: only the first {} per code, origin site and connector are listed)",
+                        run.findings_omitted,
+                        crate::sim::FINDINGS_KEPT_PER_GROUP
+                    );
                 }
             }
             let s = &run.summary;

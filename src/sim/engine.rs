@@ -123,6 +123,9 @@ pub struct RecipientOutcome {
 pub struct Stats {
     pub events: u64,
     pub peak_in_flight: u64,
+    /// Items (a message's recipients on one route) alive at once: follows the messages in
+    /// flight, never the messages of the whole run.
+    pub peak_items: u64,
     pub peak_queue_len: u64,
 }
 
@@ -131,10 +134,22 @@ pub struct RunResult {
     pub variant: String,
     pub profile: String,
     pub summary: Summary,
+    /// The findings kept: at most `FINDINGS_KEPT_PER_GROUP` per (code, origin site,
+    /// connector), in time order.
     pub findings: Vec<SimFinding>,
+    /// Every finding of the run, by code, kept or not.
+    pub finding_counts: BTreeMap<Code, u64>,
+    /// Findings counted but not kept.
+    pub findings_omitted: u64,
     pub recipients: Vec<RecipientOutcome>,
     pub stats: Stats,
 }
+
+/// How many findings a run keeps per (code, origin site, connector): the earliest. Every
+/// finding is counted (`RunResult::finding_counts`); past this many of one kind, a finding
+/// tells an auditor nothing new, and a week of a large organisation would otherwise hold
+/// hundreds of thousands of them in memory.
+pub const FINDINGS_KEPT_PER_GROUP: u64 = 100;
 
 /// A bound on events per run: hitting it is reported, never looped past silently.
 const MAX_EVENTS: u64 = 2_000_000_000;
@@ -330,6 +345,8 @@ struct Engine<'a, 's> {
     items: Arena<Item>,
     queues: Vec<Queue>,
     queue_index: BTreeMap<QueueKey, u32>,
+    /// Findings per (code, origin site, connector), for `FINDINGS_KEPT_PER_GROUP`.
+    finding_groups: HashMap<(Code, SiteId, Option<String>), u64>,
     /// The queue each numeric next hop resolved to: the queue's name is built once, when the
     /// first item takes that hop.
     queue_cache: HashMap<(ServerId, QueueHop, TlsLevel), u32>,
@@ -402,9 +419,12 @@ pub fn run(
             profile: topology.profile.name.clone(),
             summary: Summary::default(),
             findings: Vec::new(),
+            finding_counts: BTreeMap::new(),
+            findings_omitted: 0,
             recipients: Vec::new(),
             stats: Stats::default(),
         },
+        finding_groups: HashMap::default(),
         topology,
         faults: Faults::none(),
         options,
@@ -471,6 +491,7 @@ impl Engine<'_, '_> {
             assert!(self.result.stats.events < MAX_EVENTS, "event bound reached");
             self.dispatch(event);
             self.result.stats.peak_in_flight = self.result.stats.peak_in_flight.max(self.msgs.live);
+            self.result.stats.peak_items = self.result.stats.peak_items.max(self.items.live);
             self.result.stats.peak_queue_len = self
                 .result
                 .stats
@@ -1222,6 +1243,7 @@ impl Engine<'_, '_> {
                     },
                     None,
                 );
+                self.collect_if_finished(item);
             }
             Some(RouteEnd::External { connector, .. }) => {
                 let hop = self
@@ -1396,6 +1418,16 @@ impl Engine<'_, '_> {
         lost_at: Option<LostAt>,
     ) {
         let m = self.msgs.get(msg, msg_gen).expect("live message");
+        *self.result.finding_counts.entry(code).or_insert(0) += 1;
+        let kept = self
+            .finding_groups
+            .entry((code, m.origin_site, connector.clone()))
+            .or_insert(0);
+        *kept += 1;
+        if *kept > FINDINGS_KEPT_PER_GROUP {
+            self.result.findings_omitted += 1;
+            return;
+        }
         self.result.findings.push(SimFinding {
             code,
             severity: code.severity(),

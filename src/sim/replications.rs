@@ -22,7 +22,7 @@ pub struct Metric {
 #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
 pub fn metrics(r: &RunResult) -> Vec<(String, f64)> {
     let s = &r.summary;
-    let count = |code: Code| r.findings.iter().filter(|f| f.code == code).count() as f64;
+    let count = |code: Code| r.finding_counts.get(&code).copied().unwrap_or(0) as f64;
     let tls001 = count(Code::Tls001);
     let mut out = vec![
         ("messages".to_owned(), s.messages as f64),

@@ -426,3 +426,45 @@ fn bad_changes_are_reported_at_the_change() {
     let rendered: Vec<String> = failure.diagnostics.iter().map(|d| d.render(text)).collect();
     insta::assert_snapshot!(rendered.join("\n"));
 }
+
+/// Every finding is counted, but only the first `FINDINGS_KEPT_PER_GROUP` of each (code, origin
+/// site, connector) are kept: a week of a large organisation cannot fill memory with findings,
+/// and expectations, the text report and replications count them all.
+#[test]
+fn findings_are_all_counted_but_only_the_first_of_each_kind_are_kept() {
+    let loaded = tlsflow::load::scenario::load_scenario(&repo("scenarios/busy-week.yaml"))
+        .expect("busy-week loads");
+    let mut scenario = loaded.scenario;
+    // Ten times the traffic: about 250,000 messages, several hundred TLS001.
+    for w in &mut scenario.workload {
+        w.rate_per_hour *= 10.0;
+    }
+    let options = RunOptions {
+        seed: 1,
+        record_recipients: false,
+    };
+    let run = sim::run(&scenario, 0, &options, &mut sim::NullSink);
+    let counted: u64 = run.finding_counts.values().sum();
+    assert!(run.findings_omitted > 0, "{:?}", run.finding_counts);
+    assert_eq!(counted, run.findings.len() as u64 + run.findings_omitted);
+    let mut groups = std::collections::BTreeMap::new();
+    for f in &run.findings {
+        *groups
+            .entry((f.code, f.origin_site.clone(), f.connector.clone()))
+            .or_insert(0u64) += 1;
+    }
+    assert!(groups.values().all(|&n| n <= sim::FINDINGS_KEPT_PER_GROUP));
+    assert!(groups.values().any(|&n| n == sim::FINDINGS_KEPT_PER_GROUP));
+    let report = tlsflow::report::simulate::run_report(&scenario, &run, false);
+    let text = {
+        let mut r = tlsflow::report::simulate::SimulateReport::new(&scenario, 1, Vec::new());
+        r.runs.push(report);
+        r.to_text(scenario.start)
+    };
+    let tls001 = run.finding_counts[&Code::Tls001];
+    assert!(
+        text.contains(&format!("and {} more TLS001", tls001 - 5)),
+        "the text counts every TLS001 ({tls001}):\n{text}"
+    );
+    assert!(text.contains("findings counted, not kept"), "{text}");
+}
