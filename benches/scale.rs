@@ -1,0 +1,116 @@
+//! `cargo bench --bench scale`: the static analyses on generated organisations (`tlsflow
+//! generate`'s own code, the same seed every time). BENCHMARKS.md has the figures.
+//!
+//! - `load/10000-servers`: reading and validating a 10,000-server topology (1,000 sites × 10
+//!   Mailbox servers, about 1 MB of YAML), as `validate`, `route`, `check` and `simulate` do
+//!   before anything else; `lint/10000-servers` is the configuration lint `validate` adds.
+//! - `route/200x5`: `route::route` from every Mailbox server to every external domain class of a
+//!   200-site, 1,000-server organisation (the per-message routing decision, uncached).
+//! - `check/200x5/k1`, `k2`: `check --failures 1` and `2` on that organisation (rayon, every
+//!   core), without the fixes (each fix is one more check of a modified copy).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+use tlsflow::check::{CheckOptions, check};
+use tlsflow::generate::{GenerateOptions, generate};
+use tlsflow::load::{self, SourceFile};
+use tlsflow::model::{Bytes, Faults, Topology};
+use tlsflow::route::{Target, route};
+
+fn topology_text(sites: usize, servers_per_site: usize) -> String {
+    generate(&GenerateOptions {
+        sites,
+        servers_per_site,
+        ..GenerateOptions::default()
+    })
+    .expect("the generator accepts these sizes")
+    .topology
+}
+
+fn load_text(text: &str) -> Topology {
+    load::topology_from_source(SourceFile {
+        name: "generated.yaml".to_owned(),
+        text: text.to_owned(),
+        base_dir: None,
+    })
+    .expect("a generated topology loads")
+    .topology
+}
+
+fn loading(c: &mut Criterion) {
+    let text = topology_text(1_000, 10);
+    let topology = load_text(&text);
+    assert_eq!(topology.servers.len(), 10_000);
+    let mut group = c.benchmark_group("load");
+    group.sample_size(10);
+    group.bench_function("10000-servers", |b| b.iter(|| black_box(load_text(&text))));
+    group.finish();
+    let mut group = c.benchmark_group("lint");
+    group.sample_size(10);
+    group.bench_function("10000-servers", |b| {
+        b.iter(|| black_box(tlsflow::lint::lint(&topology, "generated.yaml").len()));
+    });
+    group.finish();
+}
+
+fn routing_and_check(c: &mut Criterion) {
+    let topology = load_text(&topology_text(200, 5));
+    let origins: Vec<_> = topology
+        .servers_sorted_by_name()
+        .filter(|&s| topology.server(s).is_transport())
+        .collect();
+    let domains: Vec<String> = topology
+        .external_domains
+        .iter()
+        .map(|d| {
+            if d.domain == "*" {
+                "unlisted.example".to_owned()
+            } else {
+                d.domain.clone()
+            }
+        })
+        .collect();
+    let faults = Faults::none();
+    let mut group = c.benchmark_group("route");
+    group.sample_size(10);
+    group.throughput(criterion::Throughput::Elements(
+        (origins.len() * domains.len()) as u64,
+    ));
+    group.bench_function("200x5", |b| {
+        b.iter(|| {
+            let mut hops = 0;
+            for &origin in &origins {
+                for d in &domains {
+                    let target = Target::External(d.clone());
+                    hops += route(&topology, origin, &target, Bytes(10_000), &faults)
+                        .hops
+                        .len();
+                }
+            }
+            black_box(hops)
+        });
+    });
+    group.finish();
+    let at = load::values::instant("2026-06-01T00:00:00Z").expect("instant");
+    let mut group = c.benchmark_group("check");
+    group.sample_size(10);
+    for k in [1, 2] {
+        group.bench_function(format!("200x5/k{k}"), |b| {
+            b.iter(|| {
+                let options = CheckOptions {
+                    failures_max: k,
+                    at,
+                    shard: None,
+                    no_pruning: false,
+                };
+                black_box(check(&topology, &options, &|_| {}).exposures.len())
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, loading, routing_and_check);
+criterion_main!(benches);
