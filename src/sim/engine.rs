@@ -230,7 +230,8 @@ struct Item {
     /// Whether the rules have run (the item left its first Transport service's categorizer).
     categorized: bool,
     level: TlsLevel,
-    lost: Option<LostAt>,
+    /// Boxed: rare, and an item is moved often.
+    lost: Option<Box<LostAt>>,
     hops: Vec<Hop>,
     then: Option<RouteEnd>,
     queue: Option<u32>,
@@ -269,6 +270,25 @@ enum TargetKey {
 enum QueueHop {
     Relay(HopKind, ServerId),
     External(ConnectorId, u32),
+}
+
+/// What an external hop's outcome depends on: connector, interned domain, carried level, via
+/// a Front End proxy, and the certificate epoch (instants before and at-or-before the time).
+type ExternalKey = (ConnectorId, u32, TlsLevel, bool, (usize, usize));
+
+/// Every certificate validity instant of the external world, sorted and distinct.
+fn certificate_instants(topology: &Topology) -> Vec<Timestamp> {
+    let mut instants: Vec<Timestamp> = topology
+        .external_domains
+        .iter()
+        .flat_map(|d| &d.mx)
+        .filter_map(|mx| mx.certificate.as_ref())
+        .flat_map(|c| [c.not_before, c.not_after])
+        .flatten()
+        .collect();
+    instants.sort_unstable();
+    instants.dedup();
+    instants
 }
 
 /// Slot arena with generations.
@@ -318,6 +338,13 @@ impl<T> Arena<T> {
         }
     }
 
+    /// Gives slot `i` its next generation (what `remove` then `insert` would give it).
+    fn renew(&mut self, i: u32) -> u32 {
+        let generation = self.gens[i as usize].wrapping_add(1);
+        self.gens[i as usize] = generation;
+        generation
+    }
+
     fn remove(&mut self, i: u32) -> Option<T> {
         let taken = self.slots.get_mut(i as usize)?.take();
         if taken.is_some() {
@@ -356,6 +383,12 @@ struct Engine<'a, 's> {
     /// `route::next_step` decisions per (server, target, size class), valid while the faults
     /// stay as they are: every timeline event clears it. Routing is a pure function of these.
     step_cache: HashMap<(ServerId, TargetKey, u8), Step>,
+    /// External hop outcomes per (connector, domain, level, via Front End, certificate
+    /// epoch); every `set` timeline event clears it.
+    external_cache: HashMap<ExternalKey, Rc<crate::policy::ExternalOutcome>>,
+    /// Every certificate `not_before` and `not_after` of the external world, sorted: between
+    /// two of them, no certificate's validity changes.
+    certificate_instants: Vec<Timestamp>,
     /// The distinct `max_message_size` limits of the Send connectors, sorted: a message's size
     /// class is how many of them it exceeds, which is all that routing looks at (§2.1).
     size_limits: Vec<crate::model::Bytes>,
@@ -442,10 +475,13 @@ pub fn run(
         domain_ids: HashMap::default(),
         domain_names: Vec::new(),
         step_cache: HashMap::default(),
+        external_cache: HashMap::default(),
+        certificate_instants: Vec::new(),
         size_limits,
         next_seq: 1,
         org_domain,
     };
+    engine.certificate_instants = certificate_instants(&engine.topology);
     engine.schedule_inputs();
     engine.run_loop();
     engine.finish()
@@ -1147,16 +1183,18 @@ impl Engine<'_, '_> {
 
     /// Sends an item to the next server; the requirement crosses the hop per the profile.
     fn relay(&mut self, item: u32, hop: Hop, then: Option<RouteEnd>) {
-        let to_name = self.topology.server(hop.to).name.clone();
-        self.track(
-            item,
-            TrackingEvent::Send,
-            "SMTP",
-            &to_name,
-            "Intra-Organization SMTP Send Connector",
-            "",
-            "",
-        );
+        if self.sink.enabled() {
+            let to_name = self.topology.server(hop.to).name.clone();
+            self.track(
+                item,
+                TrackingEvent::Send,
+                "SMTP",
+                &to_name,
+                "Intra-Organization SMTP Send Connector",
+                "",
+                "",
+            );
+        }
         let carried = Carried::across(
             &self.topology.profile,
             &hop,
@@ -1167,9 +1205,9 @@ impl Engine<'_, '_> {
         );
         let lost = (carried.dropped).then(|| {
             let rule = carried.rule.expect("a drop comes from a profile rule");
-            LostAt {
+            Box::new(LostAt {
                 from: self.topology.server(hop.from).name.clone(),
-                to: to_name.clone(),
+                to: self.topology.server(hop.to).name.clone(),
                 kind: hop.kind.as_str(),
                 because: format!(
                     "profile {}: requirement does not travel on {}{}",
@@ -1179,7 +1217,7 @@ impl Engine<'_, '_> {
                 ),
                 evidence: rule.evidence,
                 source: rule.source.clone(),
-            }
+            })
         });
         let latency = self.latency(&hop);
         let it = self.items.slots[item as usize].as_mut().expect("live item");
@@ -1202,12 +1240,15 @@ impl Engine<'_, '_> {
         );
     }
 
+    /// A new identity for an item, in its slot: events and queue entries that name the old
+    /// one are recognised as stale and skipped.
     fn move_item(&mut self, item: u32) -> (u32, u32) {
-        let old = self.items.remove(item).expect("live item");
-        self.items.insert(|g| Item {
-            generation: g,
-            ..old
-        })
+        let generation = self.items.renew(item);
+        self.items.slots[item as usize]
+            .as_mut()
+            .expect("live item")
+            .generation = generation;
+        (item, generation)
     }
 
     fn latency(&self, hop: &Hop) -> u64 {
@@ -1226,12 +1267,14 @@ impl Engine<'_, '_> {
         }
         let it = self.items.slots[item as usize].as_ref().expect("live item");
         let then = it.then.clone();
-        let from = it
-            .hops
-            .last()
-            .map(|h| self.topology.server(h.from).name.clone())
-            .unwrap_or_default();
-        self.track(item, TrackingEvent::Receive, "SMTP", &from, "", "", "");
+        if self.sink.enabled() {
+            let from = it
+                .hops
+                .last()
+                .map(|h| self.topology.server(h.from).name.clone())
+                .unwrap_or_default();
+            self.track(item, TrackingEvent::Receive, "SMTP", &from, "", "", "");
+        }
         match then {
             Some(RouteEnd::Mailbox { .. }) => {
                 self.track(item, TrackingEvent::Deliver, "STOREDRIVER", "", "", "", "");
@@ -1271,24 +1314,13 @@ impl Engine<'_, '_> {
         connector: ConnectorId,
         via_frontend: bool,
     ) -> Result<(), String> {
-        let it = self.items.slots[item as usize].as_ref().expect("live item");
-        let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
-        let domain = m.rcpts[it.rcpts[0] as usize].domain();
         let at = Timestamp(
             self.scenario
                 .start
                 .0
                 .saturating_add(i64::try_from(self.now()).unwrap_or(i64::MAX)),
         );
-        let outcome = external_hop(
-            &self.topology,
-            connector,
-            from,
-            domain,
-            it.level,
-            via_frontend,
-            at,
-        );
+        let outcome = self.external_outcome(item, from, connector, via_frontend, at);
         match &outcome.result {
             ExternalResult::Delivered { host, tls } => {
                 if self.sink.enabled() {
@@ -1336,6 +1368,48 @@ impl Engine<'_, '_> {
     }
 
     /// The findings of a delivery to `host` (SPEC §5.4), for each pending recipient.
+    /// The external hop's outcome (`policy::external_hop`), from the cache when the same
+    /// connector, domain, level and Front End path were tried in the same certificate epoch
+    /// (between two `not_before`/`not_after` instants) since the last timeline event: the
+    /// outcome is a pure function of these and the MX settings, which only timeline events
+    /// change.
+    fn external_outcome(
+        &mut self,
+        item: u32,
+        from: ServerId,
+        connector: ConnectorId,
+        via_frontend: bool,
+        at: Timestamp,
+    ) -> Rc<crate::policy::ExternalOutcome> {
+        let it = self.items.slots[item as usize].as_ref().expect("live item");
+        let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
+        let rcpt = &m.rcpts[it.rcpts[0] as usize];
+        let epoch = (
+            self.certificate_instants.partition_point(|&t| t < at),
+            self.certificate_instants.partition_point(|&t| t <= at),
+        );
+        let key = match rcpt.key {
+            Some(TargetKey::Domain(id)) => Some((connector, id, it.level, via_frontend, epoch)),
+            _ => None,
+        };
+        if let Some(outcome) = key.and_then(|k| self.external_cache.get(&k)) {
+            return Rc::clone(outcome);
+        }
+        let outcome = Rc::new(external_hop(
+            &self.topology,
+            connector,
+            from,
+            rcpt.domain(),
+            it.level,
+            via_frontend,
+            at,
+        ));
+        if let Some(k) = key {
+            self.external_cache.insert(k, Rc::clone(&outcome));
+        }
+        outcome
+    }
+
     fn judge_delivery(
         &mut self,
         item: u32,
@@ -1361,7 +1435,7 @@ impl Engine<'_, '_> {
                 recipient: &rcpt.address,
                 rule_required: rcpt.required,
                 rule_name,
-                lost_at: it.lost.as_ref(),
+                lost_at: it.lost.as_deref(),
                 external: Some(outcome),
                 unreachable_at: None,
                 connector: Some(connector_name),
@@ -1694,6 +1768,7 @@ impl Engine<'_, '_> {
             }
             Action::Set(change) => {
                 let change = change.clone();
+                self.external_cache.clear();
                 for d in self
                     .topology
                     .external_domains
@@ -1725,6 +1800,7 @@ impl Engine<'_, '_> {
                         }
                     }
                 }
+                self.certificate_instants = certificate_instants(&self.topology);
             }
         }
     }
