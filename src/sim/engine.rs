@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap as HashMap;
+use smallvec::SmallVec;
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -215,7 +216,8 @@ struct Msg {
     subject_lower: Rc<str>,
     size: crate::model::Bytes,
     submitted_ms: u64,
-    rcpts: Vec<Rcpt>,
+    /// Most messages have one recipient: inline, no allocation.
+    rcpts: SmallVec<[Rcpt; 1]>,
     pending: u32,
     /// The delay DSN and expiry events are scheduled.
     timers_armed: bool,
@@ -225,14 +227,16 @@ struct Item {
     generation: u32,
     msg: u32,
     msg_gen: u32,
-    rcpts: Vec<u16>,
+    /// The message's recipients this item carries (indices), inline up to four.
+    rcpts: RcptIndices,
     at: ServerId,
     /// Whether the rules have run (the item left its first Transport service's categorizer).
     categorized: bool,
     level: TlsLevel,
     /// Boxed: rare, and an item is moved often.
     lost: Option<Box<LostAt>>,
-    hops: Vec<Hop>,
+    /// The hops so far, inline up to four (a route rarely has more).
+    hops: SmallVec<[Hop; 4]>,
     then: Option<RouteEnd>,
     queue: Option<u32>,
 }
@@ -271,6 +275,9 @@ enum QueueHop {
     Relay(HopKind, ServerId),
     External(ConnectorId, u32),
 }
+
+/// The recipients an item carries: indices into its message's recipients, inline up to four.
+type RcptIndices = SmallVec<[u16; 4]>;
 
 /// What an external hop's outcome depends on: connector, interned domain, carried level, via
 /// a Front End proxy, and the certificate epoch (instants before and at-or-before the time).
@@ -572,7 +579,7 @@ impl Engine<'_, '_> {
             let (from, server) = senders[g.from].clone();
             let subject = self.subjects[i as usize][g.subject].clone();
             if let Some(server) = server {
-                self.new_message(from, server, g.to, subject, g.size);
+                self.new_message(from, server, [g.to], subject, g.size);
             }
         }
         if let Some(dt) = traffic::interarrival_ms(&mut self.traffic_rng, w.rate_per_hour) {
@@ -589,7 +596,7 @@ impl Engine<'_, '_> {
         &mut self,
         from: Rc<str>,
         mailbox_server: ServerId,
-        to: Vec<String>,
+        to: impl IntoIterator<Item = String>,
         (subject, subject_lower): (Rc<str>, Rc<str>),
         size: crate::model::Bytes,
     ) {
@@ -601,7 +608,7 @@ impl Engine<'_, '_> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let now = self.now();
-        let rcpts: Vec<Rcpt> = to
+        let rcpts: SmallVec<[Rcpt; 1]> = to
             .into_iter()
             .map(|address| {
                 let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
@@ -713,7 +720,7 @@ impl Engine<'_, '_> {
             .filter(|s| self.faults.server_up(&self.topology, *s))
             .nth(k)
             .expect("k < count");
-        let rcpts: Vec<u16> = (0..m.rcpts.len())
+        let rcpts: RcptIndices = (0..m.rcpts.len())
             .map(|i| u16::try_from(i).expect("recipients per message fit u16"))
             .collect();
         let (item, item_gen) = self.items.insert(|g| Item {
@@ -725,7 +732,7 @@ impl Engine<'_, '_> {
             categorized: false,
             level: TlsLevel::None,
             lost: None,
-            hops: Vec::new(),
+            hops: SmallVec::new(),
             then: None,
             queue: None,
         });
@@ -827,12 +834,12 @@ impl Engine<'_, '_> {
             .collect();
         let template_lost = it.lost.clone();
         let template_hops = it.hops.clone();
-        let mut groups: BTreeMap<(String, TlsLevel), (Step, Vec<u16>)> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, TlsLevel), (Step, RcptIndices)> = BTreeMap::new();
         for (r, key, level, domain) in pending {
             let step = self.step(at, key, size);
             groups
                 .entry((group_key(&step, &domain), level))
-                .or_insert_with(|| (step, Vec::new()))
+                .or_insert_with(|| (step, SmallVec::new()))
                 .1
                 .push(r);
         }
@@ -1946,7 +1953,7 @@ impl Engine<'_, '_> {
 
     /// Every recipient still pending at the end is `queued`, with where and why.
     fn finish(mut self) -> RunResult {
-        let mut pending: Vec<(u32, u32, Vec<u16>, String, String)> = Vec::new();
+        let mut pending: Vec<(u32, u32, RcptIndices, String, String)> = Vec::new();
         for (i, slot) in self.items.slots.iter().enumerate() {
             let Some(it) = slot else { continue };
             let reason = it.queue.map_or_else(

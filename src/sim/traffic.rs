@@ -16,7 +16,8 @@ const ADDRESSES_PER_PATTERN: u32 = 20;
 #[derive(Clone, Debug)]
 pub(super) struct Generated {
     pub(super) from: usize,
-    pub(super) to: Vec<String>,
+    /// The one recipient.
+    pub(super) to: String,
     pub(super) subject: usize,
     pub(super) size: Bytes,
 }
@@ -84,7 +85,7 @@ pub(super) fn generate(rng: &mut ChaCha8Rng, w: &Workload, senders: usize) -> Op
     let size = Bytes(rng.random_range(w.size_min.0..=w.size_max.0));
     Some(Generated {
         from,
-        to: vec![format!("user{local}@{domain}")],
+        to: format!("user{local}@{domain}"),
         subject,
         size,
     })
