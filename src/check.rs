@@ -174,7 +174,7 @@ fn units(topology: &Topology, one_per_origin: bool) -> Vec<Unit> {
 /// route never passes through a server of its own class (they are not targets of anything the
 /// origin does), so one representative stands for all: a failure set of the representative is
 /// a failure set of every member.
-fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
+pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
     let mut classes: BTreeMap<(SiteId, Vec<ConnectorId>, Vec<Role>), Vec<ServerId>> =
         BTreeMap::new();
     for origin in topology

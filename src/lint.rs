@@ -24,10 +24,28 @@ fn origin_servers(topology: &Topology, site: SiteId) -> Vec<ServerId> {
     topology.transport_servers_in(site).collect()
 }
 
+/// The Mailbox servers of a site that stand for their origin class (`check::origin_classes`:
+/// the others of the class route alike and come later in name order, so whatever they would
+/// report, their representative reported first).
+fn representatives(topology: &Topology, site: SiteId, reps: &BTreeSet<ServerId>) -> Vec<ServerId> {
+    topology
+        .transport_servers_in(site)
+        .filter(|s| reps.contains(s))
+        .collect()
+}
+
+fn class_representatives(topology: &Topology) -> BTreeSet<ServerId> {
+    crate::check::origin_classes(topology)
+        .iter()
+        .map(|class| class[0])
+        .collect()
+}
+
 /// CFG101: a require-TLS rule can match mail from a site whose route to the Internet drops the
 /// requirement under the profile (the defect, reference §3.9).
 fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
     let mut reported: BTreeSet<(SiteId, ConnectorId)> = BTreeSet::new();
+    let reps = class_representatives(topology);
     for rule in &topology.transport_rules {
         if !rule.actions.require_tls || rule.mode != RuleMode::Enforce {
             continue;
@@ -39,7 +57,7 @@ fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Ve
         };
         for (i, site) in topology.sites.iter().enumerate() {
             let site_id = SiteId::from_index(i);
-            for &origin in &origin_servers(topology, site_id) {
+            for &origin in &representatives(topology, site_id, &reps) {
                 // The same test as `check`: conditions, scope and every exception.
                 for domain in domains
                     .iter()
@@ -137,11 +155,12 @@ fn domain_secure(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
     let Some(config_origin) = topology.sites.first().map(|s| s.origin.clone()) else {
         return;
     };
+    let reps = class_representatives(topology);
     for domain in &topology.transport_config.tls_send_domain_secure_list {
         let mut via_proxy = BTreeSet::new();
         let mut secure = false;
         for (i, _) in topology.sites.iter().enumerate() {
-            for origin in origin_servers(topology, SiteId::from_index(i)) {
+            for origin in representatives(topology, SiteId::from_index(i), &reps) {
                 if let ConnectorChoice::Selected(s) = select_connector(
                     topology,
                     origin,
@@ -190,10 +209,8 @@ fn domain_secure(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
 fn unused_connectors(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
     let domains = topology.domain_classes();
     let mut used: BTreeSet<ConnectorId> = BTreeSet::new();
-    for server in topology
-        .servers_sorted_by_name()
-        .filter(|&s| topology.server(s).is_transport())
-    {
+    // Members of an origin class select alike: their representative stands for them.
+    for server in class_representatives(topology) {
         for domain in &domains {
             if let ConnectorChoice::Selected(s) = select_connector(
                 topology,
