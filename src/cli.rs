@@ -868,7 +868,7 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
     }
     // Fixes need the whole analysis to prove they add nothing: not computed per shard.
     let fixes = if args.no_fixes || shard.is_some() {
-        std::collections::BTreeMap::new()
+        crate::check::VerifiedFixes::default()
     } else {
         crate::check::verified_fixes(&topology, &options, &result)
     };
@@ -961,7 +961,7 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
         shard: None,
         no_pruning: false,
     };
-    let none = std::collections::BTreeMap::new();
+    let none = crate::check::VerifiedFixes::default();
     let check = |t: &Topology, name: &str| {
         let result = crate::check::check(t, &options, &|_| {});
         report::check::check_report(t, name, at.to_string(), &result, &none, None)

@@ -1,11 +1,10 @@
 //! `tlsflow check`: the canonical report of the exhaustive analysis (SPEC §6.1) and its text view.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{CheckResult, Fix};
+use crate::check::CheckResult;
 use crate::model::fault::Named;
 use crate::model::{Code, Severity, TlsLevel, Topology};
 
@@ -50,6 +49,10 @@ pub struct ExposureReport {
     /// exposure and adds none.
     #[serde(default)]
     pub fixes: Vec<FixReport>,
+    /// Some candidate fixes of this exposure were not re-checked: the run's budget of
+    /// re-checks (`check::RECHECK_BUDGET`) was spent on earlier exposures.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixes_unchecked: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -64,7 +67,7 @@ pub fn check_report(
     file: &str,
     at: String,
     result: &CheckResult,
-    fixes: &BTreeMap<usize, Vec<Fix>>,
+    fixes: &crate::check::VerifiedFixes,
     shard: Option<String>,
 ) -> CheckReport {
     let exposures: Vec<ExposureReport> = result
@@ -98,7 +101,9 @@ pub fn check_report(
             severity: e.code.severity(),
             message: e.message.clone(),
             hops: e.hops.clone(),
+            fixes_unchecked: fixes.unchecked.contains(&i),
             fixes: fixes
+                .by_exposure
                 .get(&i)
                 .map(|f| {
                     f.iter()
@@ -224,6 +229,21 @@ impl CheckReport {
                     "{pad}{}",
                     wrap(
                         &format!("fix (re-checked): {}", f.description),
+                        head.len(),
+                        head.len() + 2,
+                        WIDTH
+                    )
+                );
+            }
+            if e.fixes_unchecked {
+                let _ = writeln!(
+                    out,
+                    "{pad}{}",
+                    wrap(
+                        &format!(
+                            "fixes not re-checked: each re-check is a whole check, and this run's budget of {} went to earlier exposures, whose fixes show the pattern",
+                            crate::check::RECHECK_BUDGET
+                        ),
                         head.len(),
                         head.len() + 2,
                         WIDTH

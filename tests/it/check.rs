@@ -222,7 +222,7 @@ fn check_at_k0_agrees_with_route() {
 #[test]
 fn shards_merge_into_the_unsharded_report() {
     let t = load(&repo("scenarios/topologies/hub-site-chain.yaml"));
-    let none = std::collections::BTreeMap::new();
+    let none = check::VerifiedFixes::default();
     let whole = check_report(
         &t,
         "t",

@@ -491,3 +491,54 @@ fn memory_follows_the_messages_in_flight() {
     assert!(run.stats.peak_in_flight < 100, "{:?}", run.stats);
     assert!(run.stats.peak_items < 200, "{:?}", run.stats);
 }
+
+/// A large organisation proposes a fix candidate per exposed site; at most
+/// `check::RECHECK_BUDGET` distinct candidates are re-checked (each a whole check), and the
+/// exposures left over say so instead of the run taking an hour.
+#[test]
+fn fix_verification_stays_within_its_budget() {
+    let g = generated(&GenerateOptions {
+        sites: 40,
+        servers_per_site: 1,
+        connector_sites: Some(1),
+        ..GenerateOptions::default()
+    });
+    let topology = load::topology_from_source(load::SourceFile {
+        name: TOPOLOGY_FILE.to_owned(),
+        text: g.topology,
+        base_dir: None,
+    })
+    .expect("loads")
+    .topology;
+    let options = CheckOptions {
+        failures_max: 0,
+        at: at(),
+        shard: None,
+        no_pruning: false,
+    };
+    let result = check::check(&topology, &options, &|_| {});
+    assert!(
+        result.exposures.len() > check::RECHECK_BUDGET,
+        "{}",
+        result.exposures.len()
+    );
+    let fixes = check::verified_fixes(&topology, &options, &result);
+    assert!(!fixes.unchecked.is_empty());
+    assert!(
+        !fixes.by_exposure.is_empty(),
+        "the budget went to confirming fixes"
+    );
+    // The budget is spent in exposure order: every unchecked exposure comes after a checked one.
+    let first_unchecked = *fixes.unchecked.iter().next().expect("some");
+    assert!(fixes.by_exposure.keys().any(|&i| i < first_unchecked));
+    let report = tlsflow::report::check::check_report(
+        &topology,
+        TOPOLOGY_FILE,
+        "2026-06-01T00:00:00Z".to_owned(),
+        &result,
+        &fixes,
+        None,
+    );
+    assert!(report.to_text().contains("fixes not re-checked"));
+    assert!(tlsflow::report::to_json(&report).contains("\"fixes_unchecked\": true"));
+}
