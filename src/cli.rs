@@ -127,11 +127,28 @@ enum Command {
     /// Write a synthetic organisation and a scenario of any size, for benchmarks and scale
     /// tests: `--out DIR` gets DIR/topology.yaml and DIR/scenario.yaml (seeded, deterministic).
     Generate(GenerateArgs),
+    /// Build a topology from an export of a real organisation; `--out` names the YAML file.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
     /// Join the JSON reports of `check --shard i/n` into the report one run gives.
     Merge {
         /// The shards' JSON reports.
         #[arg(required = true, value_name = "JSON")]
         files: Vec<PathBuf>,
+    },
+}
+
+/// What `tlsflow import` reads.
+#[derive(Debug, Subcommand)]
+enum ImportSource {
+    /// An Exchange Management Shell export: the folder of JSON files (Get-ADSite.json,
+    /// Get-SendConnector.json, ...) that scripts/Export-TlsflowInventory.ps1 writes.
+    Exchange {
+        /// The export folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -356,6 +373,9 @@ where
         Some(Command::Diff(args)) => run_diff(common, &args),
         Some(Command::Merge { files }) => run_merge(common, &files),
         Some(Command::Generate(args)) => run_generate(common, &args),
+        Some(Command::Import {
+            source: ImportSource::Exchange { dir },
+        }) => run_import_exchange(common, &dir),
         Some(Command::Explain { code }) => run_explain(common, &code),
         Some(Command::Graph {
             topology,
@@ -555,6 +575,92 @@ fn emit(common: &Common, text: &str) -> Result<(), UserError> {
             Ok(())
         }
     }
+}
+
+/// `tlsflow import exchange DIR`: reads the export's files (names matched case-insensitively),
+/// imports them, prints what could not be mapped on stderr, and writes the YAML (atomically
+/// with `--out`). Nothing is written when the export is malformed.
+fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
+    if common.format != FormatArg::Text {
+        return Err(unsupported(
+            common.format,
+            "import",
+            "the default (topology YAML)",
+        ));
+    }
+    let shown = dir.display().to_string();
+    let bad = |message: String| UserError::Load {
+        rendered: format!("{shown}: {message}"),
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        bad(format!(
+            "cannot read the export folder: {}",
+            load::io_reason(&e)
+        ))
+    })?;
+    let mut files = std::collections::BTreeMap::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(&(name, _)) = crate::import::FILES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&file_name))
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let too_big = entry
+            .metadata()
+            .is_ok_and(|m| m.len() > load::MAX_INPUT_BYTES);
+        if too_big {
+            return Err(bad(format!(
+                "{file_name}: larger than {} bytes; export a smaller mailbox sample",
+                load::MAX_INPUT_BYTES
+            )));
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| bad(format!("{file_name}: cannot read: {}", load::io_reason(&e))))?;
+        files.insert(name.to_owned(), bytes);
+    }
+    if files.is_empty() {
+        return Err(bad(
+            "no Exchange export here: expected the JSON files of scripts/Export-TlsflowInventory.ps1 (Get-ADSite.json, Get-SendConnector.json, ...)"
+                .to_owned(),
+        ));
+    }
+    let imported = crate::import::exchange(&shown, &files).map_err(|errors| UserError::Load {
+        rendered: format!(
+            "tlsflow import: the export cannot be imported ({} {}); nothing was written:\n{}",
+            errors.len(),
+            if errors.len() == 1 {
+                "problem"
+            } else {
+                "problems"
+            },
+            errors.join("\n")
+        ),
+    })?;
+    if !common.quiet && !imported.unmapped.is_empty() {
+        let mut text = format!(
+            "warning: {} items of the export are not mapped into the topology (also listed at the top of the YAML):\n",
+            imported.unmapped.len()
+        );
+        for item in &imported.unmapped {
+            let _ = writeln!(text, "  - {item}");
+        }
+        eprint!("{text}");
+    }
+    emit(common, &imported.yaml)?;
+    if !common.quiet
+        && let Some(out) = &common.out
+    {
+        eprintln!(
+            "{}; wrote {}: fill in its external_domains template, then run `tlsflow check {}`",
+            imported.summary,
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(Exit::Clean)
 }
 
 /// Writes to a temporary file in the target's directory, then renames it over the target, so

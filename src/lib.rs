@@ -11,6 +11,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod generate;
+pub mod import;
 pub mod lint;
 pub mod load;
 pub mod model;

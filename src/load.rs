@@ -153,7 +153,8 @@ fn position_of(bytes: &[u8], offset: usize) -> yaml::Pos {
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+/// An I/O error as an administrator reads it (lowercase, no OS error number).
+pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),

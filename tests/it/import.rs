@@ -1,0 +1,431 @@
+//! `tlsflow import exchange` (issue 8): golden files of the YAML imported from the export folders
+//! under `tests/data/import/`, which load without errors; the check at K = 0 finds the exposures
+//! an Exchange architect predicts; malformed exports are refused with the file and JSON path;
+//! the real binary writes the file atomically, or nothing.
+
+use std::collections::BTreeMap;
+
+use assert_cmd::Command;
+use tlsflow::check::{self, CheckOptions};
+use tlsflow::import;
+use tlsflow::load;
+
+use crate::support::{at, data, repo};
+
+const CONTOSO: &str = "import/contoso-2016";
+const NORTHWIND: &str = "import/northwind-2013-2016-edge";
+
+/// The export's files by name, as the CLI hands them over.
+fn export(relative: &str) -> BTreeMap<String, Vec<u8>> {
+    let dir = data(relative);
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).expect("the fixture folder") {
+        let path = entry.expect("an entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("a UTF-8 name")
+            .to_owned();
+        files.insert(name, std::fs::read(&path).expect("readable"));
+    }
+    files
+}
+
+fn imported(relative: &str) -> import::Imported {
+    import::exchange("export", &export(relative))
+        .unwrap_or_else(|e| panic!("{relative} does not import:\n{}", e.join("\n")))
+}
+
+fn topology(relative: &str) -> tlsflow::model::Topology {
+    let yaml = imported(relative).yaml;
+    let source =
+        load::source_from_bytes("topology.yaml", yaml.as_bytes(), None).expect("the YAML is text");
+    match load::topology_from_source(source) {
+        Ok(loaded) => loaded.topology,
+        Err(failure) => panic!("the imported YAML does not load:\n{}", failure.render()),
+    }
+}
+
+fn errors(files: &BTreeMap<String, Vec<u8>>) -> String {
+    match import::exchange("export", files) {
+        Ok(_) => panic!("a malformed export was imported"),
+        Err(errors) => errors.join("\n"),
+    }
+}
+
+#[test]
+fn contoso_2016_two_sites_scoped_connector_and_tls_rule() {
+    let imported = imported(CONTOSO);
+    insta::assert_snapshot!("contoso-2016", imported.yaml);
+}
+
+#[test]
+fn northwind_2013_2016_mix_with_an_edge_subscription() {
+    let imported = imported(NORTHWIND);
+    assert!(imported.yaml.contains("subscribed_site: \"Amsterdam\""));
+    assert!(
+        !imported.yaml.contains("name: \"EdgeSync"),
+        "the EdgeSync connectors come from the subscription, not from Get-SendConnector"
+    );
+    insta::assert_snapshot!("northwind-2013-2016-edge", imported.yaml);
+}
+
+#[test]
+fn imported_yaml_loads_without_errors() {
+    for fixture in [CONTOSO, NORTHWIND] {
+        let yaml = imported(fixture).yaml;
+        let source = load::source_from_bytes("topology.yaml", yaml.as_bytes(), None)
+            .expect("the YAML is text");
+        let loaded = load::topology_from_source(source)
+            .unwrap_or_else(|f| panic!("{fixture}: does not load:\n{}", f.render()));
+        assert!(
+            loaded.warnings.iter().all(|d| !d.is_error()),
+            "{fixture}: errors among the warnings"
+        );
+    }
+}
+
+#[test]
+fn unmapped_items_are_listed_in_the_yaml_and_returned() {
+    let imported = imported(CONTOSO);
+    assert!(!imported.unmapped.is_empty());
+    for item in &imported.unmapped {
+        assert!(
+            imported.yaml.contains(item.as_str()),
+            "not in the YAML's comment block: {item}"
+        );
+    }
+    let joined = imported.unmapped.join("\n");
+    assert!(joined.contains("`External disclaimer`"), "{joined}");
+    assert!(joined.contains("HasClassification"), "{joined}");
+    assert!(joined.contains("Receive connectors"), "{joined}");
+}
+
+/// One line per exposure at K = 0: `SITE -> DOMAIN CODE`.
+fn exposures(relative: &str) -> Vec<String> {
+    let t = topology(relative);
+    let options = CheckOptions {
+        failures_max: 0,
+        at: at(),
+        shard: None,
+        no_pruning: false,
+    };
+    let result = check::check(&t, &options, &|_| {});
+    result
+        .exposures
+        .iter()
+        .map(|e| {
+            format!(
+                "{} -> {} {}",
+                t.site(e.origin_site).name,
+                e.recipient_domain,
+                e.code
+            )
+        })
+        .collect()
+}
+
+/// Contoso: Branch has no Internet connector, so the rule's requirement is lost on the relay to
+/// HQ (reference §3.9) and mail to a domain without STARTTLS leaves in clear: TLS001 from
+/// Branch, none from HQ, whose servers are the connector's source servers. HQ's only exposure is
+/// TLS002 to adatum.com: the rule's EncryptionOnly replaces the scoped connector's
+/// CertificateValidation (reference §3.6, `rule_level_overrides_connector`).
+#[test]
+fn check_of_contoso_finds_the_branch_exposure_an_architect_predicts() {
+    let lines = exposures(CONTOSO);
+    assert_eq!(
+        lines,
+        [
+            "Branch -> cleartext.example TLS001",
+            "Branch -> * TLS003",
+            "HQ -> adatum.com TLS002",
+        ]
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.starts_with("HQ ") && (l.ends_with("TLS001") || l.ends_with("TLS003"))),
+        "HQ holds the connector: its requirement survives"
+    );
+}
+
+/// Northwind: Internet mail leaves through the Edge, which cannot carry the rule's requirement
+/// (reference §1.11, §3.7): both sites are exposed.
+#[test]
+fn check_of_northwind_finds_both_sites_exposed_through_the_edge() {
+    let lines = exposures(NORTHWIND);
+    assert!(
+        lines.contains(&"Amsterdam -> cleartext.example TLS001".to_owned()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"Rotterdam -> cleartext.example TLS001".to_owned()),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn invalid_json_names_the_file_line_and_column() {
+    let mut files = export(CONTOSO);
+    files.insert(
+        "Get-SendConnector.json".to_owned(),
+        b"[\n  {\"Name\": \"Internet\",\n   \"AddressSpaces\": [\"SMTP:*;1\"\n  }\n]\n".to_vec(),
+    );
+    let text = errors(&files);
+    assert!(
+        text.starts_with("export/Get-SendConnector.json:4:"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_missing_required_file_is_named() {
+    let mut files = export(CONTOSO);
+    files.remove("Get-ExchangeServer.json");
+    files.remove("Get-TransportRule.json");
+    let text = errors(&files);
+    assert!(
+        text.contains("export/Get-ExchangeServer.json: missing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("export/Get-TransportRule.json: missing"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn an_unknown_tls_auth_level_names_the_json_path() {
+    let mut files = export(CONTOSO);
+    let text = String::from_utf8(files["Get-SendConnector.json"].clone()).expect("utf-8");
+    let text = text.replace(
+        "\"TlsAuthLevel\":  \"CertificateValidation\"",
+        "\"TlsAuthLevel\":  \"CertificateValidated\"",
+    );
+    files.insert("Get-SendConnector.json".to_owned(), text.into_bytes());
+    let text = errors(&files);
+    assert!(
+        text.contains("export/Get-SendConnector.json: [1].TlsAuthLevel: unknown TlsAuthLevel"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn wrong_shapes_are_errors_not_panics() {
+    let cases: [(&str, &[u8]); 6] = [
+        ("Get-ADSite.json", b"42"),
+        ("Get-ADSite.json", b"[{\"HubSiteEnabled\": \"maybe\"}]"),
+        (
+            "Get-AdSiteLink.json",
+            b"{\"Name\": \"L\", \"Cost\": \"cheap\"}",
+        ),
+        ("Get-SendConnector.json", b"\xff\xfe\x00"),
+        (
+            "Get-TransportRule.json",
+            b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+        ),
+        (
+            "Get-ExchangeServer.json",
+            b"{\"Name\": \"X\", \"Site\": \"a/b/Nowhere\", \"IsMailboxServer\": true}",
+        ),
+    ];
+    for (name, bytes) in cases {
+        let mut files = export(CONTOSO);
+        files.insert(name.to_owned(), bytes.to_vec());
+        let text = errors(&files);
+        assert!(text.contains(name), "{name}: {text}");
+    }
+}
+
+#[test]
+fn utf16_and_bom_exports_are_read() {
+    let mut files = export(CONTOSO);
+    let json = String::from_utf8(files["Get-ADSite.json"].clone()).expect("utf-8");
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(json.encode_utf16().flat_map(u16::to_le_bytes));
+    files.insert("Get-ADSite.json".to_owned(), utf16);
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend(files["Get-AcceptedDomain.json"].clone());
+    files.insert("Get-AcceptedDomain.json".to_owned(), bom);
+    let yaml = import::exchange("export", &files).expect("imports").yaml;
+    assert_eq!(yaml, imported(CONTOSO).yaml);
+}
+
+fn tlsflow() -> Command {
+    let mut cmd = Command::cargo_bin("tlsflow").expect("the binary builds");
+    cmd.current_dir(repo("")).env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn cli_writes_the_topology_and_warns_about_what_is_not_mapped() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let out = dir.path().join("topology.yaml");
+    let assert = tlsflow()
+        .args([
+            "import",
+            "exchange",
+            "tests/data/import/contoso-2016",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(0);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with("warning: 5 items of the export are not mapped"),
+        "{stderr}"
+    );
+    let written = std::fs::read_to_string(&out).expect("written");
+    assert_eq!(written, imported(CONTOSO).yaml);
+    tlsflow().args(["validate"]).arg(&out).assert().code(0);
+    tlsflow()
+        .args(["check"])
+        .arg(&out)
+        .args(["--at", "2026-06-01T00:00:00Z", "--no-fixes"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn cli_refuses_a_malformed_export_with_exit_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let export_dir = dir.path().join("export");
+    std::fs::create_dir(&export_dir).expect("created");
+    for (name, bytes) in export(CONTOSO) {
+        std::fs::write(export_dir.join(name), bytes).expect("written");
+    }
+    std::fs::write(
+        export_dir.join("Get-TransportConfig.json"),
+        "{\"TLSSendDomainSecureList\": [",
+    )
+    .expect("written");
+    let out = dir.path().join("topology.yaml");
+    let assert = tlsflow()
+        .args(["import", "exchange"])
+        .arg(&export_dir)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("Get-TransportConfig.json:1:"), "{stderr}");
+    assert!(stderr.contains("invalid JSON"), "{stderr}");
+    assert!(!out.exists(), "nothing is written for a malformed export");
+    tlsflow()
+        .args(["import", "exchange", "tests/data/import/does-not-exist"])
+        .assert()
+        .code(2);
+}
+
+/// Property: whatever type a property of the export has, the import returns the YAML or
+/// errors, never panics (every property of every object of the Contoso export, replaced by
+/// values of every JSON type).
+#[test]
+fn any_property_of_any_type_is_imported_or_refused_never_a_panic() {
+    let base = export(CONTOSO);
+    let replacements = [
+        serde_json::json!(null),
+        serde_json::json!(-1),
+        serde_json::json!(1e300),
+        serde_json::json!(""),
+        serde_json::json!("CN=,/;:*"),
+        serde_json::json!([{"Name": []}]),
+        serde_json::json!({"IsUnlimited": false, "Value": {}}),
+        serde_json::json!(true),
+    ];
+    let mut runs = 0;
+    for (name, bytes) in &base {
+        let Ok(serde_json::Value::Array(items)) = serde_json::from_slice(bytes) else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let serde_json::Value::Object(map) = item else {
+                continue;
+            };
+            for key in map.keys() {
+                for replacement in &replacements {
+                    let mut mutated = items.clone();
+                    mutated[i][key] = replacement.clone();
+                    let mut files = base.clone();
+                    files.insert(
+                        name.clone(),
+                        serde_json::to_vec(&mutated).expect("serialises"),
+                    );
+                    if let Err(errors) = import::exchange("export", &files) {
+                        assert!(!errors.is_empty());
+                        assert!(errors.iter().all(|e| !e.trim().is_empty()));
+                    }
+                    runs += 1;
+                }
+            }
+        }
+    }
+    assert!(runs > 1000, "only {runs} mutations");
+}
+
+/// An export that maps onto a topology the loader refuses (Domain Secure on `*`, which Exchange
+/// itself rejects, reference §2.2) is an error with the loader's diagnostic, not a bad file.
+#[test]
+fn an_export_the_loader_refuses_is_an_error_with_its_diagnostic() {
+    let mut files = export(CONTOSO);
+    let text = String::from_utf8(files["Get-SendConnector.json"].clone()).expect("utf-8");
+    let text = text.replacen(
+        "\"DomainSecureEnabled\":  false",
+        "\"DomainSecureEnabled\":  true",
+        1,
+    );
+    files.insert("Get-SendConnector.json".to_owned(), text.into_bytes());
+    let text = errors(&files);
+    assert!(text.contains("error[CFG013]"), "{text}");
+    assert!(text.contains("send connector `Internet`"), "{text}");
+}
+
+/// An Edge subscription whose server is missing from Get-ExchangeServer still gives the Edge
+/// (and its EdgeSync connector), with a note; an unsubscribed Edge is left out, with a note.
+#[test]
+fn edge_subscriptions_decide_which_edges_are_imported() {
+    let mut files = export(NORTHWIND);
+    let servers: serde_json::Value =
+        serde_json::from_slice(&files["Get-ExchangeServer.json"]).expect("JSON");
+    let without_edge: Vec<&serde_json::Value> = servers
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter(|s| s["Name"] != "EDGE1")
+        .collect();
+    files.insert(
+        "Get-ExchangeServer.json".to_owned(),
+        serde_json::to_vec(&without_edge).expect("serialises"),
+    );
+    let imported = import::exchange("export", &files).expect("imports");
+    assert!(
+        imported.yaml.contains("name: \"EDGE1\""),
+        "{}",
+        imported.yaml
+    );
+    assert!(
+        imported
+            .unmapped
+            .iter()
+            .any(|u| u.contains("Edge subscription `EDGE1` (site Amsterdam) has no server")),
+        "{:?}",
+        imported.unmapped
+    );
+
+    let mut files = export(NORTHWIND);
+    files.insert("Get-EdgeSubscription.json".to_owned(), b"[]".to_vec());
+    let imported = import::exchange("export", &files).expect("imports");
+    assert!(!imported.yaml.contains("name: \"EDGE1\""));
+    assert!(
+        imported
+            .unmapped
+            .iter()
+            .any(|u| u.contains("Edge server `EDGE1` has no Edge subscription")),
+        "{:?}",
+        imported.unmapped
+    );
+}
