@@ -641,7 +641,7 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
     })?;
     if !common.quiet && !imported.unmapped.is_empty() {
         let mut text = format!(
-            "warning: {} items of the export are not mapped into the topology (also listed at the top of the YAML):\n",
+            "warning: {} items of the export are not mapped into the topology, or were read by a guess (also listed at the top of the YAML):\n",
             imported.unmapped.len()
         );
         for item in &imported.unmapped {

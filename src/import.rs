@@ -414,7 +414,20 @@ impl Item<'_> {
             Value::String(s) => table
                 .iter()
                 .find(|(name, _, _)| name.eq_ignore_ascii_case(s.trim())),
-            Value::Number(n) => table.iter().find(|(_, num, _)| Some(*num) == n.as_i64()),
+            Value::Number(n) => {
+                let found = table.iter().find(|(_, num, _)| Some(*num) == n.as_i64());
+                // The numbering is not in Microsoft's documentation: say how it was read.
+                if let Some((name, num, _)) = found {
+                    cx.note(
+                        self.file,
+                        &format!(
+                            "{}: {what} {num} read as {name} (Exchange's enum numbering is UNCONFIRMED; the export script writes names: re-export to be sure)",
+                            self.path(key)
+                        ),
+                    );
+                }
+                found
+            }
             _ => None,
         };
         if found.is_none() {
@@ -1608,7 +1621,7 @@ impl Org {
         } else {
             let _ = writeln!(
                 w,
-                "# NOT MAPPED ({}): read from the export, but not in this topology:",
+                "# NOT MAPPED ({}): read from the export, but not in this topology, or read by a guess:",
                 unmapped.len()
             );
             for u in unmapped {

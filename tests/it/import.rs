@@ -429,3 +429,30 @@ fn edge_subscriptions_decide_which_edges_are_imported() {
         imported.unmapped
     );
 }
+
+/// An enum written as a number (ConvertTo-Json without the script's conversion) is read by the
+/// documented declaration order, and the import says so: Microsoft documents only the names.
+#[test]
+fn a_numeric_enum_is_read_and_flagged_as_unconfirmed() {
+    let mut files = export(CONTOSO);
+    let connectors = String::from_utf8(files["Get-SendConnector.json"].clone()).expect("UTF-8");
+    let numeric = connectors.replace(
+        "\"TlsAuthLevel\":  \"CertificateValidation\"",
+        "\"TlsAuthLevel\":  2",
+    );
+    assert_ne!(numeric, connectors, "the fixture names the level");
+    files.insert("Get-SendConnector.json".to_owned(), numeric.into_bytes());
+    let imported = import::exchange("export", &files).expect("imports");
+    assert!(
+        imported
+            .yaml
+            .contains("tls_auth_level: certificate_validation")
+    );
+    assert!(
+        imported.unmapped.iter().any(|u| u
+            .contains("TlsAuthLevel 2 read as CertificateValidation")
+            && u.contains("UNCONFIRMED")),
+        "{:?}",
+        imported.unmapped
+    );
+}
