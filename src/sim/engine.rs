@@ -186,7 +186,8 @@ enum Event {
 }
 
 struct Rcpt {
-    address: String,
+    /// Shared with the engine's address cache: a generated address is formatted once.
+    address: Rc<str>,
     /// Where routing takes the recipient; `None`: an internal address with no mailbox.
     key: Option<TargetKey>,
     required: TlsLevel,
@@ -375,6 +376,11 @@ struct Engine<'a, 's> {
     /// message is not sent), and its subjects with their lower-case forms for the rules.
     senders: Vec<Vec<(Rc<str>, Option<ServerId>)>>,
     subjects: Vec<Vec<(Rc<str>, Rc<str>)>>,
+    /// Per workload, its recipient domains as indices into the distinct workload domains.
+    workload_domains: Vec<Vec<u32>>,
+    /// Generated recipients by (distinct workload domain, local part): formatted and resolved
+    /// once.
+    generated_addresses: Vec<Option<(Rc<str>, Option<TargetKey>)>>,
     msgs: Arena<Msg>,
     items: Arena<Item>,
     queues: Vec<Queue>,
@@ -441,6 +447,20 @@ pub fn run(
                 .collect()
         })
         .collect();
+    let mut distinct: BTreeMap<&str, u32> = BTreeMap::new();
+    let workload_domains: Vec<Vec<u32>> = scenario
+        .workload
+        .iter()
+        .map(|w| {
+            w.to.iter()
+                .map(|(d, _)| {
+                    let next = u32::try_from(distinct.len()).expect("domains fit u32");
+                    *distinct.entry(d.as_str()).or_insert(next)
+                })
+                .collect()
+        })
+        .collect();
+    let distinct_domains = distinct.len();
     let mut size_limits: Vec<crate::model::Bytes> = topology
         .send_connectors
         .iter()
@@ -474,6 +494,8 @@ pub fn run(
         traffic_rng,
         senders,
         subjects,
+        workload_domains,
+        generated_addresses: vec![None; distinct_domains * traffic::LOCAL_PARTS],
         msgs: Arena::new(),
         items: Arena::new(),
         queues: Vec::new(),
@@ -550,7 +572,15 @@ impl Engine<'_, '_> {
                 let Some(mailbox) = self.topology.mailbox_for(&m.from) else {
                     return;
                 };
-                let (server, to, size) = (mailbox.server, m.to.clone(), m.size);
+                let (server, size) = (mailbox.server, m.size);
+                let to: SmallVec<[(Rc<str>, Option<TargetKey>); 1]> =
+                    m.to.iter()
+                        .map(|a| {
+                            let address: Rc<str> = Rc::from(a.as_str());
+                            let key = self.target_key(&address);
+                            (address, key)
+                        })
+                        .collect();
                 let (from, subject, lower) = (
                     Rc::from(m.from.as_str()),
                     Rc::from(m.subject.as_str()),
@@ -579,7 +609,8 @@ impl Engine<'_, '_> {
             let (from, server) = senders[g.from].clone();
             let subject = self.subjects[i as usize][g.subject].clone();
             if let Some(server) = server {
-                self.new_message(from, server, [g.to], subject, g.size);
+                let to = self.generated_recipient(i, g.domain, g.local);
+                self.new_message(from, server, [to], subject, g.size);
             }
         }
         if let Some(dt) = traffic::interarrival_ms(&mut self.traffic_rng, w.rate_per_hour) {
@@ -596,7 +627,7 @@ impl Engine<'_, '_> {
         &mut self,
         from: Rc<str>,
         mailbox_server: ServerId,
-        to: impl IntoIterator<Item = String>,
+        to: impl IntoIterator<Item = (Rc<str>, Option<TargetKey>)>,
         (subject, subject_lower): (Rc<str>, Rc<str>),
         size: crate::model::Bytes,
     ) {
@@ -610,28 +641,13 @@ impl Engine<'_, '_> {
         let now = self.now();
         let rcpts: SmallVec<[Rcpt; 1]> = to
             .into_iter()
-            .map(|address| {
-                let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
-                let key = if self.topology.is_accepted_domain(domain) {
-                    self.topology
-                        .mailbox_for(&address)
-                        .map(|m| TargetKey::Mailbox(m.server))
-                } else if let Some(&id) = self.domain_ids.get(domain) {
-                    Some(TargetKey::Domain(id))
-                } else {
-                    let id = u32::try_from(self.domain_names.len()).expect("domains fit u32");
-                    self.domain_ids.insert(domain.to_owned(), id);
-                    self.domain_names.push(domain.to_owned());
-                    Some(TargetKey::Domain(id))
-                };
-                Rcpt {
-                    address,
-                    key,
-                    required: TlsLevel::None,
-                    rule: None,
-                    enforced: None,
-                    done: false,
-                }
+            .map(|(address, key)| Rcpt {
+                address,
+                key,
+                required: TlsLevel::None,
+                rule: None,
+                enforced: None,
+                done: false,
             })
             .collect();
         let pending = u32::try_from(rcpts.len()).expect("recipient count fits u32");
@@ -651,6 +667,46 @@ impl Engine<'_, '_> {
             timers_armed: false,
         });
         self.events.push(now, Event::Submit { msg, generation });
+    }
+
+    /// Where routing takes `address`: its mailbox's server for an accepted domain (`None`: no
+    /// such mailbox), else its interned domain.
+    fn target_key(&mut self, address: &str) -> Option<TargetKey> {
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        if self.topology.is_accepted_domain(domain) {
+            self.topology
+                .mailbox_for(address)
+                .map(|m| TargetKey::Mailbox(m.server))
+        } else if let Some(&id) = self.domain_ids.get(domain) {
+            Some(TargetKey::Domain(id))
+        } else {
+            let id = u32::try_from(self.domain_names.len()).expect("domains fit u32");
+            self.domain_ids.insert(domain.to_owned(), id);
+            self.domain_names.push(domain.to_owned());
+            Some(TargetKey::Domain(id))
+        }
+    }
+
+    /// The generated recipient `user{local}@{domain}` of workload `w`'s `domain`-th domain,
+    /// with where routing takes it: formatted and resolved the first time, then shared.
+    fn generated_recipient(
+        &mut self,
+        w: u32,
+        domain: usize,
+        local: u32,
+    ) -> (Rc<str>, Option<TargetKey>) {
+        let d = self.workload_domains[w as usize][domain];
+        let slot = d as usize * traffic::LOCAL_PARTS + (local as usize - 1);
+        if let Some(known) = &self.generated_addresses[slot] {
+            return known.clone();
+        }
+        let address: Rc<str> = Rc::from(format!(
+            "user{local}@{}",
+            self.scenario.workload[w as usize].to[domain].0
+        ));
+        let key = self.target_key(&address);
+        self.generated_addresses[slot] = Some((address.clone(), key));
+        (address, key)
     }
 
     /// Schedules a message's delay DSN and expiry the first time it has to wait. Messages that
@@ -1449,7 +1505,7 @@ impl Engine<'_, '_> {
                 sender_server: Some(sender_server),
             });
             for f in findings {
-                found.push((rcpt.address.clone(), f));
+                found.push((rcpt.address.to_string(), f));
             }
         }
         if found.is_empty() {
@@ -1546,7 +1602,7 @@ impl Engine<'_, '_> {
                     sender_server: None,
                 })
                 .into_iter()
-                .map(|f| (rcpt.address.clone(), f))
+                .map(|f| (rcpt.address.to_string(), f))
                 .collect::<Vec<_>>()
             })
             .collect();
@@ -1613,7 +1669,7 @@ impl Engine<'_, '_> {
                 outcomes.push(RecipientOutcome {
                     message_id: message_id(&self.org_domain, m.seq),
                     sender: m.sender.to_string(),
-                    recipient: rcpt.address.clone(),
+                    recipient: rcpt.address.to_string(),
                     submitted_ms: m.submitted_ms,
                     time_ms: now,
                     state: state.clone(),
@@ -1639,7 +1695,7 @@ impl Engine<'_, '_> {
             .rcpts
             .iter()
             .filter(|r| !r.done)
-            .map(|r| r.address.clone())
+            .map(|r| r.address.to_string())
             .collect();
         let server = self.topology.server(m.mailbox_server).name.clone();
         let refs: Vec<&str> = pending.iter().map(String::as_str).collect();
@@ -1669,7 +1725,7 @@ impl Engine<'_, '_> {
             let m = self.msgs.get(msg, generation).expect("live message");
             let rcpt = &m.rcpts[i];
             let (address, rule_level, rule, enforced) = (
-                rcpt.address.clone(),
+                rcpt.address.to_string(),
                 rcpt.required,
                 rcpt.rule,
                 rcpt.enforced,
@@ -1884,7 +1940,7 @@ impl Engine<'_, '_> {
         let rcpts: Vec<String> = it
             .rcpts
             .iter()
-            .map(|&r| m.rcpts[r as usize].address.clone())
+            .map(|&r| m.rcpts[r as usize].address.to_string())
             .collect();
         let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
         let server = self.topology.server(at).name.clone();
@@ -2003,7 +2059,7 @@ impl Engine<'_, '_> {
                     self.result.recipients.push(RecipientOutcome {
                         message_id: message_id(&self.org_domain, m.seq),
                         sender: m.sender.to_string(),
-                        recipient: rcpt.address.clone(),
+                        recipient: rcpt.address.to_string(),
                         submitted_ms: m.submitted_ms,
                         time_ms: self.scenario.duration.0,
                         state: RecipientState::Queued {
@@ -2025,7 +2081,7 @@ impl Engine<'_, '_> {
                     self.result.recipients.push(RecipientOutcome {
                         message_id: message_id(&self.org_domain, m.seq),
                         sender: m.sender.to_string(),
-                        recipient: rcpt.address.clone(),
+                        recipient: rcpt.address.to_string(),
                         submitted_ms: m.submitted_ms,
                         time_ms: self.scenario.duration.0,
                         state: RecipientState::Queued {

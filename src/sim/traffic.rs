@@ -8,6 +8,10 @@ use rand::rngs::ChaCha8Rng;
 use crate::model::scenario::{SenderPattern, Workload};
 use crate::model::{Bytes, MailboxAddress, Topology};
 
+/// How many distinct local parts a generated recipient draws from, per domain.
+pub(super) const LOCAL_PARTS: usize = 1000;
+const LOCAL_PARTS_U32: u32 = 1000;
+
 /// How many distinct addresses stand for a `*@domain` mailbox pattern.
 const ADDRESSES_PER_PATTERN: u32 = 20;
 
@@ -16,8 +20,10 @@ const ADDRESSES_PER_PATTERN: u32 = 20;
 #[derive(Clone, Debug)]
 pub(super) struct Generated {
     pub(super) from: usize,
-    /// The one recipient.
-    pub(super) to: String,
+    /// The one recipient, `user{local}@{domain}`: the index of the workload's domain, and the
+    /// local part's number (1..=`LOCAL_PARTS`).
+    pub(super) domain: usize,
+    pub(super) local: u32,
     pub(super) subject: usize,
     pub(super) size: Bytes,
 }
@@ -79,13 +85,14 @@ pub(super) fn generate(rng: &mut ChaCha8Rng, w: &Workload, senders: usize) -> Op
         return None;
     }
     let from = rng.random_range(0..senders);
-    let domain = &w.to[weighted(rng, &w.to)?].0;
-    let local = rng.random_range(1..=1000u32);
+    let domain = weighted(rng, &w.to)?;
+    let local = rng.random_range(1..=LOCAL_PARTS_U32);
     let subject = weighted(rng, &w.subjects)?;
     let size = Bytes(rng.random_range(w.size_min.0..=w.size_max.0));
     Some(Generated {
         from,
-        to: format!("user{local}@{domain}"),
+        domain,
+        local,
         subject,
         size,
     })
