@@ -379,8 +379,8 @@ struct Engine<'a, 's> {
     /// Per workload, its recipient domains as indices into the distinct workload domains.
     workload_domains: Vec<Vec<u32>>,
     /// Generated recipients by (distinct workload domain, local part): formatted and resolved
-    /// once.
-    generated_addresses: Vec<Option<(Rc<str>, Option<TargetKey>)>>,
+    /// once. A map, not a table: it holds only the addresses traffic has drawn.
+    generated_addresses: HashMap<(u32, u32), (Rc<str>, Option<TargetKey>)>,
     msgs: Arena<Msg>,
     items: Arena<Item>,
     queues: Vec<Queue>,
@@ -460,7 +460,6 @@ pub fn run(
                 .collect()
         })
         .collect();
-    let distinct_domains = distinct.len();
     let mut size_limits: Vec<crate::model::Bytes> = topology
         .send_connectors
         .iter()
@@ -495,7 +494,7 @@ pub fn run(
         senders,
         subjects,
         workload_domains,
-        generated_addresses: vec![None; distinct_domains * traffic::LOCAL_PARTS],
+        generated_addresses: HashMap::default(),
         msgs: Arena::new(),
         items: Arena::new(),
         queues: Vec::new(),
@@ -695,9 +694,8 @@ impl Engine<'_, '_> {
         domain: usize,
         local: u32,
     ) -> (Rc<str>, Option<TargetKey>) {
-        let d = self.workload_domains[w as usize][domain];
-        let slot = d as usize * traffic::LOCAL_PARTS + (local as usize - 1);
-        if let Some(known) = &self.generated_addresses[slot] {
+        let slot = (self.workload_domains[w as usize][domain], local);
+        if let Some(known) = self.generated_addresses.get(&slot) {
             return known.clone();
         }
         let address: Rc<str> = Rc::from(format!(
@@ -705,7 +703,8 @@ impl Engine<'_, '_> {
             self.scenario.workload[w as usize].to[domain].0
         ));
         let key = self.target_key(&address);
-        self.generated_addresses[slot] = Some((address.clone(), key));
+        self.generated_addresses
+            .insert(slot, (address.clone(), key));
         (address, key)
     }
 

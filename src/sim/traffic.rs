@@ -9,8 +9,7 @@ use crate::model::scenario::{SenderPattern, Workload};
 use crate::model::{Bytes, MailboxAddress, Topology};
 
 /// How many distinct local parts a generated recipient draws from, per domain.
-pub(super) const LOCAL_PARTS: usize = 1000;
-const LOCAL_PARTS_U32: u32 = 1000;
+const LOCAL_PARTS: u32 = 1000;
 
 /// How many distinct addresses stand for a `*@domain` mailbox pattern.
 const ADDRESSES_PER_PATTERN: u32 = 20;
@@ -86,7 +85,7 @@ pub(super) fn generate(rng: &mut ChaCha8Rng, w: &Workload, senders: usize) -> Op
     }
     let from = rng.random_range(0..senders);
     let domain = weighted(rng, &w.to)?;
-    let local = rng.random_range(1..=LOCAL_PARTS_U32);
+    let local = rng.random_range(1..=LOCAL_PARTS);
     let subject = weighted(rng, &w.subjects)?;
     let size = Bytes(rng.random_range(w.size_min.0..=w.size_max.0));
     Some(Generated {
