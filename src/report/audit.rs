@@ -195,11 +195,12 @@ pub fn of_simulation(r: &SimulateReport, files: &[AnalysedFile], fixes: &FixInde
             s.ndr.to_string(),
             s.queued.to_string(),
         ];
+        // Every finding counted, also those past the ones a run keeps (`finding_counts`).
         row.extend(codes_in_use.iter().map(|c| {
-            run.findings
-                .iter()
-                .filter(|f| f.code == *c)
-                .count()
+            run.finding_counts
+                .get(c)
+                .copied()
+                .unwrap_or_else(|| run.findings.iter().filter(|f| f.code == *c).count() as u64)
                 .to_string()
         }));
         summary_rows.push(row);
@@ -230,7 +231,16 @@ pub fn of_simulation(r: &SimulateReport, files: &[AnalysedFile], fixes: &FixInde
                     .map_or(0, |t| t.0)
                     .saturating_add(i64::try_from(f.time_ms).unwrap_or(i64::MAX)),
             );
-            let mut facts = vec![("messages".to_owned(), list.len().to_string())];
+            let listed = if run.findings_omitted > 0 {
+                format!(
+                    "{} listed (past the first {} per code, origin site and connector, findings are counted in the summary, not listed)",
+                    list.len(),
+                    crate::sim::FINDINGS_KEPT_PER_GROUP
+                )
+            } else {
+                list.len().to_string()
+            };
+            let mut facts = vec![("messages".to_owned(), listed)];
             if !f.message_id.is_empty() {
                 facts.push((
                     "example".to_owned(),

@@ -467,4 +467,20 @@ fn findings_are_all_counted_but_only_the_first_of_each_kind_are_kept() {
         "the text counts every TLS001 ({tls001}):\n{text}"
     );
     assert!(text.contains("findings counted, not kept"), "{text}");
+    // The auditor's summary counts every finding too, and says the list is partial.
+    let mut full = tlsflow::report::simulate::SimulateReport::new(&scenario, 1, Vec::new());
+    full.runs.push(tlsflow::report::simulate::run_report(
+        &scenario, &run, false,
+    ));
+    let audit =
+        tlsflow::report::audit::of_simulation(&full, &[], &std::collections::BTreeMap::default());
+    let markdown = tlsflow::report::markdown::render(&audit);
+    assert!(
+        markdown.contains(&format!("| {tls001} |")),
+        "the summary has the full TLS001 count {tls001}:\n{markdown}"
+    );
+    assert!(
+        markdown.contains("listed (past the first 100"),
+        "{markdown}"
+    );
 }
