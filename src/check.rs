@@ -344,6 +344,7 @@ impl UnitCheck<'_> {
             size: Bytes(0),
             at: self.options.at,
             assume_required: Some(unit.level),
+            message_recipients: Vec::new(),
         };
         let Ok(e) = policy::explain(topology, &request, &faults) else {
             return Some(BTreeSet::new());

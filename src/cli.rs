@@ -518,6 +518,7 @@ fn run_route(common: &Common, args: &RouteArgs) -> Result<Exit, UserError> {
         size,
         at,
         assume_required: None,
+        message_recipients: Vec::new(),
     };
     let explanation = policy::explain(&topology, &request, &faults)?;
     let report = report::route_report(&topology, &explanation);
@@ -1350,6 +1351,7 @@ fn highlight_path(
             size: Bytes(0),
             at,
             assume_required: None,
+            message_recipients: Vec::new(),
         };
         let e = policy::explain(topology, &request, &Faults::none())?;
         let mut servers = vec![e.origin];

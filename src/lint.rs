@@ -79,7 +79,7 @@ fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Ve
                     let mut level = crate::model::TlsLevel::EncryptionOnly;
                     let mut drop = None;
                     for hop in &r.hops {
-                        let c = Carried::across(&topology.profile, hop, level);
+                        let c = Carried::across(topology, hop, level);
                         if c.dropped && drop.is_none() {
                             drop = Some((hop.clone(), c.rule.map(|r| r.evidence)));
                         }

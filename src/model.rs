@@ -15,7 +15,7 @@ pub mod units;
 
 pub use code::{Code, Severity};
 pub use fault::{Component, Faults};
-pub use ids::{ConnectorId, LinkId, RuleId, ServerId, SiteId};
+pub use ids::{ConnectorId, DagId, GroupId, LinkId, RuleId, ServerId, SiteId};
 pub use profile::Profile;
 pub use site_graph::{SiteGraph, SitePath};
 pub use tls::TlsLevel;

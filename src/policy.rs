@@ -9,8 +9,11 @@ mod external;
 mod findings;
 mod rules;
 
-pub use carry::{Carried, carry_rule};
-pub use explain::{Explanation, HopStep, Outcome, Request, RequestError, Sender, explain};
+pub use carry::{Carried, carry_rule, rules_skipped_on};
+pub use explain::{
+    Explanation, HopStep, Outcome, Request, RequestError, Sender, explain, explain_message,
+    mailbox_of,
+};
 pub use external::{Attempt, AttemptFailure, ExternalOutcome, ExternalResult, external_hop};
 pub use findings::{Finding, FindingInput, LostAt, at_or_above, judge};
 pub use rules::{MessageFacts, RuleMatch, RuleOutcome, evaluate_rules};

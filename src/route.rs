@@ -1,4 +1,5 @@
 //! Exchange's routing as pure functions over a validated topology (reference §1.4-§1.11, §2.1):
+//! Mailbox Transport Submission (which Transport service runs the rules, §1.10),
 //! Send connector selection, least-cost site paths with hub sites, relay to connector source
 //! servers, Front End outbound proxy, Edge subscriptions, mailbox delivery, and the fallback
 //! when target servers are down (queue at the point of failure).
@@ -8,7 +9,12 @@
 
 mod connector;
 mod delivery;
+mod submission;
 
 pub(crate) use connector::connector_sites;
 pub use connector::{ConnectorChoice, Proximity, Selected, select_connector};
 pub use delivery::{Hop, HopKind, Route, RouteEnd, Step, Target, next_step, route};
+pub use submission::{
+    RECIPIENTS_CONSIDERED, Submission, SubmissionReason, describe as describe_submission, pinned,
+    submission,
+};

@@ -298,6 +298,7 @@ fn deliverable(topology: &Topology, options: &CheckOptions) -> BTreeSet<(ServerI
                 size: crate::model::Bytes(0),
                 at: options.at,
                 assume_required: Some(TlsLevel::None),
+                message_recipients: Vec::new(),
             };
             let faults = crate::model::Faults::none();
             if let Ok(e) = crate::policy::explain(topology, &request, &faults) {

@@ -43,6 +43,10 @@ pub(crate) struct RawTopology {
     /// Exchange servers and their roles.
     #[serde(default)]
     pub(crate) servers: Vec<S<RawServer>>,
+    /// Database availability groups (New-DatabaseAvailabilityGroup): each is one delivery group,
+    /// even when its members are in several AD sites.
+    #[serde(default)]
+    pub(crate) database_availability_groups: Vec<S<RawDag>>,
     /// Send connectors (New-SendConnector).
     #[serde(default)]
     pub(crate) send_connectors: Vec<S<RawSendConnector>>,
@@ -111,6 +115,19 @@ pub(crate) struct RawServer {
     /// Edge only: the site of the Edge subscription, which creates the
     /// "EdgeSync - SITE to Internet" connector (SMTP:*;100).
     pub(crate) subscribed_site: Option<S<String>>,
+}
+
+/// A database availability group.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "DatabaseAvailabilityGroup")]
+pub(crate) struct RawDag {
+    /// DAG name, unique (case-insensitive).
+    pub(crate) name: S<String>,
+    /// Its member Mailbox servers (Add-DatabaseAvailabilityGroupServer): one version, at most
+    /// 16, each in at most one DAG.
+    #[schemars(length(min = 1, max = 16))]
+    pub(crate) members: S<Vec<S<String>>>,
 }
 
 /// An Exchange server role.

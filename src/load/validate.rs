@@ -544,6 +544,7 @@ impl Validator<'_> {
             }
         }
 
+        let dags = self.dags(&raw, &servers, &server_names);
         let send_connectors =
             self.send_connectors(&raw, profile.as_ref(), &sites, &servers, &server_names);
         let connector_names: Vec<String> = send_connectors.iter().map(|c| c.name.clone()).collect();
@@ -553,7 +554,7 @@ impl Validator<'_> {
         let mailboxes = self.mailboxes(&raw, &servers, &server_names);
         let external_domains = self.external_domains(&raw);
 
-        let index = crate::model::ServerIndex::new(&servers, sites.len());
+        let index = crate::model::ServerIndex::new(&servers, sites.len(), &dags);
         Some(Topology {
             organization: raw
                 .organization
@@ -563,6 +564,7 @@ impl Validator<'_> {
             sites,
             site_links,
             servers,
+            dags,
             send_connectors,
             transport_rules,
             transport_config,
@@ -1435,6 +1437,104 @@ impl Validator<'_> {
             ));
         }
         config
+    }
+
+    /// `database_availability_groups`: what Add-DatabaseAvailabilityGroupServer refuses is an
+    /// error (CFG024): a member that is not a Mailbox server, a server in two DAGs, members of
+    /// different Exchange versions, more than 16 members.
+    fn dags(
+        &mut self,
+        raw: &RawTopology,
+        servers: &[Server],
+        server_names: &Names<ServerId>,
+    ) -> Vec<crate::model::Dag> {
+        let mut names: Names<crate::model::DagId> = Names::new();
+        let mut member_of: BTreeMap<ServerId, String> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (i, d) in raw.database_availability_groups.iter().enumerate() {
+            let path = format!("database_availability_groups[{i}]");
+            let name = d.value.name.value.trim().to_owned();
+            self.define(
+                &mut names,
+                "database availability group",
+                &d.value.name,
+                &format!("{path}.name"),
+                crate::model::DagId::from_index(i),
+            );
+            if d.value.members.value.len() > 16 {
+                self.error(
+                    Code::Cfg024,
+                    pos(&d.value.members),
+                    &format!("{path}.members"),
+                    format!(
+                        "DAG `{name}` has {} members: a DAG holds at most 16 Mailbox servers",
+                        d.value.members.value.len()
+                    ),
+                );
+            }
+            let mut members: Vec<ServerId> = Vec::new();
+            for (j, m) in d.value.members.value.iter().enumerate() {
+                let mpath = format!("{path}.members[{j}]");
+                let Some(id) = self.resolve(server_names, "server", m, &mpath) else {
+                    continue;
+                };
+                let server = &servers[id.index()];
+                if !server.is_transport() {
+                    self.error(
+                        Code::Cfg024,
+                        pos(m),
+                        &mpath,
+                        format!(
+                            "`{}` is not a Mailbox server and cannot be a DAG member",
+                            server.name
+                        ),
+                    )
+                    .hint = Some(
+                        "Add-DatabaseAvailabilityGroupServer takes Mailbox servers".to_owned(),
+                    );
+                    continue;
+                }
+                if let Some(other) = member_of.get(&id) {
+                    let other = other.clone();
+                    self.error(
+                        Code::Cfg024,
+                        pos(m),
+                        &mpath,
+                        format!("`{}` is already a member of DAG `{other}`", server.name),
+                    )
+                    .hint = Some("a Mailbox server can be a member of one DAG only".to_owned());
+                    continue;
+                }
+                if let Some(&first) = members.first()
+                    && servers[first.index()].major_version() != server.major_version()
+                {
+                    self.error(
+                        Code::Cfg024,
+                        pos(m),
+                        &mpath,
+                        format!(
+                            "`{}` (version {}) cannot join DAG `{name}` with `{}` (version {})",
+                            server.name,
+                            server.version.as_deref().unwrap_or("15"),
+                            servers[first.index()].name,
+                            servers[first.index()].version.as_deref().unwrap_or("15"),
+                        ),
+                    )
+                    .hint = Some("a DAG's members run the same Exchange version".to_owned());
+                    continue;
+                }
+                if !members.contains(&id) {
+                    member_of.insert(id, name.clone());
+                    members.push(id);
+                }
+            }
+            out.push(crate::model::Dag {
+                name,
+                members,
+                origin: origin(d, &path),
+            });
+        }
+        out
     }
 
     fn mailboxes(

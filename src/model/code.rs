@@ -83,6 +83,7 @@ codes! {
     Cfg021 = "CFG021", Error, "server lacks the role this use needs";
     Cfg022 = "CFG022", Error, "a hub site needs a Mailbox server";
     Cfg023 = "CFG023", Error, "frontend_proxy is not available under this profile";
+    Cfg024 = "CFG024", Error, "invalid database availability group";
     Cfg101 = "CFG101", Warning, "a require-TLS rule covers mail that is relayed before it leaves, and the profile drops the requirement there";
     Cfg102 = "CFG102", Warning, "a Domain Secure partner is reached through a Front End proxy connector";
     Cfg103 = "CFG103", Warning, "a Send connector that no site ever selects";

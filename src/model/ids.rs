@@ -40,3 +40,12 @@ id!(
     /// A transport rule.
     RuleId
 );
+id!(
+    /// A database availability group.
+    DagId
+);
+id!(
+    /// A delivery group of Mailbox servers: a DAG, or the servers of one Exchange major version
+    /// in one AD site (reference §1.3).
+    GroupId
+);

@@ -5,7 +5,7 @@
 //! Directory does. Every object remembers where it was defined ([`Origin`]) so that reports can
 //! point back into the YAML.
 
-use super::ids::{ConnectorId, LinkId, RuleId, ServerId, SiteId};
+use super::ids::{ConnectorId, DagId, GroupId, LinkId, RuleId, ServerId, SiteId};
 use super::profile::Profile;
 use super::site_graph::SiteGraph;
 use super::tls::TlsLevel;
@@ -29,6 +29,9 @@ pub struct Topology {
     pub sites: Vec<Site>,
     pub site_links: Vec<SiteLink>,
     pub servers: Vec<Server>,
+    /// Database availability groups (`database_availability_groups`): each is one delivery
+    /// group, even across AD sites (reference §1.3).
+    pub dags: Vec<Dag>,
     /// Explicit connectors first, in file order, then the implicit EdgeSync connectors.
     pub send_connectors: Vec<SendConnector>,
     /// Sorted by priority (0 first), as the Transport Rule agent evaluates them.
@@ -49,10 +52,35 @@ pub struct ServerIndex {
     by_name: Vec<ServerId>,
     /// Per site, its Mailbox servers in name order.
     transport_by_site: Vec<Vec<ServerId>>,
+    /// The delivery groups of Mailbox servers: DAGs first (file order), then one per (site,
+    /// Exchange major version) for the servers in no DAG, by site then version.
+    groups: Vec<DeliveryGroup>,
+    /// Per server, its delivery group (`None` for Edge and Front End-only servers).
+    group_of: Vec<Option<GroupId>>,
+}
+
+/// A delivery group of Mailbox servers (reference §1.3): where Mailbox Transport Submission
+/// hands a message (§1.10) and where mailbox delivery is routed to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryGroup {
+    pub kind: GroupKind,
+    /// Its Mailbox servers, in name order.
+    pub servers: Vec<ServerId>,
+    /// The AD sites of those servers, in site order.
+    pub sites: Vec<SiteId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupKind {
+    /// A routable DAG (2013+): its members, in whatever sites they are.
+    Dag(DagId),
+    /// The Mailbox servers of one major version (14 = Exchange 2010, 15 = 2013 and later) in
+    /// one AD site that belong to no DAG: a mailbox delivery group.
+    Site { site: SiteId, major: u8 },
 }
 
 impl ServerIndex {
-    pub fn new(servers: &[Server], site_count: usize) -> ServerIndex {
+    pub fn new(servers: &[Server], site_count: usize, dags: &[Dag]) -> ServerIndex {
         let mut by_name: Vec<ServerId> = (0..servers.len()).map(ServerId::from_index).collect();
         by_name.sort_by_key(|&s| name_key(&servers[s.index()].name));
         let mut transport_by_site = vec![Vec::new(); site_count];
@@ -62,11 +90,72 @@ impl ServerIndex {
                 transport_by_site[site.index()].push(s);
             }
         }
+        let mut group_of: Vec<Option<GroupId>> = vec![None; servers.len()];
+        let mut kinds: Vec<GroupKind> = Vec::new();
+        for (d, dag) in dags.iter().enumerate() {
+            kinds.push(GroupKind::Dag(DagId::from_index(d)));
+            for &m in &dag.members {
+                if servers[m.index()].is_transport() && group_of[m.index()].is_none() {
+                    group_of[m.index()] = Some(GroupId::from_index(d));
+                }
+            }
+        }
+        let mut site_groups: std::collections::BTreeMap<(SiteId, u8), GroupId> =
+            std::collections::BTreeMap::new();
+        for (site, list) in transport_by_site.iter().enumerate() {
+            for &s in list {
+                if group_of[s.index()].is_some() {
+                    continue;
+                }
+                let key = (SiteId::from_index(site), servers[s.index()].major_version());
+                let id = *site_groups.entry(key).or_insert_with(|| {
+                    kinds.push(GroupKind::Site {
+                        site: key.0,
+                        major: key.1,
+                    });
+                    GroupId::from_index(kinds.len() - 1)
+                });
+                group_of[s.index()] = Some(id);
+            }
+        }
+        let groups = kinds
+            .into_iter()
+            .enumerate()
+            .map(|(g, kind)| {
+                let members: Vec<ServerId> = by_name
+                    .iter()
+                    .copied()
+                    .filter(|s| group_of[s.index()] == Some(GroupId::from_index(g)))
+                    .collect();
+                let mut sites: Vec<SiteId> = members
+                    .iter()
+                    .filter_map(|s| servers[s.index()].site)
+                    .collect();
+                sites.sort();
+                sites.dedup();
+                DeliveryGroup {
+                    kind,
+                    servers: members,
+                    sites,
+                }
+            })
+            .collect();
         ServerIndex {
             by_name,
             transport_by_site,
+            groups,
+            group_of,
         }
     }
+}
+
+/// A database availability group (`New-DatabaseAvailabilityGroup`): Mailbox servers of one
+/// version, in one or several AD sites.
+#[derive(Clone, Debug)]
+pub struct Dag {
+    pub name: String,
+    pub members: Vec<ServerId>,
+    pub origin: Origin,
 }
 
 #[derive(Clone, Debug)]
@@ -138,6 +227,22 @@ impl Server {
     /// A Transport service that categorises and routes (Mailbox role).
     pub fn is_transport(&self) -> bool {
         self.has_role(Role::Mailbox)
+    }
+
+    /// The Exchange major version: 14 for Exchange 2010 (`14.x`), else 15 (2013, 2016, 2019,
+    /// SE, and servers whose version is not given: the topology's profile decides their
+    /// behaviour).
+    pub fn major_version(&self) -> u8 {
+        if self.is_exchange2010() { 14 } else { 15 }
+    }
+
+    /// An Exchange 2010 server (`version: "14.x"`): a Hub Transport that never evaluates rules
+    /// made with 2013 or later and has no `RouteMessageOutboundRequireTls` (reference §1.10,
+    /// SPEC §5.1 "Version coexistence").
+    pub fn is_exchange2010(&self) -> bool {
+        self.version
+            .as_deref()
+            .is_some_and(|v| v == "14" || v.starts_with("14."))
     }
 }
 
@@ -500,5 +605,35 @@ impl Topology {
     /// All server ids, in case-insensitive name order (the deterministic choice among equals).
     pub fn servers_sorted_by_name(&self) -> impl Iterator<Item = ServerId> + '_ {
         self.index.by_name.iter().copied()
+    }
+
+    /// The delivery group of a Mailbox server (`None` for Edge and Front End-only servers).
+    pub fn group_of(&self, server: ServerId) -> Option<GroupId> {
+        self.index.group_of[server.index()]
+    }
+
+    pub fn group(&self, id: GroupId) -> &DeliveryGroup {
+        &self.index.groups[id.index()]
+    }
+
+    /// Every delivery group, in id order (DAGs first).
+    pub fn groups(&self) -> impl Iterator<Item = (GroupId, &DeliveryGroup)> + '_ {
+        self.index
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (GroupId::from_index(i), g))
+    }
+
+    /// A delivery group as a person reads it: the DAG's name, the site's name, or the site's
+    /// name with "(Exchange 2010)" for the 2010 group of a site.
+    pub fn group_name(&self, id: GroupId) -> String {
+        match self.group(id).kind {
+            GroupKind::Dag(d) => format!("DAG {}", self.dags[d.index()].name),
+            GroupKind::Site { site, major: 14 } => {
+                format!("{} (Exchange 2010)", self.site(site).name)
+            }
+            GroupKind::Site { site, .. } => self.site(site).name.clone(),
+        }
     }
 }

@@ -658,6 +658,30 @@ pub fn doc(code: Code) -> CodeDoc {
             fix: "Remove frontend_proxy, or set the profile to the version you run (profile: \
                   exchange2013 or later).",
         },
+        Code::Cfg024 => CodeDoc {
+            what: "A database availability group that Exchange would not build: a member that \
+                   is not a Mailbox server, a server in two DAGs, members of different Exchange \
+                   versions, or more than 16 members.",
+            why: "Add-DatabaseAvailabilityGroupServer takes Mailbox servers of the DAG's version, \
+                  each in one DAG, at most 16 (Microsoft Learn, Add-DatabaseAvailabilityGroupServer \
+                  and \"Database availability groups\"). A DAG is one delivery group even \
+                  across AD sites (reference §1.3), so it decides where Mailbox Transport \
+                  Submission hands a message and where the transport rules run (§1.10): a wrong \
+                  DAG would decide the verdict.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers:\n",
+                "  - {name: HQ-MBX1, site: HQ, roles: [mailbox]}\n",
+                "  - {name: HQ-MBX2, site: HQ, roles: [mailbox]}\n",
+                "database_availability_groups:\n",
+                "  - {name: DAG1, members: [HQ-MBX1, HQ-MBX2]}\n",
+                "  - {name: DAG2, members: [HQ-MBX2]}",
+            ),
+            fix: "List each Mailbox server in the one DAG it belongs to, as \
+                  Get-DatabaseAvailabilityGroup shows its Servers; keep Exchange 2010 servers in \
+                  DAGs of their own.",
+        },
         Code::Cfg101 => CodeDoc {
             what: "The defect warning: an enforcing rule with require_tls can match mail from a \
                    site whose route to a recipient domain crosses a hop where the profile drops \

@@ -1,11 +1,14 @@
-//! One message, one recipient, no time: the first Transport service, the rules it runs, the
-//! route, the requirement hop by hop, the external hop and the findings (`tlsflow route`).
+//! One message, one recipient, no time: the submission (which Transport service runs the rules,
+//! from the message's mailbox recipients: `route::submission`), the rules it runs, the route, the
+//! requirement hop by hop, the external hop and the findings (`tlsflow route`).
 
 use crate::model::profile::CarryRule;
-use crate::model::{Bytes, ConnectorId, Faults, ServerId, SiteId, Timestamp, TlsLevel, Topology};
-use crate::route::{self, Hop, Route, RouteEnd, Target};
+use crate::model::{
+    Bytes, ConnectorId, Faults, ServerId, Severity, SiteId, Timestamp, TlsLevel, Topology,
+};
+use crate::route::{self, Hop, Route, RouteEnd, Submission, Target};
 
-use super::carry::Carried;
+use super::carry::{Carried, rules_skipped_on};
 use super::external::{ExternalOutcome, ExternalResult, external_hop};
 use super::findings::{Finding, FindingInput, LostAt, judge};
 use super::rules::{MessageFacts, RuleOutcome, evaluate_rules};
@@ -33,6 +36,10 @@ pub struct Request {
     /// Instead of running the transport rules, assume they required this level (the exhaustive
     /// check asks "what if a rule required TLS for this mail").
     pub assume_required: Option<TlsLevel>,
+    /// Every recipient of the message, in order (the explained `recipient` among them): the
+    /// mailbox recipients decide where the message is submitted (reference §1.10). Empty: the
+    /// message has `recipient` alone.
+    pub message_recipients: Vec<String>,
 }
 
 /// A request that names things the topology does not have.
@@ -82,8 +89,16 @@ pub struct Explanation {
     pub recipient_internal: bool,
     /// The server that holds the sender's mailbox (or was named).
     pub mailbox_server: ServerId,
-    /// The first Transport service (differs from `mailbox_server` when that one is down).
+    /// Its site (transport rules' `from_site` look at it).
+    pub sender_site: SiteId,
+    /// Where Mailbox Transport Submission hands the message, and why (reference §1.10).
+    pub submission: Submission,
+    /// The Transport services Exchange picks among under the faults (it load-balances); this
+    /// explanation is the worst of them (`origin`).
+    pub candidates: Vec<ServerId>,
+    /// The first Transport service: it runs the transport rules.
     pub origin: ServerId,
+    /// Its site.
     pub origin_site: SiteId,
     pub rules: RuleOutcome,
     pub route: Route,
@@ -95,33 +110,157 @@ pub struct Explanation {
     pub findings: Vec<Finding>,
 }
 
+/// Explains one recipient of a message. When Exchange may pick among several Transport services
+/// for the submission (it load-balances within the group), every candidate is explained and the
+/// worst outcome is returned — the same stance as for MX hosts of equal preference (SPEC §5.1):
+/// an exposure that one of Exchange's choices produces is an exposure.
 pub fn explain(
     topology: &Topology,
     request: &Request,
     faults: &Faults,
 ) -> Result<Explanation, RequestError> {
-    let mailbox_server = sender_server(topology, &request.sender)?;
-    let recipient = request.recipient.trim().to_lowercase();
-    let (local, domain) = match recipient.rsplit_once('@') {
-        Some((l, d)) => (Some(l.to_owned()), d.to_owned()),
-        None => (None, recipient.clone()),
-    };
-    if domain.is_empty() || domain.contains(char::is_whitespace) {
-        return Err(RequestError::BadRecipient(request.recipient.clone()));
+    let message = Message::of(topology, request)?;
+    let candidates = message.submission.candidates(topology, faults);
+    if candidates.len() <= 1 {
+        return Ok(explain_from(
+            topology,
+            request,
+            faults,
+            &message,
+            candidates.first().copied(),
+            &candidates,
+        ));
     }
+    Ok(worst(candidates.iter().map(|&c| {
+        explain_from(topology, request, faults, &message, Some(c), &candidates)
+    })))
+}
+
+/// Explains every recipient of a message (`route --to A --to B`): one submission for all of
+/// them, and, when Exchange may pick among several Transport services, the candidate whose
+/// worst recipient is worst (ties: the first candidate).
+pub fn explain_message(
+    topology: &Topology,
+    request: &Request,
+    faults: &Faults,
+) -> Result<Vec<Explanation>, RequestError> {
+    let recipients: Vec<String> = if request.message_recipients.is_empty() {
+        vec![request.recipient.clone()]
+    } else {
+        request.message_recipients.clone()
+    };
+    let message = Message::of(topology, request)?;
+    let candidates = message.submission.candidates(topology, faults);
+    let picks: Vec<Option<ServerId>> = if candidates.is_empty() {
+        vec![None]
+    } else {
+        candidates.iter().copied().map(Some).collect()
+    };
+    let mut best: Option<(Option<Severity>, Vec<Explanation>)> = None;
+    for pick in picks {
+        let mut all = Vec::new();
+        for r in &recipients {
+            let one = Request {
+                recipient: r.clone(),
+                message_recipients: recipients.clone(),
+                ..request.clone()
+            };
+            parse_recipient(r)?;
+            all.push(explain_from(
+                topology,
+                &one,
+                faults,
+                &message,
+                pick,
+                &candidates,
+            ));
+        }
+        let severity = all.iter().filter_map(severity_of).max();
+        if best.as_ref().is_none_or(|(b, _)| severity > *b) {
+            best = Some((severity, all));
+        }
+    }
+    Ok(best.map(|(_, e)| e).unwrap_or_default())
+}
+
+fn severity_of(e: &Explanation) -> Option<Severity> {
+    e.findings.iter().map(|f| f.severity).max()
+}
+
+/// The explanation with the most severe finding; the first among equals.
+fn worst(all: impl Iterator<Item = Explanation>) -> Explanation {
+    let mut best: Option<Explanation> = None;
+    for e in all {
+        if best
+            .as_ref()
+            .is_none_or(|b| severity_of(&e) > severity_of(b))
+        {
+            best = Some(e);
+        }
+    }
+    best.expect("at least one candidate")
+}
+
+/// What a message's recipients decide before any Transport service sees it.
+struct Message {
+    mailbox_server: ServerId,
+    sender_site: SiteId,
+    submission: Submission,
+}
+
+impl Message {
+    fn of(topology: &Topology, request: &Request) -> Result<Message, RequestError> {
+        let (mailbox_server, pinned) = sender_server(topology, &request.sender)?;
+        parse_recipient(&request.recipient)?;
+        let sender_site = topology
+            .server(mailbox_server)
+            .site
+            .expect("Mailbox servers are in a site");
+        // Mailbox Transport Submission picks the first Transport service from the message's
+        // mailbox recipients (reference §1.10): the same function for route, check and simulate.
+        let submission = if pinned {
+            route::pinned(topology, mailbox_server)
+        } else {
+            let all: Vec<&str> = if request.message_recipients.is_empty() {
+                vec![request.recipient.as_str()]
+            } else {
+                request
+                    .message_recipients
+                    .iter()
+                    .map(String::as_str)
+                    .collect()
+            };
+            let mailbox_recipients: Vec<ServerId> = all
+                .into_iter()
+                .filter_map(|r| mailbox_of(topology, r))
+                .collect();
+            route::submission(topology, mailbox_server, &mailbox_recipients)
+        };
+        Ok(Message {
+            mailbox_server,
+            sender_site,
+            submission,
+        })
+    }
+}
+
+/// One recipient, with the first Transport service `origin` (`None`: none is up).
+fn explain_from(
+    topology: &Topology,
+    request: &Request,
+    faults: &Faults,
+    message: &Message,
+    origin: Option<ServerId>,
+    candidates: &[ServerId],
+) -> Explanation {
+    let (mailbox_server, sender_site) = (message.mailbox_server, message.sender_site);
+    let submission = message.submission.clone();
+    let (local, domain, recipient) =
+        parse_recipient(&request.recipient).expect("checked by Message::of");
     let internal = topology.is_accepted_domain(&domain);
-    let origin_site = topology
-        .server(mailbox_server)
-        .site
-        .expect("Mailbox servers are in a site");
-    // Mailbox Transport Submission hands external-only mail to a Transport service in the local
-    // delivery group (reference §1.10): the mailbox's own server, or another one when it is down.
-    let origin = std::iter::once(mailbox_server)
-        .chain(topology.transport_servers_in(origin_site))
-        .find(|&s| faults.server_up(topology, s));
     let facts = MessageFacts {
         subject: &request.subject.to_lowercase(),
-        sender_site: origin_site,
+        sender_site,
         recipient_domain: &domain,
         recipient_internal: internal,
     };
@@ -135,21 +274,24 @@ pub fn explain(
     };
     let Some(origin) = origin else {
         let reason = format!(
-            "no Transport service is up in site {}",
-            topology.site(origin_site).name
+            "no Transport service of {} is up",
+            topology.group_name(submission.group)
         );
-        return Ok(Explanation {
+        return Explanation {
             request: request.clone(),
             recipient_domain: domain,
             recipient_internal: internal,
             mailbox_server,
+            sender_site,
+            submission,
+            candidates: candidates.to_vec(),
             origin: mailbox_server,
-            origin_site,
+            origin_site: sender_site,
             rules,
             route: Route {
                 origin: mailbox_server,
                 selection: None,
-                site_path: vec![origin_site],
+                site_path: vec![sender_site],
                 path_cost: 0,
                 hops: Vec::new(),
                 end: RouteEnd::Queued {
@@ -164,8 +306,12 @@ pub fn explain(
             },
             lost_at: None,
             findings: Vec::new(),
-        });
+        };
     };
+    let origin_site = topology
+        .server(origin)
+        .site
+        .expect("Mailbox servers are in a site");
     let target = if internal {
         let address = match &local {
             Some(l) => format!("{l}@{domain}"),
@@ -192,32 +338,19 @@ pub fn explain(
         },
     };
 
-    // The requirement hop by hop (SPEC §5.2): it starts on the server that ran the rules.
-    let mut level = rules.required;
+    // The requirement hop by hop (SPEC §5.2): it starts on the server that ran the rules —
+    // unless that server is an Exchange 2010 Hub Transport, which never ran them.
+    let mut lost_at = rules_skipped_on(topology, mailbox_server, origin, rules.required);
+    let mut level = if lost_at.is_some() {
+        TlsLevel::None
+    } else {
+        rules.required
+    };
     let mut steps = Vec::new();
-    let mut lost_at = None;
     for hop in &route.hops {
-        let carried = Carried::across(&topology.profile, hop, level);
-        if carried.dropped && lost_at.is_none() {
-            let rule = carried.rule.expect("a drop comes from a profile rule");
-            lost_at = Some(LostAt {
-                from: topology.server(hop.from).name.clone(),
-                to: topology.server(hop.to).name.clone(),
-                kind: hop.kind.as_str(),
-                because: format!(
-                    "profile {}: requirement does not travel on {}{}",
-                    topology.profile.name,
-                    hop.kind.as_str(),
-                    match hop.kind {
-                        route::HopKind::RelayToConnectorSourceServers if hop.cross_site =>
-                            " (cross-site)",
-                        route::HopKind::RelayToConnectorSourceServers => " (same site)",
-                        _ => "",
-                    }
-                ),
-                evidence: rule.evidence,
-                source: rule.source.clone(),
-            });
+        let carried = Carried::across(topology, hop, level);
+        if lost_at.is_none() {
+            lost_at = carried.lost_at(topology, hop);
         }
         steps.push(HopStep {
             hop: hop.clone(),
@@ -291,11 +424,14 @@ pub fn explain(
             .as_ref()
             .map(|(_, s, _)| topology.server(*s).name.as_str()),
     });
-    Ok(Explanation {
+    Explanation {
         request: request.clone(),
         recipient_domain: domain,
         recipient_internal: internal,
         mailbox_server,
+        sender_site,
+        submission,
+        candidates: candidates.to_vec(),
         origin,
         origin_site,
         rules,
@@ -305,18 +441,43 @@ pub fn explain(
         outcome,
         lost_at,
         findings,
-    })
+    }
 }
 
-fn sender_server(topology: &Topology, sender: &Sender) -> Result<ServerId, RequestError> {
+/// The lower-case recipient: its local part (none for a bare domain), its domain, and the whole.
+fn parse_recipient(text: &str) -> Result<(Option<String>, String, String), RequestError> {
+    let recipient = text.trim().to_lowercase();
+    let (local, domain) = match recipient.rsplit_once('@') {
+        Some((l, d)) => (Some(l.to_owned()), d.to_owned()),
+        None => (None, recipient.clone()),
+    };
+    if domain.is_empty() || domain.contains(char::is_whitespace) {
+        return Err(RequestError::BadRecipient(text.to_owned()));
+    }
+    Ok((local, domain, recipient))
+}
+
+/// The server holding the mailbox of `recipient` (an address in an accepted domain), if any.
+pub fn mailbox_of(topology: &Topology, recipient: &str) -> Option<ServerId> {
+    let (local, domain, _) = parse_recipient(recipient).ok()?;
+    if !topology.is_accepted_domain(&domain) {
+        return None;
+    }
+    topology
+        .mailbox_for(&format!("{}@{domain}", local.as_deref().unwrap_or("*")))
+        .map(|m| m.server)
+}
+
+/// The sender's mailbox server, and whether it was named (a pinned first Transport service).
+fn sender_server(topology: &Topology, sender: &Sender) -> Result<(ServerId, bool), RequestError> {
     match sender {
         Sender::Address(address) => topology
             .mailbox_for(&address.to_lowercase())
-            .map(|m| m.server)
+            .map(|m| (m.server, false))
             .ok_or_else(|| RequestError::UnknownSender(address.clone())),
         Sender::Server(server) => {
             if topology.server(*server).is_transport() {
-                Ok(*server)
+                Ok((*server, true))
             } else {
                 Err(RequestError::NotTransport(
                     topology.server(*server).name.clone(),
@@ -326,6 +487,7 @@ fn sender_server(topology: &Topology, sender: &Sender) -> Result<ServerId, Reque
         Sender::Site(site) => topology
             .transport_servers_in(*site)
             .next()
+            .map(|s| (s, false))
             .ok_or_else(|| RequestError::EmptySite(topology.site(*site).name.clone())),
     }
 }

@@ -1,7 +1,7 @@
 //! The engine: one closed `Event` enum, one dispatch loop, integer time.
 //!
-//! A message is submitted to a Transport service of its sender's site (a seeded choice, reference
-//! §1.10); that service runs the transport rules once (§3.7) and categorizes: each recipient's
+//! A message is submitted to a Transport service chosen from its mailbox recipients
+//! (`route::submission`, reference §1.10; a seeded choice within the group); that service runs the transport rules once (§3.7) and categorizes: each recipient's
 //! next hop is decided by `route::next_step`, and recipients with the same next hop and required
 //! TLS level travel together as one *item* (bifurcation per route). Items wait in per-server
 //! delivery queues keyed like Exchange's NextHopSolutionKey (delivery type, next hop, TLS level,
@@ -33,7 +33,7 @@ use crate::policy::{
     Carried, ExternalResult, FindingInput, LostAt, MessageFacts, evaluate_rules, external_hop,
     judge,
 };
-use crate::route::{Hop, HopKind, RouteEnd, Step, Target, next_step};
+use crate::route::{Hop, HopKind, RouteEnd, Step, Submission, Target, next_step};
 
 use super::event_queue::EventQueue;
 use super::schedule::retry_delay;
@@ -396,6 +396,9 @@ struct Engine<'a, 's> {
     /// `route::next_step` decisions per (server, target, size class), valid while the faults
     /// stay as they are: every timeline event clears it. Routing is a pure function of these.
     step_cache: HashMap<(ServerId, TargetKey, u8), Step>,
+    /// Submissions per (sender's mailbox server, the one mailbox recipient's server): they
+    /// depend on the configured topology only.
+    submission_cache: HashMap<(ServerId, Option<ServerId>), Rc<Submission>>,
     /// External hop outcomes per (connector, domain, level, via Front End, certificate
     /// epoch); every `set` timeline event clears it.
     external_cache: HashMap<ExternalKey, Rc<crate::policy::ExternalOutcome>>,
@@ -503,6 +506,7 @@ pub fn run(
         domain_ids: HashMap::default(),
         domain_names: Vec::new(),
         step_cache: HashMap::default(),
+        submission_cache: HashMap::default(),
         external_cache: HashMap::default(),
         certificate_instants: Vec::new(),
         size_limits,
@@ -751,31 +755,44 @@ impl Engine<'_, '_> {
         }
     }
 
-    /// Mailbox Transport Submission hands the message to a Transport service of the local
-    /// delivery group: a seeded choice among the site's Mailbox servers that are up (§1.10).
+    /// Mailbox Transport Submission hands the message to a Transport service chosen from its
+    /// mailbox recipients (`route::submission`, reference §1.10, the same function `route` and
+    /// `check` use): a seeded choice among the up servers of the submission's first tier that
+    /// has any.
     fn submit(&mut self, msg: u32, generation: u32) {
         let Some(m) = self.msgs.get(msg, generation) else {
             return;
         };
-        let site = m.origin_site;
-        let up = |s: &ServerId| self.faults.server_up(&self.topology, *s);
-        let count = self.topology.transport_servers_in(site).filter(up).count();
-        if count == 0 {
+        let sender = m.mailbox_server;
+        let mailbox_recipients: SmallVec<[ServerId; 4]> = m
+            .rcpts
+            .iter()
+            .filter_map(|r| match r.key {
+                Some(TargetKey::Mailbox(s)) => Some(s),
+                _ => None,
+            })
+            .take(crate::route::RECIPIENTS_CONSIDERED)
+            .collect();
+        let submission = self.submission_for(sender, &mailbox_recipients);
+        let up = |s: &&ServerId| self.faults.server_up(&self.topology, **s);
+        let Some(tier) = submission.tiers.iter().find(|t| t.iter().any(|s| up(&s))) else {
             // SUBMITDEFER: Mailbox Transport Submission tries again later.
             self.arm_timers(msg, generation);
             let retry = self.topology.transport_config.queue_glitch_retry_interval.0;
             self.events
                 .push(self.now() + retry, Event::Submit { msg, generation });
             return;
-        }
+        };
+        let count = tier.iter().filter(up).count();
         let k = self.route_rng.random_range(0..count);
-        let origin = self
-            .topology
-            .transport_servers_in(site)
-            .filter(|s| self.faults.server_up(&self.topology, *s))
-            .nth(k)
-            .expect("k < count");
-        let rcpts: RcptIndices = (0..m.rcpts.len())
+        let origin = *tier.iter().filter(up).nth(k).expect("k < count");
+        let n = self
+            .msgs
+            .get(msg, generation)
+            .expect("live message")
+            .rcpts
+            .len();
+        let rcpts: RcptIndices = (0..n)
             .map(|i| u16::try_from(i).expect("recipients per message fit u16"))
             .collect();
         let (item, item_gen) = self.items.insert(|g| Item {
@@ -793,7 +810,50 @@ impl Engine<'_, '_> {
         });
         self.track(item, TrackingEvent::Receive, "STOREDRIVER", "", "", "", "");
         self.run_rules(item, item_gen);
+        // An Exchange 2010 Hub Transport never evaluates 2013+ rules (SPEC §5.1): what they
+        // would require is lost at submission.
+        let required = self
+            .msgs
+            .get(msg, generation)
+            .and_then(|m| m.rcpts.iter().map(|r| r.required).max())
+            .unwrap_or(TlsLevel::None);
+        if let Some(lost) =
+            crate::policy::rules_skipped_on(&self.topology, sender, origin, required)
+        {
+            self.items.slots[item as usize]
+                .as_mut()
+                .expect("live item")
+                .lost = Some(Box::new(lost));
+        }
         self.categorize(item);
+    }
+
+    /// The submission of a message from `sender` with these mailbox recipients: from the cache
+    /// when the message has at most one mailbox recipient (most do), else computed. Submission
+    /// depends on the configured topology only, never on faults.
+    fn submission_for(
+        &mut self,
+        sender: ServerId,
+        mailbox_recipients: &[ServerId],
+    ) -> Rc<Submission> {
+        if mailbox_recipients.len() > 1 {
+            return Rc::new(crate::route::submission(
+                &self.topology,
+                sender,
+                mailbox_recipients,
+            ));
+        }
+        let key = (sender, mailbox_recipients.first().copied());
+        if let Some(s) = self.submission_cache.get(&key) {
+            return s.clone();
+        }
+        let s = Rc::new(crate::route::submission(
+            &self.topology,
+            sender,
+            mailbox_recipients,
+        ));
+        self.submission_cache.insert(key, s.clone());
+        s
     }
 
     /// The Transport Rule agent on the first Transport service (§3.7).
@@ -860,7 +920,18 @@ impl Engine<'_, '_> {
             return;
         };
         let size = m.size;
-        let level_of = |rcpt: &Rcpt| if first { rcpt.required } else { item_level };
+        // A requirement already lost before the first categorization was never set: the rules
+        // ran on an Exchange 2010 Hub Transport (`submit`).
+        let never_set = first && it.lost.is_some();
+        let level_of = |rcpt: &Rcpt| {
+            if never_set {
+                TlsLevel::None
+            } else if first {
+                rcpt.required
+            } else {
+                item_level
+            }
+        };
         // One pending recipient (most messages): no grouping, no allocation.
         let mut pending = it
             .rcpts
@@ -1258,29 +1329,14 @@ impl Engine<'_, '_> {
             );
         }
         let carried = Carried::across(
-            &self.topology.profile,
+            &self.topology,
             &hop,
             self.items.slots[item as usize]
                 .as_ref()
                 .expect("live")
                 .level,
         );
-        let lost = (carried.dropped).then(|| {
-            let rule = carried.rule.expect("a drop comes from a profile rule");
-            Box::new(LostAt {
-                from: self.topology.server(hop.from).name.clone(),
-                to: self.topology.server(hop.to).name.clone(),
-                kind: hop.kind.as_str(),
-                because: format!(
-                    "profile {}: requirement does not travel on {}{}",
-                    self.topology.profile.name,
-                    hop.kind.as_str(),
-                    scope_note(&hop)
-                ),
-                evidence: rule.evidence,
-                source: rule.source.clone(),
-            })
-        });
+        let lost = carried.lost_at(&self.topology, &hop).map(Box::new);
         let latency = self.latency(&hop);
         let it = self.items.slots[item as usize].as_mut().expect("live item");
         it.level = carried.after;
@@ -2178,13 +2234,5 @@ fn external_queue_name(
             c.smart_hosts.join(","),
             c.name.clone(),
         )
-    }
-}
-
-fn scope_note(hop: &Hop) -> &'static str {
-    match hop.kind {
-        HopKind::RelayToConnectorSourceServers if hop.cross_site => " (cross-site)",
-        HopKind::RelayToConnectorSourceServers => " (same site)",
-        _ => "",
     }
 }

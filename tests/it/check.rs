@@ -158,6 +158,7 @@ fn every_failure_set_is_minimal_and_causes_its_exposure() {
                 size: tlsflow::model::Bytes(0),
                 at: at(),
                 assume_required: Some(e.required_tls),
+                message_recipients: Vec::new(),
             };
             let faults = tlsflow::model::Faults {
                 down: e.failure_set.iter().copied().collect(),
@@ -189,6 +190,7 @@ fn check_at_k0_agrees_with_route() {
                 size: tlsflow::model::Bytes(0),
                 at: at(),
                 assume_required: Some(tlsflow::model::TlsLevel::EncryptionOnly),
+                message_recipients: Vec::new(),
             };
             let routed = tlsflow::policy::explain(&t, &request, &tlsflow::model::Faults::none())
                 .expect("explains");

@@ -517,6 +517,7 @@ fn explain(
         size: Bytes(1000),
         at: tlsflow::load::values::instant("2026-06-01T00:00:00Z").expect("instant"),
         assume_required: None,
+        message_recipients: Vec::new(),
     };
     policy::explain(t, &request, faults).expect("a valid request")
 }
@@ -842,6 +843,7 @@ proptest! {
                 size: m.size,
                 at: scenario.start,
                 assume_required: None,
+                message_recipients: Vec::new(),
             };
             let e = policy::explain(&t, &request, &Faults::none()).expect("explains");
             let routed_clear = e.findings.iter().any(|f| f.code == tlsflow::model::Code::Tls001);

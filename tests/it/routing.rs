@@ -71,7 +71,9 @@ fn internal_recipients_are_delivered_to_their_mailbox_server() {
     let t = load(&repo("scenarios/topologies/contoso-cross-site.yaml"));
     check(
         &t,
-        "alice@contoso.com",
+        // A Transport service in the sender's site routes this internal mail (pinned: with
+        // an address, submission would hand it straight to the recipient's group, §1.10).
+        "BR-MBX1",
         "dave@contoso.com",
         SECRET,
         &[],
@@ -129,7 +131,9 @@ fn least_cost_path_is_the_lowest_sum_of_link_costs() {
     );
     check(
         &t,
-        "paul@contoso.com",
+        // A Transport service in the sender's site routes this internal mail (pinned: with
+        // an address, submission would hand it straight to the recipient's group, §1.10).
+        "PAR-MBX1",
         "lisa@contoso.com",
         LUNCH,
         &[],
@@ -182,7 +186,9 @@ fn equal_cost_and_hops_prefer_the_lowest_site_name_nearest_the_destination() {
     );
     check(
         &t,
-        "olav@contoso.com",
+        // A Transport service in the sender's site routes this internal mail (pinned: with
+        // an address, submission would hand it straight to the recipient's group, §1.10).
+        "OSL-MBX1",
         "doreen@contoso.com",
         LUNCH,
         &[],
@@ -206,7 +212,9 @@ fn the_name_tie_break_walks_back_from_the_destination() {
     );
     check(
         &t,
-        "sam@contoso.com",
+        // A Transport service in the sender's site routes this internal mail (pinned: with
+        // an address, submission would hand it straight to the recipient's group, §1.10).
+        "SIE-MBX1",
         "eve@contoso.com",
         LUNCH,
         &[],
@@ -214,7 +222,8 @@ fn the_name_tie_break_walks_back_from_the_destination() {
     );
     check(
         &t,
-        "eve@contoso.com",
+        // Pinned: a Transport service in the sender's site routes this internal mail (§1.10).
+        "ECH-MBX1",
         "sam@contoso.com",
         LUNCH,
         &[],
@@ -513,7 +522,9 @@ fn a_hub_site_on_the_path_is_a_stop() {
     // Mailbox destinations stop at the hub too, in both directions.
     check(
         &t,
-        "amy@contoso.com",
+        // A Transport service in the sender's site routes this internal mail (pinned: with
+        // an address, submission would hand it straight to the recipient's group, §1.10).
+        "A-MBX1",
         "erin@contoso.com",
         LUNCH,
         &[],
@@ -521,7 +532,8 @@ fn a_hub_site_on_the_path_is_a_stop() {
     );
     check(
         &t,
-        "erin@contoso.com",
+        // Pinned: a Transport service in the sender's site routes this internal mail (§1.10).
+        "E-MBX1",
         "amy@contoso.com",
         LUNCH,
         &[],
@@ -551,7 +563,9 @@ fn a_hub_site_off_the_least_cost_path_is_ignored() {
     );
     check(
         &t,
-        "amy@contoso.com",
+        // A Transport service in the sender's site routes this internal mail (pinned: with
+        // an address, submission would hand it straight to the recipient's group, §1.10).
+        "A-MBX1",
         "hal@contoso.com",
         LUNCH,
         &[],
@@ -641,17 +655,28 @@ fn relay_to_source_servers_loses_the_requirement_same_site_and_cross_site() {
 /// Reference §1.9 and §3.8: the source server proxies through the Front End Transport service
 /// of its own site (SEA-CAS1, not POR-CAS1); XPROXYTO carries the requirement, so a rule run on
 /// the source server is enforced (deferred); a rule run elsewhere is lost before the proxy.
+/// Dana's mailbox is on the source server, but Mailbox Transport Submission may hand her
+/// external-only mail to either Mailbox server of Seattle (§1.10: the local delivery group, the
+/// sender's own server not preferred): `route` reports the worse, SEA-MBX2.
 #[test]
 fn frontend_proxy_carries_the_requirement_only_if_it_reached_the_source_server() {
     let t = load(&data("routing/frontend-proxy.yaml"));
     let fab = "bob@fabrikam.com";
     check(
         &t,
-        "dana@adventure-works.com",
+        "SEA-MBX1",
         fab,
         SECRET,
         &[],
         "connector=Internet path=Seattle cost=0 hops=SEA-MBX1>SEA-CAS1:frontend_proxy,SEA-CAS1>mx1.fabrikam.com:external outcome=deferred findings=-",
+    );
+    check(
+        &t,
+        "dana@adventure-works.com",
+        fab,
+        SECRET,
+        &[],
+        "connector=Internet path=Seattle cost=0 hops=SEA-MBX2>SEA-MBX1:relay_to_connector_source_servers[enc->none],SEA-MBX1>SEA-CAS1:frontend_proxy,SEA-CAS1>mx1.fabrikam.com:external outcome=delivered tls=none findings=TLS001",
     );
     check(
         &t,
@@ -671,7 +696,7 @@ fn frontend_proxy_carries_the_requirement_only_if_it_reached_the_source_server()
     );
     check(
         &t,
-        "dana@adventure-works.com",
+        "SEA-MBX1",
         TO_INTERNET,
         SECRET,
         &[],

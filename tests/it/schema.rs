@@ -21,6 +21,7 @@ const TOPOLOGY_KEYS: &[&str] = &[
     "sites",
     "site_links",
     "servers",
+    "database_availability_groups",
     "send_connectors",
     "transport_rules",
     "transport_config",

@@ -77,6 +77,7 @@ pub(crate) fn explain_sized(
         size,
         at: at(),
         assume_required: None,
+        message_recipients: Vec::new(),
     };
     let explanation = policy::explain(topology, &request, &faults).expect("a valid request");
     report::route_report(topology, &explanation)
