@@ -63,9 +63,10 @@ enum Command {
         /// The sender: an address (alice@contoso.com), or a server or site name.
         #[arg(long, value_name = "SENDER")]
         from: String,
-        /// The recipient: an address or a domain.
-        #[arg(long, value_name = "RECIPIENT")]
-        to: String,
+        /// A recipient: an address or a domain (repeatable; internal and external recipients
+        /// mix, and the mailbox recipients decide which Transport service runs the rules).
+        #[arg(long, visible_alias = "cc", value_name = "RECIPIENT", required = true)]
+        to: Vec<String>,
         /// The subject (transport rules match words in it).
         #[arg(long, default_value = "")]
         subject: String,
@@ -479,7 +480,7 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
 struct RouteArgs {
     topology: PathBuf,
     from: String,
-    to: String,
+    to: Vec<String>,
     subject: String,
     size: String,
     down: Vec<String>,
@@ -513,15 +514,15 @@ fn run_route(common: &Common, args: &RouteArgs) -> Result<Exit, UserError> {
     let request = Request {
         sender: parse_sender(&topology, &args.from)?,
         sender_text: args.from.clone(),
-        recipient: args.to.clone(),
+        recipient: args.to[0].clone(),
         subject: args.subject.clone(),
         size,
         at,
         assume_required: None,
-        message_recipients: Vec::new(),
+        message_recipients: args.to.clone(),
     };
-    let explanation = policy::explain(&topology, &request, &faults)?;
-    let report = report::route_report(&topology, &explanation);
+    let explanations = policy::explain_message(&topology, &request, &faults)?;
+    let report = report::route_report(&topology, &explanations);
     output(
         common,
         &report,

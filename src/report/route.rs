@@ -37,6 +37,50 @@ pub struct RouteReport {
     pub status: Option<String>,
     pub tls: Option<TlsAchieved>,
     pub findings: Vec<FindingReport>,
+    /// Where Mailbox Transport Submission handed the message (reference §1.10).
+    pub submission: SubmissionReport,
+    /// Every recipient of the message, in order, from the same submission (the fields above
+    /// are those of the first).
+    pub recipients: Vec<RecipientReport>,
+}
+
+/// Which Transport service runs the rules, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct SubmissionReport {
+    /// The server holding the sender's mailbox, and its site.
+    pub sender_server: String,
+    pub sender_site: String,
+    /// The delivery group (a DAG, or a site's Mailbox servers of one major version).
+    pub delivery_group: String,
+    /// The first Transport service this report follows (`null`: none of the group is up).
+    pub server: Option<String>,
+    pub site: Option<String>,
+    /// `no_mailbox_recipient`, `mailbox_recipients`, `closest_of_several`,
+    /// `exchange2010_sender` or `pinned`.
+    pub reason_code: &'static str,
+    /// The reason in words.
+    pub reason: String,
+    /// The servers Exchange load-balances among; when there are several, this report follows
+    /// the one with the worst outcome.
+    pub candidates: Vec<String>,
+}
+
+/// One recipient's route and fate.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecipientReport {
+    pub recipient: String,
+    pub connector: Option<String>,
+    pub site_path: Vec<String>,
+    pub path_cost: u64,
+    pub aggregate_cost: Option<u64>,
+    pub required_tls: TlsLevel,
+    pub requirement_origin: Option<String>,
+    pub rules: Vec<RuleReport>,
+    pub hops: Vec<HopReport>,
+    pub outcome: &'static str,
+    pub status: Option<String>,
+    pub tls: Option<TlsAchieved>,
+    pub findings: Vec<FindingReport>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -105,8 +149,65 @@ impl From<&crate::policy::LostAt> for LostAtReport {
     }
 }
 
-/// Builds the canonical report of an explanation.
-pub fn route_report(topology: &Topology, e: &Explanation) -> RouteReport {
+/// Builds the canonical report of a message: `explanations` are its recipients, in order, all
+/// from one submission (`policy::explain_message`).
+pub fn route_report(topology: &Topology, explanations: &[Explanation]) -> RouteReport {
+    let e = explanations.first().expect("a message has a recipient");
+    let recipients: Vec<RecipientReport> = explanations
+        .iter()
+        .map(|x| recipient_report(topology, x))
+        .collect();
+    let first = recipients[0].clone();
+    let name = |s: crate::model::ServerId| topology.server(s).name.clone();
+    let picked = (!e.candidates.is_empty()).then_some(e.origin);
+    let sub = &e.submission;
+    let submission = SubmissionReport {
+        sender_server: name(e.mailbox_server),
+        sender_site: topology.site(e.sender_site).name.clone(),
+        delivery_group: topology.group_name(sub.group),
+        server: picked.map(name),
+        site: picked
+            .and_then(|p| topology.server(p).site)
+            .map(|s| topology.site(s).name.clone()),
+        reason_code: match sub.reason {
+            crate::route::SubmissionReason::NoMailboxRecipient => "no_mailbox_recipient",
+            crate::route::SubmissionReason::MailboxRecipients => "mailbox_recipients",
+            crate::route::SubmissionReason::ClosestOfSeveral { .. } => "closest_of_several",
+            crate::route::SubmissionReason::Exchange2010Sender => "exchange2010_sender",
+            crate::route::SubmissionReason::Pinned => "pinned",
+        },
+        reason: crate::route::describe_submission(topology, sub, picked),
+        candidates: e.candidates.iter().map(|&c| name(c)).collect(),
+    };
+    RouteReport {
+        format_version: 1,
+        profile: topology.profile.name.clone(),
+        at: e.request.at.to_string(),
+        sender: e.request.sender_text.clone(),
+        origin_server: name(e.origin),
+        origin_site: topology.site(e.origin_site).name.clone(),
+        recipient: first.recipient,
+        subject: e.request.subject.clone(),
+        size_bytes: e.request.size.0,
+        connector: first.connector,
+        site_path: first.site_path,
+        path_cost: first.path_cost,
+        aggregate_cost: first.aggregate_cost,
+        required_tls: first.required_tls,
+        requirement_origin: first.requirement_origin,
+        rules: first.rules,
+        hops: first.hops,
+        outcome: first.outcome,
+        status: first.status,
+        tls: first.tls,
+        findings: first.findings,
+        submission,
+        recipients,
+    }
+}
+
+/// One recipient's part of the report.
+fn recipient_report(topology: &Topology, e: &Explanation) -> RecipientReport {
     let name = |s: crate::model::ServerId| topology.server(s).name.clone();
     let mut hops: Vec<HopReport> = e
         .steps
@@ -170,16 +271,8 @@ pub fn route_report(topology: &Topology, e: &Explanation) -> RouteReport {
         Outcome::Unreachable => ("unreachable", None),
     };
     let selection = e.route.selection.as_ref();
-    RouteReport {
-        format_version: 1,
-        profile: topology.profile.name.clone(),
-        at: e.request.at.to_string(),
-        sender: e.request.sender_text.clone(),
-        origin_server: name(e.origin),
-        origin_site: topology.site(e.origin_site).name.clone(),
+    RecipientReport {
         recipient: e.request.recipient.clone(),
-        subject: e.request.subject.clone(),
-        size_bytes: e.request.size.0,
         connector: e
             .external
             .as_ref()
@@ -234,49 +327,34 @@ pub fn route_report(topology: &Topology, e: &Explanation) -> RouteReport {
 const WIDTH: usize = 80;
 
 impl RouteReport {
-    /// The terminal view: findings first, then the message, the decisions and the hops.
+    /// The terminal view: findings first, then the message, the submission, and per recipient
+    /// the decisions and the hops.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "route  {} -> {}", self.sender, self.recipient);
+        let several = self.recipients.len() > 1;
+        let to: Vec<&str> = self
+            .recipients
+            .iter()
+            .map(|r| r.recipient.as_str())
+            .collect();
+        let _ = writeln!(out, "route  {} -> {}", self.sender, to.join(", "));
         let _ = writeln!(
             out,
             "       profile {}, certificates judged at {}",
             self.profile, self.at
         );
         out.push('\n');
-        if self.findings.is_empty() {
+        if self.recipients.iter().all(|r| r.findings.is_empty()) {
             out.push_str("findings   none\n");
         } else {
             out.push_str("findings\n");
-            for f in &self.findings {
-                let head = format!("  {:<8}{}  ", f.severity.as_str(), f.code);
-                let _ = writeln!(
-                    out,
-                    "{head}{}",
-                    wrap(&f.message, head.len(), head.len(), WIDTH)
-                );
-                if let Some(l) = &f.lost_at {
-                    let why = format!(
-                        "lost on {} -> {} ({}): {} [evidence: {}]",
-                        l.from,
-                        l.to,
-                        l.kind,
-                        l.because,
-                        l.evidence.as_str()
-                    );
-                    let _ = writeln!(
-                        out,
-                        "{}{}",
-                        " ".repeat(head.len()),
-                        wrap(&why, head.len(), head.len(), WIDTH)
-                    );
+            for r in &self.recipients {
+                for f in &r.findings {
+                    finding_text(&mut out, f);
                 }
             }
         }
         out.push('\n');
-        let field = |out: &mut String, label: &str, value: &str| {
-            let _ = writeln!(out, "{label:<11}{}", wrap(value, 11, 11, WIDTH));
-        };
         let subject = if self.subject.is_empty() {
             String::new()
         } else {
@@ -295,8 +373,69 @@ impl RouteReport {
                 self.origin_server, self.origin_site
             ),
         );
+        let mut submission = self.submission.reason.clone();
+        if self.submission.candidates.len() > 1 {
+            let _ = write!(
+                submission,
+                "; Exchange load-balances among {}: shown, the worst outcome",
+                self.submission.candidates.join(", ")
+            );
+        }
+        field(&mut out, "submission", &submission);
+        for r in &self.recipients {
+            if several {
+                out.push('\n');
+                field(&mut out, "recipient", &r.recipient);
+            }
+            r.text(&mut out);
+        }
+        out
+    }
+
+    /// The highest severity among every recipient's findings.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.recipients
+            .iter()
+            .flat_map(|r| &r.findings)
+            .map(|f| f.severity)
+            .max()
+    }
+}
+
+fn field(out: &mut String, label: &str, value: &str) {
+    let _ = writeln!(out, "{label:<11}{}", wrap(value, 11, 11, WIDTH));
+}
+
+fn finding_text(out: &mut String, f: &FindingReport) {
+    let head = format!("  {:<8}{}  ", f.severity.as_str(), f.code);
+    let _ = writeln!(
+        out,
+        "{head}{}",
+        wrap(&f.message, head.len(), head.len(), WIDTH)
+    );
+    if let Some(l) = &f.lost_at {
+        let why = format!(
+            "lost on {} -> {} ({}): {} [evidence: {}]",
+            l.from,
+            l.to,
+            l.kind,
+            l.because,
+            l.evidence.as_str()
+        );
+        let _ = writeln!(
+            out,
+            "{}{}",
+            " ".repeat(head.len()),
+            wrap(&why, head.len(), head.len(), WIDTH)
+        );
+    }
+}
+
+impl RecipientReport {
+    /// The rules, connector, site path, hops and outcome of one recipient.
+    fn text(&self, out: &mut String) {
         if self.rules.is_empty() {
-            field(&mut out, "rules", "none matched");
+            field(out, "rules", "none matched");
         }
         for (i, r) in self.rules.iter().enumerate() {
             let action = match (r.require_tls, r.applied) {
@@ -306,7 +445,7 @@ impl RouteReport {
             };
             let label = if i == 0 { "rules" } else { "" };
             field(
-                &mut out,
+                out,
                 label,
                 &format!(
                     "\"{}\" (priority {}, {}): {action}",
@@ -315,7 +454,7 @@ impl RouteReport {
             );
         }
         if let Some(c) = &self.connector {
-            field(&mut out, "connector", c);
+            field(out, "connector", c);
         }
         let path = self.site_path.join(" -> ");
         let cost = match self.aggregate_cost {
@@ -325,7 +464,7 @@ impl RouteReport {
             ),
             None => format!("cost {}", self.path_cost),
         };
-        field(&mut out, "site path", &format!("{path}, {cost}"));
+        field(out, "site path", &format!("{path}, {cost}"));
         out.push('\n');
         out.push_str("hops\n");
         if self.hops.is_empty() {
@@ -361,16 +500,6 @@ impl RouteReport {
             .status
             .as_ref()
             .map_or_else(String::new, |s| format!(": {s}"));
-        field(
-            &mut out,
-            "outcome",
-            &format!("{}{tls}{status}", self.outcome),
-        );
-        out
-    }
-
-    /// The highest severity among the findings.
-    pub fn max_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        field(out, "outcome", &format!("{}{tls}{status}", self.outcome));
     }
 }

@@ -52,6 +52,8 @@ pub struct Submission {
     pub sender: ServerId,
     pub group: GroupId,
     pub reason: SubmissionReason,
+    /// How many of the message's mailbox recipients were considered (at most 20).
+    pub mailbox_recipients: usize,
     /// The Transport services that may run the rules, in tiers: Exchange picks among the servers
     /// of the first tier that has one up (load-balanced: `simulate` draws from its seed, `route`
     /// takes the first). Later tiers are the group's servers in other sites, closest first
@@ -110,6 +112,7 @@ pub fn submission(
             sender,
             group: own,
             reason: SubmissionReason::Exchange2010Sender,
+            mailbox_recipients: 0,
             tiers: vec![hubs],
         };
     }
@@ -142,6 +145,7 @@ pub fn submission(
         sender,
         group,
         reason,
+        mailbox_recipients: mailbox_recipients.len().min(RECIPIENTS_CONSIDERED),
         tiers,
     }
 }
@@ -155,6 +159,7 @@ pub fn pinned(topology: &Topology, server: ServerId) -> Submission {
             .group_of(server)
             .expect("a pinned first Transport service is a Mailbox server"),
         reason: SubmissionReason::Pinned,
+        mailbox_recipients: 0,
         tiers: vec![vec![server]],
     }
 }
@@ -227,10 +232,14 @@ pub fn describe(topology: &Topology, s: &Submission, picked: Option<ServerId>) -
             "the message has no mailbox recipient, so a Mailbox server of the sender's own delivery group runs the rules{}",
             spans_note(topology, s)
         ),
-        SubmissionReason::MailboxRecipients => {
-            "the message's mailbox recipients are in this delivery group (closest site preferred)"
+        SubmissionReason::MailboxRecipients if s.mailbox_recipients == 1 => {
+            "the message has one mailbox recipient there (closest site of the group preferred)"
                 .to_owned()
         }
+        SubmissionReason::MailboxRecipients => format!(
+            "the message's {} mailbox recipients are all there (closest site of the group preferred)",
+            s.mailbox_recipients
+        ),
         SubmissionReason::ClosestOfSeveral { groups } => format!(
             "the closest of the {groups} delivery groups of the message's first {RECIPIENTS_CONSIDERED} mailbox recipients"
         ),

@@ -80,7 +80,7 @@ pub(crate) fn explain_sized(
         message_recipients: Vec::new(),
     };
     let explanation = policy::explain(topology, &request, &faults).expect("a valid request");
-    report::route_report(topology, &explanation)
+    report::route_report(topology, std::slice::from_ref(&explanation))
 }
 
 pub(crate) fn at() -> Timestamp {
