@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 
 use crate::model::{
-    Bytes, Code, Component, ConnectorId, Faults, OTHER_DOMAIN, Role, RuleMode, ServerId, SiteId,
-    Timestamp, TlsLevel, Topology,
+    Bytes, Code, Component, ConnectorId, Faults, GroupId, OTHER_DOMAIN, Role, RuleMode, ServerId,
+    SiteId, Timestamp, TlsLevel, Topology,
 };
 use crate::policy::{self, LostAt, Request, Sender};
 
@@ -43,11 +43,24 @@ pub struct CheckOptions {
 }
 
 /// One exposure: what happens, from where, to which domain, under which failures.
+///
+/// Its origin is (the senders' sites, the delivery group of a mailbox recipient that drew the
+/// submission, or none): Mailbox Transport Submission hands the message to that group, or to
+/// the sender's own when there is no mailbox recipient (reference §1.10), and the rules run on
+/// the server it picks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exposure {
+    /// The first of `origin_sites` (name order).
     pub origin_site: SiteId,
-    /// The first Transport services this happens from (every other server of the site is safe
-    /// under this failure set, or fails differently).
+    /// The sites of the senders whose mail this happens to (name order).
+    pub origin_sites: Vec<SiteId>,
+    /// The delivery group of a mailbox recipient that drew the submission there; `None`: mail
+    /// with no mailbox recipient in another delivery group (submitted in the sender's own).
+    pub copy_group: Option<GroupId>,
+    /// The delivery group whose Transport service runs the rules.
+    pub submission_group: GroupId,
+    /// The first Transport services (of the submission group) this happens from: every other
+    /// server Exchange may pick is safe under this failure set, or fails differently.
     pub origin_servers: Vec<ServerId>,
     /// A listed domain, or `*` for every other domain.
     pub recipient_domain: String,
@@ -99,20 +112,24 @@ pub fn check(
         .map(|(_, u)| u)
         .collect();
     let done = std::sync::atomic::AtomicU64::new(0);
-    let results: Vec<(Vec<Exposure>, u64)> = mine
+    let results: Vec<(&Unit, Vec<Exposure>, u64)> = mine
         .par_iter()
         .map(|unit| {
-            let r = check_unit(topology, unit, options);
+            let (e, n) = check_unit(topology, unit, options);
             progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-            r
+            (*unit, e, n)
         })
         .collect();
     let mut scenarios_checked = 0;
-    let mut exposures = Vec::new();
-    for (e, n) in results {
-        exposures.extend(e);
+    let mut by_unit: BTreeMap<(ServerId, &str, TlsLevel), Vec<Exposure>> = BTreeMap::new();
+    for (unit, e, n) in results {
         scenarios_checked += n;
+        by_unit
+            .entry((unit.origin, unit.domain.as_str(), unit.level))
+            .or_default()
+            .extend(e);
     }
+    let exposures = origin_exposures(topology, options.failures_max, &units, &by_unit);
     CheckResult {
         failures_max: options.failures_max,
         components: topology.servers.len()
@@ -126,6 +143,144 @@ pub fn check(
         scenarios_checked,
         exposures: merge_exposures(topology, exposures),
     }
+}
+
+/// A message's origin for the check: the senders' site and delivery group, and the delivery
+/// group of a mailbox recipient that draws the submission elsewhere (`None`: no mailbox
+/// recipient outside the sender's own group). Several mailbox recipients are covered: the
+/// closest of their groups is one of these (reference §1.10).
+#[derive(Clone, Debug)]
+struct Origin {
+    sender_site: SiteId,
+    copy: Option<GroupId>,
+    submission_group: GroupId,
+    /// The servers Exchange picks among with nothing failed (the submission's first tier).
+    servers: Vec<ServerId>,
+    /// The later tiers (the group's servers in other sites, reference §1.5), each picked only
+    /// when every server of the earlier tiers is down: those servers are added to the failure set.
+    fallbacks: Vec<(Vec<ServerId>, Vec<Component>)>,
+}
+
+/// Every origin of the organisation: for each (site, delivery group) holding Mailbox servers,
+/// its mail with no mailbox recipient elsewhere, and its mail that also goes to a mailbox in
+/// each other group (when that changes where the rules run).
+fn origins(topology: &Topology) -> Vec<Origin> {
+    let mut senders: BTreeMap<(SiteId, GroupId), ServerId> = BTreeMap::new();
+    for s in topology
+        .servers_sorted_by_name()
+        .filter(|&s| topology.server(s).is_transport())
+    {
+        let (Some(site), Some(group)) = (topology.server(s).site, topology.group_of(s)) else {
+            continue;
+        };
+        senders.entry((site, group)).or_insert(s);
+    }
+    let mut out: Vec<Origin> = Vec::new();
+    let mut seen: BTreeSet<(SiteId, Option<GroupId>, Vec<ServerId>)> = BTreeSet::new();
+    for (&(site, _), &sender) in &senders {
+        let own = crate::route::submission(topology, sender, &[]);
+        let mut push = |copy: Option<GroupId>, sub: crate::route::Submission| {
+            let mut servers = sub.preferred().to_vec();
+            servers.sort();
+            let mut down: Vec<Component> = Vec::new();
+            let mut fallbacks = Vec::new();
+            for tier in &sub.tiers {
+                if !down.is_empty() {
+                    fallbacks.push((tier.clone(), down.clone()));
+                }
+                down.extend(tier.iter().map(|&s| Component::Server(s)));
+            }
+            if !servers.is_empty() && seen.insert((site, copy, servers.clone())) {
+                out.push(Origin {
+                    sender_site: site,
+                    copy,
+                    submission_group: sub.group,
+                    servers,
+                    fallbacks,
+                });
+            }
+        };
+        let own_servers: BTreeSet<ServerId> = own.preferred().iter().copied().collect();
+        push(None, own.clone());
+        for (g, group) in topology.groups() {
+            let Some(&first) = group.servers.first() else {
+                continue;
+            };
+            let sub = crate::route::submission(topology, sender, &[first]);
+            // The same servers as the sender's own submission, or a subset of them: covered.
+            if sub.reason == crate::route::SubmissionReason::NoMailboxRecipient
+                || sub.reason == crate::route::SubmissionReason::Exchange2010Sender
+                || sub.preferred().iter().all(|s| own_servers.contains(s))
+            {
+                continue;
+            }
+            push(Some(g), sub);
+        }
+    }
+    out
+}
+
+/// The exposures of every origin: the exposures found from each server the origin's submission
+/// may pick, for the requirements a rule can impose on the origin's mail, relabelled with the
+/// origin. A server of a fallback tier is picked only when the earlier tiers' servers are all
+/// down: they join its failure sets (within K). A failure set that takes down the senders' own
+/// site is not theirs.
+fn origin_exposures(
+    topology: &Topology,
+    failures_max: usize,
+    units: &[Unit],
+    by_unit: &BTreeMap<(ServerId, &str, TlsLevel), Vec<Exposure>>,
+) -> Vec<Exposure> {
+    // The representative of each origin server's class.
+    let mut representative: BTreeMap<ServerId, ServerId> = BTreeMap::new();
+    for u in units {
+        for &s in &u.class {
+            representative.insert(s, u.origin);
+        }
+    }
+    let domains = topology.domain_classes();
+    let mut out = Vec::new();
+    for origin in origins(topology) {
+        let tiers = std::iter::once((origin.servers.clone(), Vec::new()))
+            .chain(origin.fallbacks.iter().cloned());
+        for (servers, down) in tiers {
+            let mut reps: Vec<ServerId> = servers
+                .iter()
+                .filter_map(|s| representative.get(s).copied())
+                .collect();
+            reps.sort();
+            reps.dedup();
+            for domain in &domains {
+                for level in levels(topology, origin.sender_site, domain) {
+                    for &rep in &reps {
+                        let Some(found) = by_unit.get(&(rep, domain.as_str(), level)) else {
+                            continue;
+                        };
+                        for e in found {
+                            let mut failure_set = e.failure_set.clone();
+                            failure_set.extend(down.iter().copied());
+                            failure_set.sort();
+                            failure_set.dedup();
+                            if failure_set.len() > failures_max
+                                || failure_set.contains(&Component::Site(origin.sender_site))
+                            {
+                                continue;
+                            }
+                            let mut e = e.clone();
+                            e.failure_set = failure_set;
+                            e.origin_site = origin.sender_site;
+                            e.origin_sites = vec![origin.sender_site];
+                            e.copy_group = origin.copy;
+                            e.submission_group = origin.submission_group;
+                            e.origin_servers.retain(|s| servers.contains(s));
+                            out.push(e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Number of units (for a progress bar).
@@ -152,12 +307,14 @@ fn units(topology: &Topology, one_per_origin: bool) -> Vec<Unit> {
     };
     for class in classes {
         let origin = class[0];
-        let site = topology
-            .server(origin)
-            .site
-            .expect("Mailbox servers are in a site");
         for domain in &domains {
-            for level in levels(topology, site, domain) {
+            // The senders whose mail this server may run the rules for are in any site.
+            let mut any_site: Vec<TlsLevel> = (0..topology.sites.len())
+                .flat_map(|s| levels(topology, SiteId::from_index(s), domain))
+                .collect();
+            any_site.sort();
+            any_site.dedup();
+            for level in any_site {
                 out.push(Unit {
                     origin,
                     class: class.clone(),
@@ -170,13 +327,16 @@ fn units(topology: &Topology, one_per_origin: bool) -> Vec<Unit> {
     out
 }
 
-/// Origin servers that route alike: same site, same connectors they source, same roles. A
+/// What makes two origin servers route alike: site, delivery group, sourced connectors, roles.
+type ClassKey = (SiteId, Option<GroupId>, Vec<ConnectorId>, Vec<Role>);
+
+/// Origin servers that route alike: same site and delivery group, same connectors they source,
+/// same roles. A
 /// route never passes through a server of its own class (they are not targets of anything the
 /// origin does), so one representative stands for all: a failure set of the representative is
 /// a failure set of every member.
 pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
-    let mut classes: BTreeMap<(SiteId, Vec<ConnectorId>, Vec<Role>), Vec<ServerId>> =
-        BTreeMap::new();
+    let mut classes: BTreeMap<ClassKey, Vec<ServerId>> = BTreeMap::new();
     for origin in topology
         .servers_sorted_by_name()
         .filter(|&s| topology.server(s).is_transport())
@@ -188,7 +348,12 @@ pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
             .collect();
         let site = server.site.expect("Mailbox servers are in a site");
         classes
-            .entry((site, sourced, server.roles.clone()))
+            .entry((
+                site,
+                topology.group_of(origin),
+                sourced,
+                server.roles.clone(),
+            ))
             .or_default()
             .push(origin);
     }
@@ -389,6 +554,11 @@ impl UnitCheck<'_> {
             }
             self.exposures.push(Exposure {
                 origin_site: e.origin_site,
+                origin_sites: vec![e.origin_site],
+                copy_group: None,
+                submission_group: topology
+                    .group_of(unit.origin)
+                    .expect("origins are Mailbox servers"),
                 origin_servers: unit.class.clone(),
                 recipient_domain: class.to_owned(),
                 required_tls: unit.level,
@@ -645,15 +815,51 @@ fn relevant_components(
     out
 }
 
-/// Joins per-origin exposures: the same (site, domain, requirement, code, failure set) from
-/// several origin servers becomes one, and a failure set that is a superset of another for the
-/// same (site, domain, requirement, code) is dropped (minimality across origins).
+/// Who an exposure concerns: the senders of one site (mail with no mailbox recipient in another
+/// delivery group), or every site's mail that also goes to a mailbox in one group (where the
+/// sender's site does not matter: the rules run in that group).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OriginKey {
+    Site(SiteId),
+    CopiesTo(GroupId),
+}
+
+impl Exposure {
+    pub fn origin_key(&self) -> OriginKey {
+        match self.copy_group {
+            Some(g) => OriginKey::CopiesTo(g),
+            None => OriginKey::Site(self.origin_site),
+        }
+    }
+
+    /// The origin in words: "Branch", "HQ, Paris mail that also goes to a mailbox in Branch".
+    pub fn origin_text(&self, topology: &Topology) -> String {
+        let sites: Vec<&str> = self
+            .origin_sites
+            .iter()
+            .map(|&s| topology.site(s).name.as_str())
+            .collect();
+        match self.copy_group {
+            None => sites.join(", "),
+            Some(g) => format!(
+                "{} mail that also goes to a mailbox in {}",
+                sites.join(", "),
+                topology.group_name(g)
+            ),
+        }
+    }
+}
+
+/// Joins per-origin exposures: the same (origin, domain, requirement, code, failure set) from
+/// several origin servers (or, for mail copied to a group, several senders' sites) becomes one,
+/// and a failure set that is a superset of another for the same (origin, domain, requirement,
+/// code) is dropped (minimality across origins).
 pub fn merge_exposures(topology: &Topology, exposures: Vec<Exposure>) -> Vec<Exposure> {
-    let mut by_key: BTreeMap<(SiteId, String, TlsLevel, Code, Vec<Component>), Exposure> =
+    let mut by_key: BTreeMap<(OriginKey, String, TlsLevel, Code, Vec<Component>), Exposure> =
         BTreeMap::new();
     for e in exposures {
         let key = (
-            e.origin_site,
+            e.origin_key(),
             e.recipient_domain.clone(),
             e.required_tls,
             e.code,
@@ -666,8 +872,10 @@ pub fn merge_exposures(topology: &Topology, exposures: Vec<Exposure>) -> Vec<Exp
                 let name = |x: &Exposure| {
                     crate::model::name_key(&topology.server(x.origin_servers[0]).name)
                 };
-                let replace = name(&e) < name(existing);
+                let replace = !e.origin_servers.is_empty()
+                    && (existing.origin_servers.is_empty() || name(&e) < name(existing));
                 let mut servers = std::mem::take(&mut existing.origin_servers);
+                let mut sites = std::mem::take(&mut existing.origin_sites);
                 if replace {
                     *existing = e.clone();
                 }
@@ -676,7 +884,13 @@ pub fn merge_exposures(topology: &Topology, exposures: Vec<Exposure>) -> Vec<Exp
                         servers.push(s);
                     }
                 }
+                for s in e.origin_sites {
+                    if !sites.contains(&s) {
+                        sites.push(s);
+                    }
+                }
                 existing.origin_servers = servers;
+                existing.origin_sites = sites;
             }
             None => {
                 by_key.insert(key, e);
@@ -688,7 +902,7 @@ pub fn merge_exposures(topology: &Topology, exposures: Vec<Exposure>) -> Vec<Exp
         .iter()
         .filter(|e| {
             !all.iter().any(|o| {
-                o.origin_site == e.origin_site
+                o.origin_key() == e.origin_key()
                     && o.recipient_domain == e.recipient_domain
                     && o.required_tls == e.required_tls
                     && o.code == e.code
@@ -698,14 +912,19 @@ pub fn merge_exposures(topology: &Topology, exposures: Vec<Exposure>) -> Vec<Exp
         })
         .cloned()
         .collect();
+    let site_name = |s: &SiteId| crate::model::name_key(&topology.site(*s).name);
     for e in &mut out {
         e.origin_servers
             .sort_by_key(|&s| crate::model::name_key(&topology.server(s).name));
+        e.origin_sites.sort_by_key(site_name);
+        e.origin_site = e.origin_sites[0];
     }
     out.sort_by(|a, b| {
         let key = |e: &Exposure| {
             (
                 std::cmp::Reverse(e.code.severity()),
+                e.copy_group
+                    .map(|g| crate::model::name_key(&topology.group_name(g))),
                 crate::model::name_key(&topology.site(e.origin_site).name),
                 e.recipient_domain.clone(),
                 e.required_tls,

@@ -858,6 +858,8 @@ fn fix_index(topology: &Topology, at: Timestamp) -> report::audit::FixIndex {
     report
         .exposures
         .into_iter()
+        // Simulated findings are keyed by the sender's site: the site's own origin.
+        .filter(|e| e.mailbox_recipient_group.is_none())
         .map(|e| ((e.origin_site, e.recipient_domain, e.code), e.fixes))
         .collect()
 }

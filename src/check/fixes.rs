@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AddressPattern, AddressSpace, Component, ServerId, SiteId, TlsLevel, Topology, name_key,
+    AddressPattern, AddressSpace, Component, ServerId, TlsLevel, Topology, name_key,
 };
 
-use super::{CheckOptions, CheckResult, Exposure, check};
+use super::{CheckOptions, CheckResult, Exposure, OriginKey, check};
 
 /// A candidate change, described in an administrator's words.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,11 +18,17 @@ pub struct Fix {
     pub command: String,
 }
 
-type Key = (SiteId, String, TlsLevel, crate::model::Code, Vec<Component>);
+type Key = (
+    OriginKey,
+    String,
+    TlsLevel,
+    crate::model::Code,
+    Vec<Component>,
+);
 
 fn key(e: &Exposure) -> Key {
     (
-        e.origin_site,
+        e.origin_key(),
         e.recipient_domain.clone(),
         e.required_tls,
         e.code,
@@ -84,8 +90,8 @@ pub fn verified_fixes(
                 let after = check(&changed, &options, &|_| {}).exposures;
                 let no_worse = after.iter().all(|a| {
                     before.iter().any(|b| {
-                        (b.origin_site, &b.recipient_domain, b.required_tls, b.code)
-                            == (a.origin_site, &a.recipient_domain, a.required_tls, a.code)
+                        (b.origin_key(), &b.recipient_domain, b.required_tls, b.code)
+                            == (a.origin_key(), &a.recipient_domain, a.required_tls, a.code)
                             && b.failure_set.iter().all(|c| a.failure_set.contains(c))
                     })
                 });
@@ -108,10 +114,19 @@ pub fn verified_fixes(
 /// The fixes worth trying for an exposure, each with the changed topology.
 fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
     let mut out = Vec::new();
-    let site = topology.site(e.origin_site).name.clone();
     let Some(connector_id) = e.connector else {
         return out;
     };
+    // Where the rules run: the site of the first Transport services (for mail copied to a
+    // mailbox in another group, that group's site, not the senders').
+    let Some(submission_site) = e
+        .origin_servers
+        .first()
+        .and_then(|&s| topology.server(s).site)
+    else {
+        return out;
+    };
+    let site = topology.site(submission_site).name.clone();
     let connector = topology.connector(connector_id).clone();
     let origin_names: Vec<String> = e
         .origin_servers
@@ -143,7 +158,7 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
     }
 
     // 2. A connector scoped to the origin site, sourced on its Mailbox servers.
-    let site_servers: Vec<ServerId> = topology.transport_servers_in(e.origin_site).collect();
+    let site_servers: Vec<ServerId> = topology.transport_servers_in(submission_site).collect();
     if !site_servers.is_empty() {
         let mut t = topology.clone();
         let name = unique_name(topology, &format!("{site} to Internet (scoped)"));

@@ -86,7 +86,7 @@ impl<'p> Carried<'p> {
         }
         let rule = self.rule.expect("a drop comes from a rule");
         let to = topology.server(hop.to);
-        let because = if std::ptr::eq(rule, &*TO_EXCHANGE2010) {
+        let because = if std::ptr::eq(rule, std::ptr::from_ref(&*TO_EXCHANGE2010)) {
             format!(
                 "{} is Exchange 2010 ({}): a 2010 Hub Transport has no RouteMessageOutboundRequireTls and carries no rule requirement",
                 to.name,

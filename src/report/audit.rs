@@ -363,7 +363,7 @@ pub fn of_check(r: &CheckReport, files: &[AnalysedFile]) -> Audit {
         .iter()
         .map(|e| {
             let mut facts = vec![
-                ("origin servers".to_owned(), e.origin_servers.join(", ")),
+                ("rules run on".to_owned(), e.origin_servers.join(", ")),
                 (
                     "failure set".to_owned(),
                     if e.failure_set.is_empty() {
@@ -388,7 +388,10 @@ pub fn of_check(r: &CheckReport, files: &[AnalysedFile]) -> Audit {
                 severity: e.severity,
                 headline: format!(
                     "{} -> {}, required {}: {}",
-                    e.origin_site, e.recipient_domain, e.required_tls, e.message
+                    e.origin_label(),
+                    e.recipient_domain,
+                    e.required_tls,
+                    e.message
                 ),
                 facts,
                 trace,

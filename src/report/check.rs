@@ -30,7 +30,23 @@ pub struct CheckReport {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ExposureReport {
+    /// The first of `origin_sites`.
     pub origin_site: String,
+    /// The sites of the senders whose mail this is.
+    #[serde(default)]
+    pub origin_sites: Vec<String>,
+    /// The delivery group of a mailbox recipient that drew the submission there (the rules
+    /// ran in it); `null`: mail with no mailbox recipient in another delivery group, submitted
+    /// in the sender's own (reference §1.10).
+    #[serde(default)]
+    pub mailbox_recipient_group: Option<String>,
+    /// The delivery group whose Transport service runs the rules.
+    #[serde(default)]
+    pub submission_group: String,
+    /// The origin in words: "Branch", "HQ mail that also goes to a mailbox in Branch".
+    #[serde(default)]
+    pub origin: String,
+    /// The first Transport services (they run the rules) this happens from.
     pub origin_servers: Vec<String>,
     pub recipient_domain: String,
     pub required_tls: TlsLevel,
@@ -61,6 +77,25 @@ pub struct FixReport {
     pub command: String,
 }
 
+impl ExposureReport {
+    /// The origin as a person reads it (`origin`, or the site for reports written before it).
+    pub fn origin_label(&self) -> &str {
+        if self.origin.is_empty() {
+            &self.origin_site
+        } else {
+            &self.origin
+        }
+    }
+
+    /// A stable identity of the origin: the site, or the group a copy goes to.
+    pub fn origin_identity(&self) -> String {
+        match &self.mailbox_recipient_group {
+            Some(g) => format!("copy:{g}"),
+            None => self.origin_site.clone(),
+        }
+    }
+}
+
 /// Builds the report; `fixes` is keyed by exposure index.
 pub fn check_report(
     topology: &Topology,
@@ -76,6 +111,14 @@ pub fn check_report(
         .enumerate()
         .map(|(i, e)| ExposureReport {
             origin_site: topology.site(e.origin_site).name.clone(),
+            origin_sites: e
+                .origin_sites
+                .iter()
+                .map(|&s| topology.site(s).name.clone())
+                .collect(),
+            mailbox_recipient_group: e.copy_group.map(|g| topology.group_name(g)),
+            submission_group: topology.group_name(e.submission_group),
+            origin: e.origin_text(topology),
             origin_servers: e
                 .origin_servers
                 .iter()
@@ -144,7 +187,7 @@ pub fn conclusion(profile: &str, k: usize, empty: bool) -> String {
     };
     if empty {
         format!(
-            "no exposure: for every origin site, recipient domain and required level, {failures}, mail that must leave over TLS does \
+            "no exposure: for every origin (sender's site, and the delivery group of a mailbox recipient that moves where the rules run, or none), recipient domain and required level, {failures}, mail that must leave over TLS does \
              (a proof for the modelled behaviour, profile {profile})"
         )
     } else {
@@ -193,8 +236,8 @@ impl CheckReport {
                 format!("down: {}", e.failure_set.join(", "))
             };
             let first = format!(
-                "{} -> {}, required {}, {failures}; from {}",
-                e.origin_site,
+                "{} -> {}, required {}, {failures}; rules run on {}",
+                e.origin_label(),
                 e.recipient_domain,
                 e.required_tls,
                 e.origin_servers.join(", ")

@@ -13,9 +13,18 @@ use super::text::wrap;
 /// Where and under which failures: an exposure without its code.
 type Situation = (String, String, TlsLevel, Vec<String>);
 
+/// Who an exposure concerns (`check::OriginKey` by name): a site's mail, or every site's mail
+/// that also goes to a mailbox in a group.
+fn origin_key(e: &ExposureReport) -> String {
+    match &e.mailbox_recipient_group {
+        Some(g) => format!("mail that also goes to a mailbox in {g}"),
+        None => e.origin_site.clone(),
+    }
+}
+
 fn situation(e: &ExposureReport) -> Situation {
     (
-        e.origin_site.clone(),
+        origin_key(e),
         e.recipient_domain.clone(),
         e.required_tls,
         e.failure_set.clone(),
@@ -127,9 +136,14 @@ impl DiffReport {
                 } else {
                     format!("down: {}", e.failure_set.join(", "))
                 };
+                let origin = if e.origin.is_empty() {
+                    &e.origin_site
+                } else {
+                    &e.origin
+                };
                 let line = format!(
-                    "{} {} -> {}, required {}, {failures}",
-                    e.code, e.origin_site, e.recipient_domain, e.required_tls
+                    "{} {origin} -> {}, required {}, {failures}",
+                    e.code, e.recipient_domain, e.required_tls
                 );
                 let _ = writeln!(
                     out,
@@ -222,6 +236,7 @@ pub fn merge(reports: &[(String, CheckReport)]) -> Result<CheckReport, MergeErro
                 Some(x) => {
                     // The details are those of the lowest-named origin server (as in `check`).
                     let mut servers = std::mem::take(&mut x.origin_servers);
+                    let mut sites = std::mem::take(&mut x.origin_sites);
                     if e.origin_servers[0].to_lowercase() < servers[0].to_lowercase() {
                         *x = e.clone();
                     }
@@ -230,8 +245,24 @@ pub fn merge(reports: &[(String, CheckReport)]) -> Result<CheckReport, MergeErro
                             servers.push(s.clone());
                         }
                     }
+                    for s in &e.origin_sites {
+                        if !sites.contains(s) {
+                            sites.push(s.clone());
+                        }
+                    }
                     servers.sort_by_key(|s| s.to_lowercase());
+                    sites.sort_by_key(|s| s.to_lowercase());
                     x.origin_servers = servers;
+                    if let Some(first) = sites.first() {
+                        x.origin_site.clone_from(first);
+                    }
+                    if let Some(g) = &x.mailbox_recipient_group {
+                        x.origin = format!(
+                            "{} mail that also goes to a mailbox in {g}",
+                            sites.join(", ")
+                        );
+                    }
+                    x.origin_sites = sites;
                 }
                 None => {
                     by_key.insert((situation(e), e.code), e.clone());
@@ -246,8 +277,8 @@ pub fn merge(reports: &[(String, CheckReport)]) -> Result<CheckReport, MergeErro
         .iter()
         .filter(|e| {
             !all.iter().any(|o| {
-                (&o.origin_site, &o.recipient_domain, o.required_tls, o.code)
-                    == (&e.origin_site, &e.recipient_domain, e.required_tls, e.code)
+                (origin_key(o), &o.recipient_domain, o.required_tls, o.code)
+                    == (origin_key(e), &e.recipient_domain, e.required_tls, e.code)
                     && o.failure_set.len() < e.failure_set.len()
                     && o.failure_set.iter().all(|c| e.failure_set.contains(c))
             })
@@ -258,6 +289,7 @@ pub fn merge(reports: &[(String, CheckReport)]) -> Result<CheckReport, MergeErro
         let key = |e: &ExposureReport| {
             (
                 std::cmp::Reverse(e.severity),
+                e.mailbox_recipient_group.as_ref().map(|g| g.to_lowercase()),
                 e.origin_site.to_lowercase(),
                 e.recipient_domain.clone(),
                 e.required_tls,

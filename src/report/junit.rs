@@ -52,7 +52,7 @@ pub fn from_check(r: &CheckReport, topology: &Topology, fail_on: Option<Severity
             format!("down: {}", e.failure_set.join(", "))
         };
         cases
-            .entry((e.origin_site.clone(), e.recipient_domain.clone()))
+            .entry((e.origin_label().to_owned(), e.recipient_domain.clone()))
             .or_default()
             .push(Failure {
                 code: e.code.as_str().to_owned(),

@@ -119,12 +119,15 @@ pub fn from_check(r: &CheckReport) -> Vec<SarifItem> {
                 code: e.code,
                 message: format!(
                     "{} -> {}, required {}, {failures}: {}",
-                    e.origin_site, e.recipient_domain, e.required_tls, e.message
+                    e.origin_label(),
+                    e.recipient_domain,
+                    e.required_tls,
+                    e.message
                 ),
                 location: e.location.clone(),
                 identity: format!(
                     "{}|{}|{}|{}",
-                    e.origin_site,
+                    e.origin_identity(),
                     e.recipient_domain,
                     e.required_tls,
                     e.failure_set.join(",")

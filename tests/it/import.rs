@@ -101,7 +101,7 @@ fn unmapped_items_are_listed_in_the_yaml_and_returned() {
     assert!(joined.contains("Receive connectors"), "{joined}");
 }
 
-/// One line per exposure at K = 0: `SITE -> DOMAIN CODE`.
+/// One line per exposure at K = 0: `ORIGIN -> DOMAIN CODE`.
 fn exposures(relative: &str) -> Vec<String> {
     let t = topology(relative);
     let options = CheckOptions {
@@ -114,14 +114,7 @@ fn exposures(relative: &str) -> Vec<String> {
     result
         .exposures
         .iter()
-        .map(|e| {
-            format!(
-                "{} -> {} {}",
-                t.site(e.origin_site).name,
-                e.recipient_domain,
-                e.code
-            )
-        })
+        .map(|e| format!("{} -> {} {}", e.origin_text(&t), e.recipient_domain, e.code))
         .collect()
 }
 
@@ -129,7 +122,9 @@ fn exposures(relative: &str) -> Vec<String> {
 /// HQ (reference §3.9) and mail to a domain without STARTTLS leaves in clear: TLS001 from
 /// Branch, none from HQ, whose servers are the connector's source servers. HQ's only exposure is
 /// TLS002 to adatum.com: the rule's EncryptionOnly replaces the scoped connector's
-/// CertificateValidation (reference §3.6, `rule_level_overrides_connector`).
+/// CertificateValidation (reference §3.6, `rule_level_overrides_connector`). Mail that copies a
+/// mailbox in the other site runs its rules there (reference §1.10): HQ mail copying Branch
+/// fares as Branch's, Branch mail copying HQ as HQ's.
 #[test]
 fn check_of_contoso_finds_the_branch_exposure_an_architect_predicts() {
     let lines = exposures(CONTOSO);
@@ -137,14 +132,17 @@ fn check_of_contoso_finds_the_branch_exposure_an_architect_predicts() {
         lines,
         [
             "Branch -> cleartext.example TLS001",
+            "HQ mail that also goes to a mailbox in Branch -> cleartext.example TLS001",
             "Branch -> * TLS003",
             "HQ -> adatum.com TLS002",
+            "HQ mail that also goes to a mailbox in Branch -> * TLS003",
+            "Branch mail that also goes to a mailbox in HQ -> adatum.com TLS002",
         ]
     );
     assert!(
         !lines
             .iter()
-            .any(|l| l.starts_with("HQ ") && (l.ends_with("TLS001") || l.ends_with("TLS003"))),
+            .any(|l| l.starts_with("HQ -> ") && (l.ends_with("TLS001") || l.ends_with("TLS003"))),
         "HQ holds the connector: its requirement survives"
     );
 }
