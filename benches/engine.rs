@@ -161,6 +161,7 @@ fn in_flight_scenario(n: u64) -> Scenario {
                 ("fabrikam.com".to_owned(), 0.7),
                 ("example.org".to_owned(), 0.3),
             ],
+            cc: Vec::new(),
             rate_per_hour,
             subjects: vec![("Top secret".to_owned(), 0.02), ("Hello".to_owned(), 0.98)],
             size_min: Bytes(5_000),

@@ -1,6 +1,6 @@
 //! The embedded demo (SPEC §8): `scenarios/seed-cross-site-tls-loss.yaml` and its topology,
 //! compiled into the binary, simulated with all their variants, followed by a one-line-per-variant
-//! summary of Alice's and Dave's messages.
+//! summary of Alice's, Dave's and Carol's messages to bob.
 
 use std::fmt::Write as _;
 
@@ -66,7 +66,8 @@ pub fn run() -> String {
         "tlsflow demo (SPEC §8): Contoso has sites HQ and Branch; the only Internet Send connector is\n\
          sourced on HQ-MBX1; a transport rule requires TLS for mail whose subject contains \"top\n\
          secret\"; fabrikam.com's MX does not offer STARTTLS. Alice (Branch) and Dave (HQ) each send\n\
-         a top-secret mail to bob@fabrikam.com. Scenario: scenarios/seed-cross-site-tls-loss.yaml\n\n",
+         a top-secret mail to bob@fabrikam.com; Carol (HQ) sends one to bob that also goes to\n\
+         Alice. Scenario: scenarios/seed-cross-site-tls-loss.yaml\n\n",
     );
     let table = what_if_table(&report.runs);
     // The full per-recipient list is for `--recipients`; the demo shows the table instead.
@@ -79,23 +80,30 @@ pub fn run() -> String {
     out.push_str(
         "\nAlice's requirement is dropped on the Branch -> HQ relay and HQ sends in clear text.\n\
          Dave's message, sent from the connector's own source server, is retried and returned after\n\
-         two days: the guarantee held. Explain one message hop by hop with\n  \
-         tlsflow route scenarios/topologies/contoso-cross-site.yaml --from alice@contoso.com \\\n    \
-         --to bob@fabrikam.com --subject \"Top secret\"\n",
+         two days: the guarantee held. Carol sits in HQ too, but her message also goes to Alice's\n\
+         mailbox, so Exchange submits it in Branch: the rules run there and bob's copy leaves in\n\
+         clear text like Alice's. Explain one message hop by hop with\n  \
+         tlsflow route scenarios/topologies/contoso-cross-site.yaml --from carol@contoso.com \\\n    \
+         --to bob@fabrikam.com --cc alice@contoso.com --subject \"Top secret\"\n",
     );
     out
 }
 
-/// One line per variant: what happened to Alice's and Dave's message.
+/// One line per variant: what happened to bob's copy of Alice's, Dave's and Carol's message.
 fn what_if_table(runs: &[RunReport]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<22} {:<30} dave -> bob", "variant", "alice -> bob");
+    let _ = writeln!(
+        out,
+        "{:<21} {:<19} {:<19} carol, cc alice",
+        "variant", "alice -> bob", "dave -> bob"
+    );
     for run in runs {
         let cell = |sender: &str| {
+            let bob = "bob@fabrikam.com";
             let Some(r) = run
                 .recipients
                 .as_ref()
-                .and_then(|rs| rs.iter().find(|r| r.sender == sender))
+                .and_then(|rs| rs.iter().find(|r| r.sender == sender && r.recipient == bob))
             else {
                 return "-".to_owned();
             };
@@ -114,17 +122,20 @@ fn what_if_table(runs: &[RunReport]) -> String {
                 .findings
                 .iter()
                 .find(|f| {
-                    f.sender == sender && f.code.severity() >= crate::model::Severity::Warning
+                    f.sender == sender
+                        && f.recipient == bob
+                        && f.code.severity() >= crate::model::Severity::Warning
                 })
                 .map_or_else(String::new, |f| format!(" {}", f.code));
             format!("{what}{code}")
         };
         let _ = writeln!(
             out,
-            "{:<22} {:<30} {}",
+            "{:<21} {:<19} {:<19} {}",
             run.variant,
             cell("alice@contoso.com"),
-            cell("dave@contoso.com")
+            cell("dave@contoso.com"),
+            cell("carol@contoso.com")
         );
     }
     out

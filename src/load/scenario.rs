@@ -157,8 +157,14 @@ struct RawWorkload {
     from: Option<S<String>>,
     /// Every sender whose mailbox is in this AD site.
     site: Option<S<String>>,
-    /// Recipient domains and their relative weights (numbers of at least 0, not all 0).
+    /// Recipients and their relative weights (numbers of at least 0, not all 0): a domain
+    /// (`fabrikam.com`: a generated address in it), an internal pattern (`*@contoso.com`: a
+    /// generated address there, a mailbox recipient when a mailbox pattern covers it) or one
+    /// address (`alice@contoso.com`). Each message has one of them.
     to: S<BTreeMap<String, f64>>,
+    /// Addresses every generated message also goes to, internal or external (e.g. a colleague
+    /// in another site, whose mailbox moves where the rules run: reference §1.10).
+    cc: Option<S<Vec<S<String>>>>,
     /// Messages per unit of time, Poisson arrivals: `200/h`, `5/m`, `1000/d`, `1/s`.
     rate: S<RawScalar>,
     /// Subjects and their relative weights. Default: an empty subject.
@@ -1068,15 +1074,41 @@ impl Checker {
                 return None;
             }
         };
-        let to = self.weights(&r.to, &format!("{path}.to"), true);
-        for (domain, _) in &to {
-            if let Err(message) = values::domain_name(domain) {
-                self.error(
-                    Code::Cfg018,
-                    pos(&r.to),
-                    &format!("{path}.to.{domain}"),
-                    message,
-                );
+        let mut to = self.weights(&r.to, &format!("{path}.to"), true);
+        for (key, _) in &mut to {
+            // `*@domain` draws generated addresses in the domain, like the bare domain.
+            let checked = if key.contains('@') {
+                values::address(key).map(|(exact, domain)| exact.unwrap_or(domain))
+            } else {
+                values::domain_name(key).map(|()| key.clone())
+            };
+            match checked {
+                Ok(normal) => *key = normal,
+                Err(message) => {
+                    self.error(
+                        Code::Cfg018,
+                        pos(&r.to),
+                        &format!("{path}.to.{key}"),
+                        message,
+                    );
+                }
+            }
+        }
+        let mut cc = Vec::new();
+        for (i, a) in r.cc.iter().flat_map(|c| c.value.iter()).enumerate() {
+            match values::address(&a.value) {
+                Ok((Some(exact), _)) => cc.push(exact),
+                Ok((None, _)) => {
+                    self.error(
+                        Code::Cfg018,
+                        pos(a),
+                        &format!("{path}.cc[{i}]"),
+                        format!("`{}` is a pattern: `cc` lists addresses", a.value),
+                    );
+                }
+                Err(message) => {
+                    self.error(Code::Cfg018, pos(a), &format!("{path}.cc[{i}]"), message);
+                }
             }
         }
         let rate_per_hour = match rate(&r.rate.value.0) {
@@ -1109,6 +1141,7 @@ impl Checker {
         Some(Workload {
             from,
             to,
+            cc,
             rate_per_hour,
             subjects,
             size_min,

@@ -71,8 +71,11 @@ pub enum SenderPattern {
 #[derive(Clone, Debug)]
 pub struct Workload {
     pub from: SenderPattern,
-    /// Recipient domains with their weights (lower case), in file order.
+    /// Recipients with their weights (lower case), in file order: a domain (a generated
+    /// `user{n}@domain`) or one address (it contains `@`).
     pub to: Vec<(String, f64)>,
+    /// Addresses every generated message also goes to (lower case), after the drawn one.
+    pub cc: Vec<String>,
     pub rate_per_hour: f64,
     /// Subjects with their weights, in file order.
     pub subjects: Vec<(String, f64)>,

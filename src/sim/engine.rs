@@ -381,6 +381,8 @@ struct Engine<'a, 's> {
     /// Generated recipients by (distinct workload domain, local part): formatted and resolved
     /// once. A map, not a table: it holds only the addresses traffic has drawn.
     generated_addresses: HashMap<(u32, u32), (Rc<str>, Option<TargetKey>)>,
+    /// Per workload, its `cc` addresses resolved once.
+    workload_cc: Vec<Vec<(Rc<str>, Option<TargetKey>)>>,
     msgs: Arena<Msg>,
     items: Arena<Item>,
     queues: Vec<Queue>,
@@ -498,6 +500,7 @@ pub fn run(
         subjects,
         workload_domains,
         generated_addresses: HashMap::default(),
+        workload_cc: Vec::new(),
         msgs: Arena::new(),
         items: Arena::new(),
         queues: Vec::new(),
@@ -514,6 +517,19 @@ pub fn run(
         org_domain,
     };
     engine.certificate_instants = certificate_instants(&engine.topology);
+    engine.workload_cc = scenario
+        .workload
+        .iter()
+        .map(|w| {
+            w.cc.iter()
+                .map(|a| {
+                    let address: Rc<str> = Rc::from(a.as_str());
+                    let key = engine.target_key(&address);
+                    (address, key)
+                })
+                .collect()
+        })
+        .collect();
     engine.schedule_inputs();
     engine.run_loop();
     engine.finish()
@@ -613,7 +629,14 @@ impl Engine<'_, '_> {
             let subject = self.subjects[i as usize][g.subject].clone();
             if let Some(server) = server {
                 let to = self.generated_recipient(i, g.domain, g.local);
-                self.new_message(from, server, [to], subject, g.size);
+                if self.workload_cc[i as usize].is_empty() {
+                    self.new_message(from, server, [to], subject, g.size);
+                } else {
+                    let all: SmallVec<[(Rc<str>, Option<TargetKey>); 1]> = std::iter::once(to)
+                        .chain(self.workload_cc[i as usize].iter().cloned())
+                        .collect();
+                    self.new_message(from, server, all, subject, g.size);
+                }
             }
         }
         if let Some(dt) = traffic::interarrival_ms(&mut self.traffic_rng, w.rate_per_hour) {
@@ -702,10 +725,12 @@ impl Engine<'_, '_> {
         if let Some(known) = self.generated_addresses.get(&slot) {
             return known.clone();
         }
-        let address: Rc<str> = Rc::from(format!(
-            "user{local}@{}",
-            self.scenario.workload[w as usize].to[domain].0
-        ));
+        let key = &self.scenario.workload[w as usize].to[domain].0;
+        let address: Rc<str> = if key.contains('@') {
+            Rc::from(key.as_str())
+        } else {
+            Rc::from(format!("user{local}@{key}"))
+        };
         let key = self.target_key(&address);
         self.generated_addresses
             .insert(slot, (address.clone(), key));

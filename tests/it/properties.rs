@@ -1039,6 +1039,7 @@ proptest! {
         scenario.workload.push(Workload {
             from: SenderPattern::Address("*@contoso.com".to_owned()),
             to: vec![("fabrikam.com".to_owned(), 0.5), ("other.example".to_owned(), 0.5)],
+            cc: Vec::new(),
             rate_per_hour: 60.0,
             subjects: vec![(o.subject.to_owned(), 1.0)],
             size_min: Bytes(1_000),

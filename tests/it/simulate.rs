@@ -26,8 +26,9 @@ const MINUTE: u64 = 60_000;
 const DAY: u64 = 86_400_000;
 
 /// SPEC §8: Alice's mail leaves HQ in clear text (TLS001, lost on the Branch -> HQ relay);
-/// Dave's is deferred, retried and returned at two days (DLV001); no variant sends required mail
-/// in clear.
+/// Dave's is deferred, retried and returned at two days (DLV001); Carol's, from HQ but copied to
+/// Alice, is submitted in Branch (reference §1.10) and leaves in clear like Alice's; no variant
+/// sends required mail in clear.
 #[test]
 fn the_demo_shows_the_defect_and_the_variants_close_it() {
     let report = tlsflow::demo::report();
@@ -38,13 +39,19 @@ fn the_demo_shows_the_defect_and_the_variants_close_it() {
         .iter()
         .filter(|f| f.code == Code::Tls001)
         .collect();
-    assert_eq!(tls001.len(), 1);
+    assert_eq!(tls001.len(), 2);
     assert_eq!(tls001[0].sender, "alice@contoso.com");
-    let lost = tls001[0].lost_at.as_ref().expect("where it was lost");
-    assert_eq!(
-        (lost.from.as_str(), lost.to.as_str()),
-        ("BR-MBX1", "HQ-MBX1")
-    );
+    assert_eq!(tls001[1].sender, "carol@contoso.com");
+    assert_eq!(tls001[1].recipient, "bob@fabrikam.com");
+    for f in &tls001 {
+        let lost = f.lost_at.as_ref().expect("where it was lost");
+        assert_eq!(
+            (lost.from.as_str(), lost.to.as_str()),
+            ("BR-MBX1", "HQ-MBX1"),
+            "the rules ran in Branch for {}",
+            f.sender
+        );
+    }
     let dlv001: Vec<_> = baseline
         .findings
         .iter()
@@ -411,7 +418,11 @@ fn every_kind_of_change_does_what_it_says() {
     );
     assert_eq!(t("new-site").sites.len(), 3);
     assert_eq!(t("new-site-removed").sites.len(), 2);
-    assert_eq!(t("new-site-removed").mailboxes.len(), 1);
+    assert_eq!(
+        t("new-site-removed").mailboxes.len(),
+        2,
+        "alice and carol remain"
+    );
 }
 
 /// A change that names nothing, or makes the organisation invalid, is reported at the change,
