@@ -19,17 +19,29 @@ pub fn lint(topology: &Topology, file: &str) -> Vec<Diagnostic> {
     out
 }
 
-/// Sites whose every Mailbox server routes.
+/// The Mailbox servers that may run the rules for a site's mail with no mailbox recipient
+/// elsewhere: the submission candidates of every delivery group with servers in the site (for a
+/// DAG stretched across sites, members in other sites too: reference §1.10), in name order.
 fn origin_servers(topology: &Topology, site: SiteId) -> Vec<ServerId> {
-    topology.transport_servers_in(site).collect()
+    let mut out: BTreeSet<ServerId> = BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    for s in topology.transport_servers_in(site) {
+        if groups.insert(topology.group_of(s)) {
+            out.extend(crate::route::submission(topology, s, &[]).preferred());
+        }
+    }
+    topology
+        .servers_sorted_by_name()
+        .filter(|s| out.contains(s))
+        .collect()
 }
 
-/// The Mailbox servers of a site that stand for their origin class (`check::origin_classes`:
+/// The servers of [`origin_servers`] that stand for their origin class (`check::origin_classes`:
 /// the others of the class route alike and come later in name order, so whatever they would
 /// report, their representative reported first).
 fn representatives(topology: &Topology, site: SiteId, reps: &BTreeSet<ServerId>) -> Vec<ServerId> {
-    topology
-        .transport_servers_in(site)
+    origin_servers(topology, site)
+        .into_iter()
         .filter(|s| reps.contains(s))
         .collect()
 }

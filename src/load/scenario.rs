@@ -18,8 +18,8 @@ use crate::model::{Bytes, Code, Millis, Origin, StartTls, Timestamp, name_key};
 
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::raw::{
-    RawExternalDomain, RawMailbox, RawScalar, RawSendConnector, RawServer, RawSite, RawSiteLink,
-    RawStartTls, RawTopology, RawTransportConfig, RawTransportRule, S,
+    RawDag, RawExternalDomain, RawMailbox, RawScalar, RawSendConnector, RawServer, RawSite,
+    RawSiteLink, RawStartTls, RawTopology, RawTransportConfig, RawTransportRule, S,
 };
 use super::validate::Attribution;
 use super::yaml::{self, Pos, pos};
@@ -290,6 +290,19 @@ enum RawChange {
     RemoveExternalDomain(S<String>),
     /// Replace the whole `transport_config`.
     TransportConfig(RawTransportConfig),
+    AddDatabaseAvailabilityGroup(RawDag),
+    RemoveDatabaseAvailabilityGroup(S<String>),
+    ModifyDatabaseAvailabilityGroup(RawDagPatch),
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "DatabaseAvailabilityGroupPatch")]
+struct RawDagPatch {
+    name: S<String>,
+    /// The new member list (Add-/Remove-DatabaseAvailabilityGroupServer).
+    #[schemars(length(min = 1, max = 16))]
+    members: Option<S<Vec<S<String>>>>,
 }
 
 /// A site to change, by name; omitted keys stay as they are.
@@ -820,6 +833,28 @@ fn apply_change(
         RawChange::TransportConfig(c) => {
             raw.transport_config = Some(S::new(c.clone(), change.referenced, change.defined));
             attribute("transport_config".to_owned(), "transport_config");
+        }
+        RawChange::AddDatabaseAvailabilityGroup(d) => {
+            add!(
+                database_availability_groups,
+                d,
+                "add_database_availability_group"
+            );
+        }
+        RawChange::RemoveDatabaseAvailabilityGroup(n) => {
+            remove!(
+                database_availability_groups,
+                n,
+                dag_name,
+                "database availability group",
+                "remove_database_availability_group"
+            );
+        }
+        RawChange::ModifyDatabaseAvailabilityGroup(p) => {
+            modify!(
+                database_availability_groups, p, dag_name, "database availability group",
+                "modify_database_availability_group", [members plain]
+            );
         }
         RawChange::ModifyServer(p) => {
             modify!(servers, p, server_name, "server", "modify_server", [site opt, roles plain, version opt, subscribed_site opt]);
@@ -1388,6 +1423,10 @@ fn rule_name(x: &RawTransportRule) -> &str {
 
 fn domain_name(x: &RawExternalDomain) -> &str {
     &x.domain.value
+}
+
+fn dag_name(x: &RawDag) -> &str {
+    &x.name.value
 }
 
 fn site_name(x: &RawSite) -> &str {

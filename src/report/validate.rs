@@ -31,6 +31,8 @@ pub struct Summary {
     pub sites: usize,
     pub site_links: usize,
     pub servers: usize,
+    /// Database availability groups.
+    pub database_availability_groups: usize,
     pub send_connectors: usize,
     pub transport_rules: usize,
     pub mailboxes: usize,
@@ -43,6 +45,7 @@ impl Summary {
             sites: t.sites.len(),
             site_links: t.site_links.len(),
             servers: t.servers.len(),
+            database_availability_groups: t.dags.len(),
             send_connectors: t.send_connectors.len(),
             transport_rules: t.transport_rules.len(),
             mailboxes: t.mailboxes.len(),
@@ -72,12 +75,17 @@ impl ValidateReport {
             let _ = match (&f.summary, &f.profile) {
                 (Some(s), Some(p)) => writeln!(
                     out,
-                    "{}: valid, {} (profile {p}; {}, {}, {}, {}, {})",
+                    "{}: valid, {} (profile {p}; {}, {}, {}{}, {}, {})",
                     f.file,
                     plural(warnings, "warning"),
                     plural(s.sites, "site"),
                     plural(s.site_links, "site link"),
                     plural(s.servers, "server"),
+                    if s.database_availability_groups == 0 {
+                        String::new()
+                    } else {
+                        format!(", {}", plural(s.database_availability_groups, "DAG"))
+                    },
                     plural(s.send_connectors, "send connector"),
                     plural(s.transport_rules, "transport rule"),
                 ),
