@@ -820,7 +820,8 @@ fn relevant_components(
 /// sender's site does not matter: the rules run in that group).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum OriginKey {
-    Site(SiteId),
+    /// A site's mail submitted in this (its own) delivery group.
+    Site(SiteId, GroupId),
     CopiesTo(GroupId),
 }
 
@@ -828,19 +829,31 @@ impl Exposure {
     pub fn origin_key(&self) -> OriginKey {
         match self.copy_group {
             Some(g) => OriginKey::CopiesTo(g),
-            None => OriginKey::Site(self.origin_site),
+            None => OriginKey::Site(self.origin_site, self.submission_group),
         }
     }
 
-    /// The origin in words: "Branch", "HQ, Paris mail that also goes to a mailbox in Branch".
+    /// The origin in words: "Branch", "Primary (mailboxes in DAG DAG1)", "HQ (mailboxes on
+    /// Exchange 2010)", "HQ, Paris mail that also goes to a mailbox in Branch".
     pub fn origin_text(&self, topology: &Topology) -> String {
         let sites: Vec<&str> = self
             .origin_sites
             .iter()
             .map(|&s| topology.site(s).name.as_str())
             .collect();
+        let group = topology.group(self.submission_group);
         match self.copy_group {
-            None => sites.join(", "),
+            None => match group.kind {
+                crate::model::GroupKind::Dag(_) if group.sites.len() > 1 => format!(
+                    "{} (mailboxes in {})",
+                    sites.join(", "),
+                    topology.group_name(self.submission_group)
+                ),
+                crate::model::GroupKind::Site { major: 14, .. } => {
+                    format!("{} (mailboxes on Exchange 2010)", sites.join(", "))
+                }
+                _ => sites.join(", "),
+            },
             Some(g) => format!(
                 "{} mail that also goes to a mailbox in {}",
                 sites.join(", "),

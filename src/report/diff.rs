@@ -18,7 +18,7 @@ type Situation = (String, String, TlsLevel, Vec<String>);
 fn origin_key(e: &ExposureReport) -> String {
     match &e.mailbox_recipient_group {
         Some(g) => format!("mail that also goes to a mailbox in {g}"),
-        None => e.origin_site.clone(),
+        None => e.origin_label().to_owned(),
     }
 }
 
@@ -291,6 +291,7 @@ pub fn merge(reports: &[(String, CheckReport)]) -> Result<CheckReport, MergeErro
                 std::cmp::Reverse(e.severity),
                 e.mailbox_recipient_group.as_ref().map(|g| g.to_lowercase()),
                 e.origin_site.to_lowercase(),
+                e.origin_label().to_lowercase(),
                 e.recipient_domain.clone(),
                 e.required_tls,
                 e.code,
