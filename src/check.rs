@@ -1,7 +1,11 @@
-//! The exhaustive check (SPEC §2, §6.1): every origin (each Mailbox server that can be the first
-//! Transport service of a site's mail) × every recipient domain class × every requirement a rule
-//! can impose × every set of up to K failed components, routed the way Exchange falls back, with
-//! each exposure reported once with its *minimal* failure sets.
+//! The exhaustive check (SPEC §2, §6.1): every origin × every recipient domain class × every
+//! requirement a rule can impose × every set of up to K failed components, routed the way
+//! Exchange falls back, with each exposure reported once with its *minimal* failure sets.
+//!
+//! An origin is a site's mail with no mailbox recipient in another delivery group, or a site's
+//! mail that also goes to a mailbox in another group; Mailbox Transport Submission
+//! (`route::submission`, reference §1.10) decides which servers may run its rules, and each of
+//! them is checked (units are per server class; exposures are then relabelled per origin).
 //!
 //! Pruning keeps it fast and stays exact: only components that can change the route of a given
 //! origin and domain are enumerated — the connectors matching the domain, the servers of the
@@ -151,7 +155,9 @@ pub fn check(
 /// closest of their groups is one of these (reference §1.10).
 #[derive(Clone, Debug)]
 struct Origin {
-    sender_site: SiteId,
+    /// The senders' sites: one for a site's own mail; for mail copied to a group, every site
+    /// whose submission picks the same servers.
+    sender_sites: Vec<SiteId>,
     copy: Option<GroupId>,
     submission_group: GroupId,
     /// The servers Exchange picks among with nothing failed (the submission's first tier).
@@ -161,9 +167,20 @@ struct Origin {
     fallbacks: Vec<(Vec<ServerId>, Vec<Component>)>,
 }
 
+/// What makes two origins alike: the site for a site's own mail (`None` for copies), the group
+/// a copy goes to, the submission group, and its tiers.
+type OriginShape = (
+    Option<SiteId>,
+    Option<GroupId>,
+    GroupId,
+    Vec<ServerId>,
+    Vec<(Vec<ServerId>, Vec<Component>)>,
+);
+
 /// Every origin of the organisation: for each (site, delivery group) holding Mailbox servers,
 /// its mail with no mailbox recipient elsewhere, and its mail that also goes to a mailbox in
-/// each other group (when that changes where the rules run).
+/// each other group (when that changes where the rules run). Copies that every sender site
+/// submits alike are one origin with all those sites.
 fn origins(topology: &Topology) -> Vec<Origin> {
     let mut senders: BTreeMap<(SiteId, GroupId), ServerId> = BTreeMap::new();
     for s in topology
@@ -175,13 +192,15 @@ fn origins(topology: &Topology) -> Vec<Origin> {
         };
         senders.entry((site, group)).or_insert(s);
     }
-    let mut out: Vec<Origin> = Vec::new();
-    let mut seen: BTreeSet<(SiteId, Option<GroupId>, Vec<ServerId>)> = BTreeSet::new();
+    let mut shapes: BTreeMap<OriginShape, Vec<SiteId>> = BTreeMap::new();
     for (&(site, _), &sender) in &senders {
         let own = crate::route::submission(topology, sender, &[]);
-        let mut push = |copy: Option<GroupId>, sub: crate::route::Submission| {
+        let mut push = |copy: Option<GroupId>, sub: &crate::route::Submission| {
             let mut servers = sub.preferred().to_vec();
             servers.sort();
+            if servers.is_empty() {
+                return;
+            }
             let mut down: Vec<Component> = Vec::new();
             let mut fallbacks = Vec::new();
             for tier in &sub.tiers {
@@ -190,18 +209,20 @@ fn origins(topology: &Topology) -> Vec<Origin> {
                 }
                 down.extend(tier.iter().map(|&s| Component::Server(s)));
             }
-            if !servers.is_empty() && seen.insert((site, copy, servers.clone())) {
-                out.push(Origin {
-                    sender_site: site,
-                    copy,
-                    submission_group: sub.group,
-                    servers,
-                    fallbacks,
-                });
+            let key = (
+                copy.is_none().then_some(site),
+                copy,
+                sub.group,
+                servers,
+                fallbacks,
+            );
+            let sites = shapes.entry(key).or_default();
+            if !sites.contains(&site) {
+                sites.push(site);
             }
         };
         let own_servers: BTreeSet<ServerId> = own.preferred().iter().copied().collect();
-        push(None, own.clone());
+        push(None, &own);
         for (g, group) in topology.groups() {
             let Some(&first) = group.servers.first() else {
                 continue;
@@ -214,17 +235,28 @@ fn origins(topology: &Topology) -> Vec<Origin> {
             {
                 continue;
             }
-            push(Some(g), sub);
+            push(Some(g), &sub);
         }
     }
-    out
+    shapes
+        .into_iter()
+        .map(
+            |((_, copy, submission_group, servers, fallbacks), sender_sites)| Origin {
+                sender_sites,
+                copy,
+                submission_group,
+                servers,
+                fallbacks,
+            },
+        )
+        .collect()
 }
 
 /// The exposures of every origin: the exposures found from each server the origin's submission
 /// may pick, for the requirements a rule can impose on the origin's mail, relabelled with the
 /// origin. A server of a fallback tier is picked only when the earlier tiers' servers are all
-/// down: they join its failure sets (within K). A failure set that takes down the senders' own
-/// site is not theirs.
+/// down: they join its failure sets (within K). A failure set that takes down a sender's own
+/// site is not that sender's.
 fn origin_exposures(
     topology: &Topology,
     failures_max: usize,
@@ -239,6 +271,15 @@ fn origin_exposures(
         }
     }
     let domains = topology.domain_classes();
+    // The requirements a rule can impose, per (site, domain).
+    let site_levels: Vec<Vec<Vec<TlsLevel>>> = (0..topology.sites.len())
+        .map(|s| {
+            domains
+                .iter()
+                .map(|d| levels(topology, SiteId::from_index(s), d))
+                .collect()
+        })
+        .collect();
     let mut out = Vec::new();
     for origin in origins(topology) {
         let tiers = std::iter::once((origin.servers.clone(), Vec::new()))
@@ -250,8 +291,21 @@ fn origin_exposures(
                 .collect();
             reps.sort();
             reps.dedup();
-            for domain in &domains {
-                for level in levels(topology, origin.sender_site, domain) {
+            for (d, domain) in domains.iter().enumerate() {
+                let mut any: Vec<TlsLevel> = origin
+                    .sender_sites
+                    .iter()
+                    .flat_map(|s| site_levels[s.index()][d].iter().copied())
+                    .collect();
+                any.sort();
+                any.dedup();
+                for level in any {
+                    let sites: Vec<SiteId> = origin
+                        .sender_sites
+                        .iter()
+                        .copied()
+                        .filter(|s| site_levels[s.index()][d].contains(&level))
+                        .collect();
                     for &rep in &reps {
                         let Some(found) = by_unit.get(&(rep, domain.as_str(), level)) else {
                             continue;
@@ -261,15 +315,21 @@ fn origin_exposures(
                             failure_set.extend(down.iter().copied());
                             failure_set.sort();
                             failure_set.dedup();
-                            if failure_set.len() > failures_max
-                                || failure_set.contains(&Component::Site(origin.sender_site))
-                            {
+                            if failure_set.len() > failures_max {
                                 continue;
                             }
+                            let senders: Vec<SiteId> = sites
+                                .iter()
+                                .copied()
+                                .filter(|s| !failure_set.contains(&Component::Site(*s)))
+                                .collect();
+                            let Some(&first) = senders.first() else {
+                                continue;
+                            };
                             let mut e = e.clone();
                             e.failure_set = failure_set;
-                            e.origin_site = origin.sender_site;
-                            e.origin_sites = vec![origin.sender_site];
+                            e.origin_site = first;
+                            e.origin_sites = senders;
                             e.copy_group = origin.copy;
                             e.submission_group = origin.submission_group;
                             e.origin_servers.retain(|s| servers.contains(s));

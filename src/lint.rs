@@ -88,6 +88,29 @@ fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Ve
                     if connector_enforces(topology, selection.connector, domain) {
                         continue;
                     }
+                    if topology.server(origin).is_exchange2010() {
+                        // The rule never runs there at all (SPEC §5.1 "Version coexistence").
+                        if reported.insert((site_id, selection.connector)) {
+                            out.push(
+                                Diagnostic::at_origin(
+                                    Code::Cfg101,
+                                    file,
+                                    &site.origin,
+                                    format!(
+                                        "rule \"{}\" requires TLS for mail from site {}, but its Exchange 2010 mailboxes are categorized by {}, an Exchange 2010 Hub Transport that never runs rules made with Exchange 2013 or later: the requirement is never set [evidence: documented]",
+                                        rule.name,
+                                        site.name,
+                                        topology.server(origin).name
+                                    ),
+                                )
+                                .hint(format!(
+                                    "move the mailboxes of {} to Exchange 2013 or later, or give the domains that need TLS a connector with require_tls (its own setting holds whoever runs the rules)",
+                                    topology.server(origin).name
+                                )),
+                            );
+                        }
+                        continue;
+                    }
                     let mut level = crate::model::TlsLevel::EncryptionOnly;
                     let mut drop = None;
                     for hop in &r.hops {

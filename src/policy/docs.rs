@@ -34,7 +34,14 @@ pub fn doc(code: Code) -> CodeDoc {
                   the recipient inside the Transport service that ran it; a relay to another \
                   Transport service does not carry it (§3.8) and later servers skip the rules \
                   (§3.7), so the sending server uses the connector's opportunistic TLS. No error, \
-                  no NDR, and the encrypted intra-organisation hop hides the loss (§3.1).",
+                  no NDR, and the encrypted intra-organisation hop hides the loss (§3.1). Which \
+                  Transport service runs the rule is Mailbox Transport Submission's choice \
+                  (§1.10): the delivery group of the message's mailbox recipients, else any \
+                  member of the sender's own group (a DAG may span sites). So mail from the \
+                  connector's own site is exposed too when it copies a mailbox in a \
+                  connector-less site, or when the sender's DAG has members elsewhere; and an \
+                  Exchange 2010 Hub Transport never runs 2013+ rules at all (lost at \
+                  submission).",
             example: concat!(
                 "send_connectors:\n",
                 "  - {name: Internet, address_spaces: [\"SMTP:*;1\"],\n",
@@ -47,10 +54,13 @@ pub fn doc(code: Code) -> CodeDoc {
                 "  - domain: fabrikam.com\n",
                 "    mx: [{host: mx1.fabrikam.com, starttls: not_offered}]\n",
                 "# exchange2013: alice@contoso.com (BR-MBX1, site Branch) sends \"Top secret\"\n",
-                "# to bob@fabrikam.com: lost on BR-MBX1 -> HQ-MBX1, sent in clear (the demo).",
+                "# to bob@fabrikam.com: lost on BR-MBX1 -> HQ-MBX1, sent in clear (the demo).\n",
+                "# carol@contoso.com (HQ-MBX1) sends it to bob and copies alice: submitted in\n",
+                "# Branch (alice's group), lost the same way although Carol sits in HQ.",
             ),
-            fix: "Make the server that runs the rule a source server of the connector that sends \
-                  the mail: Set-SendConnector Internet -SourceTransportServers @{Add='BR-MBX1'} \
+            fix: "Make every server that can run the rule a source server of the connector that \
+                  sends the mail (for a stretched DAG, its members in every site; `tlsflow check` \
+                  lists them as \"rules run on\"): Set-SendConnector Internet -SourceTransportServers @{Add='BR-MBX1'} \
                   (YAML: add BR-MBX1 to source_servers), or give the site its own connector \
                   (New-SendConnector -SourceTransportServers BR-MBX1, with -IsScopedConnector \
                   $true to keep it to that site). For domains that must never get clear text, \

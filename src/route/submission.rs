@@ -52,8 +52,10 @@ pub struct Submission {
     pub sender: ServerId,
     pub group: GroupId,
     pub reason: SubmissionReason,
-    /// How many of the message's mailbox recipients were considered (at most 20).
+    /// How many of the message's first 20 mailbox recipients were considered.
     pub mailbox_recipients: usize,
+    /// How many of them were ignored because their mailbox is on Exchange 2010.
+    pub ignored_exchange2010: usize,
     /// The Transport services that may run the rules, in tiers: Exchange picks among the servers
     /// of the first tier that has one up (load-balanced: `simulate` draws from its seed, `route`
     /// takes the first). Later tiers are the group's servers in other sites, closest first
@@ -113,14 +115,18 @@ pub fn submission(
             group: own,
             reason: SubmissionReason::Exchange2010Sender,
             mailbox_recipients: 0,
+            ignored_exchange2010: 0,
             tiers: vec![hubs],
         };
     }
     let mut groups: Vec<GroupId> = Vec::new();
+    let (mut considered, mut ignored) = (0, 0);
     for &r in mailbox_recipients.iter().take(RECIPIENTS_CONSIDERED) {
         if topology.server(r).is_exchange2010() {
+            ignored += 1;
             continue;
         }
+        considered += 1;
         if let Some(g) = topology.group_of(r)
             && !groups.contains(&g)
         {
@@ -145,7 +151,8 @@ pub fn submission(
         sender,
         group,
         reason,
-        mailbox_recipients: mailbox_recipients.len().min(RECIPIENTS_CONSIDERED),
+        mailbox_recipients: considered,
+        ignored_exchange2010: ignored,
         tiers,
     }
 }
@@ -160,6 +167,7 @@ pub fn pinned(topology: &Topology, server: ServerId) -> Submission {
             .expect("a pinned first Transport service is a Mailbox server"),
         reason: SubmissionReason::Pinned,
         mailbox_recipients: 0,
+        ignored_exchange2010: 0,
         tiers: vec![vec![server]],
     }
 }
@@ -219,15 +227,19 @@ fn closest_group(topology: &Topology, from: SiteId, own: GroupId, groups: &[Grou
     best.map_or(groups[0], |(g, _)| g)
 }
 
-/// What a person reads about a submission: "submitted to Branch: the message has one mailbox
-/// recipient there".
+/// What a person reads about a submission: "submitted to Branch on BR-MBX1: the message has one
+/// mailbox recipient there".
 pub fn describe(topology: &Topology, s: &Submission, picked: Option<ServerId>) -> String {
     let group = topology.group_name(s.group);
     let at = picked.map_or_else(
         || " (no server of the group is up: the submission waits)".to_owned(),
-        |p| format!(" ({})", topology.server(p).name),
+        |p| format!(" on {}", topology.server(p).name),
     );
     let why = match s.reason {
+        SubmissionReason::NoMailboxRecipient if s.ignored_exchange2010 > 0 => format!(
+            "the message's mailbox recipients are all on Exchange 2010 (served by 2010 Hub Transport servers), so a Mailbox server of the sender's own delivery group runs the rules{}",
+            spans_note(topology, s)
+        ),
         SubmissionReason::NoMailboxRecipient => format!(
             "the message has no mailbox recipient, so a Mailbox server of the sender's own delivery group runs the rules{}",
             spans_note(topology, s)
