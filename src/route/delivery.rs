@@ -218,6 +218,12 @@ pub fn next_step(
     match target {
         Target::Mailbox(mailbox) => {
             let there = site_of(topology, *mailbox);
+            // Same delivery group (the same site, or one DAG across sites): no routing decision,
+            // the destination is the next hop (reference §1.3, SmtpDeliveryToMailbox).
+            let same_dag = topology.group_of(at).is_some_and(|g| {
+                Some(g) == topology.group_of(*mailbox)
+                    && matches!(topology.group(g).kind, crate::model::GroupKind::Dag(_))
+            });
             if here == there || *mailbox == at {
                 return to_servers(
                     topology,
@@ -234,7 +240,7 @@ pub fn next_step(
                     reason: "no site path to the mailbox's site".to_owned(),
                 });
             };
-            if let Some(step) = toward_hub(topology, at, path, faults, None) {
+            if !same_dag && let Some(step) = toward_hub(topology, at, path, faults, None) {
                 return step;
             }
             to_servers(

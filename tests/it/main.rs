@@ -14,4 +14,5 @@ mod routing;
 mod scenarios;
 mod schema;
 mod simulate;
+mod submission;
 mod support;

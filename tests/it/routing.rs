@@ -1262,3 +1262,30 @@ fn connector_tls_settings_ignore_starttls_and_tls_domain() {
         "connector=Hosted Partner path=HQ cost=0 hops=HQ-MBX1>mx.wronghost.example:external outcome=deferred findings=-",
     );
 }
+
+// --- Delivery groups (reference §1.3) ---------------------------------------------------------
+
+/// Reference §1.3: a DAG is one delivery group across sites. A-MBX1, a member of DAG1, is in
+/// the destination's group for a mailbox on B-MBX1: the destination is the next hop, with no
+/// stop at the hub site H between them. A-MBX2, outside the DAG, routes along the least-cost
+/// path and stops at the hub site (§1.6).
+#[test]
+fn a_dag_member_delivers_to_its_dag_without_hub_stops() {
+    let t = load(&data("routing/dag-across-a-hub-site.yaml"));
+    check_hops(
+        &t,
+        "A-MBX1",
+        "bea@contoso.com",
+        LUNCH,
+        &[],
+        "hops=A-MBX1>B-MBX1:mailbox_delivery outcome=delivered findings=-",
+    );
+    check_hops(
+        &t,
+        "A-MBX2",
+        "bea@contoso.com",
+        LUNCH,
+        &[],
+        "hops=A-MBX2>H-MBX1:relay_to_hub_site,H-MBX1>B-MBX1:mailbox_delivery outcome=delivered findings=-",
+    );
+}
