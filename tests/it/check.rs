@@ -143,6 +143,9 @@ fn every_failure_set_is_minimal_and_causes_its_exposure() {
         "hub-site-chain.yaml",
         "edge-subscribed.yaml",
         "frontend-proxy.yaml",
+        "contoso-cross-site.yaml",
+        "dag-stretched.yaml",
+        "migration-2010-2016.yaml",
     ] {
         let t = load(&repo(&format!("scenarios/topologies/{name}")));
         let result = check::check(&t, &options(2), &|_| {});
