@@ -1,7 +1,8 @@
 //! Send connector selection for an external recipient (reference §2.1):
 //! size filter → enabled, unscoped or scoped to the local site, address space matches → most
 //! specific match → lowest aggregate cost (site-link path cost + address-space cost) →
-//! proximity (local server > local site > remote site) → lowest connector name.
+//! fewest hops to the source server (local server > local site > fewest site-link hops) →
+//! lowest connector name.
 
 use crate::model::{Bytes, ConnectorId, Faults, ServerId, SiteId, SitePath, Topology, name_key};
 
@@ -123,6 +124,7 @@ pub fn select_connector(
             specificity: std::cmp::Reverse(specificity),
             aggregate_cost,
             proximity,
+            hops: path.hops(),
             name: name_key(&connector.name),
         };
         let selected = Selected {
@@ -149,6 +151,9 @@ struct Key {
     specificity: std::cmp::Reverse<(usize, u8)>,
     aggregate_cost: u64,
     proximity: Proximity,
+    /// Site-link hops to the connector's closest source site: "the source server ... that can
+    /// be reached in the least number of hops" (reference §2.1 step 3.2).
+    hops: usize,
     name: String,
 }
 

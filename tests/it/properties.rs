@@ -567,13 +567,16 @@ proptest! {
                             else { (domain == p).then(|| (p.split('.').count(), 1)) };
                         spec.map(|s| (s, a.cost))
                     }).max_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1))) else { continue };
-                    let path_cost = sites.iter().filter_map(|&s| oracle_path(&t, here, s).map(|p| p.1)).min();
-                    let Some(path_cost) = path_cost else { continue };
+                    // The closest source site: least cost, then fewest hops (reference §1.4).
+                    let closest = sites.iter().filter_map(|&s| oracle_path(&t, here, s).map(|p| (p.1, p.0.len() - 1))).min();
+                    let Some((path_cost, hops)) = closest else { continue };
                     let proximity = if c.source_servers.contains(&origin) { 0 } else if sites.contains(&here) { 1 } else { 2 };
-                    candidates.push((std::cmp::Reverse(spec), path_cost + u64::from(cost), proximity, c.name.to_lowercase(), i));
+                    // Then fewest hops to the source server (local server, local site, site-link
+                    // hops), then the name (reference §2.1 step 3.2).
+                    candidates.push((std::cmp::Reverse(spec), path_cost + u64::from(cost), proximity, hops, c.name.to_lowercase(), i));
                 }
                 candidates.sort();
-                let expected = candidates.first().map(|c| c.4);
+                let expected = candidates.first().map(|c| c.5);
                 let got = match tlsflow::route::select_connector(&t, origin, domain, Bytes(1000), &Faults::none()) {
                     tlsflow::route::ConnectorChoice::Selected(s) => Some(s.connector.index()),
                     _ => None,

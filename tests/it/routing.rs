@@ -1289,3 +1289,19 @@ fn a_dag_member_delivers_to_its_dag_without_hub_stops() {
         "hops=A-MBX2>H-MBX1:relay_to_hub_site,H-MBX1>B-MBX1:mailbox_delivery outcome=delivered findings=-",
     );
 }
+
+/// Reference §2.1 step 3.2 (issue 13): after the aggregate cost (21 for both), the connector
+/// whose source server is the fewest site-link hops away wins — Zulu, one hop to D — before the
+/// name tie-break would pick Alpha (two hops to C).
+#[test]
+fn equal_aggregate_cost_prefers_the_fewest_hops_before_the_name() {
+    let t = load(&data("routing/connector-tie-fewest-hops.yaml"));
+    check(
+        &t,
+        "A-MBX1",
+        TO_INTERNET,
+        LUNCH,
+        &[],
+        "connector=Zulu path=A>D cost=20 hops=A-MBX1>D-MBX1:relay_to_connector_source_servers,D-MBX1>mx.internet.example:external outcome=delivered tls=encrypted findings=-",
+    );
+}
