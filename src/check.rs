@@ -451,7 +451,10 @@ fn levels(topology: &Topology, site: SiteId, domain: &str) -> Vec<TlsLevel> {
         .tls_send_domain_secure_list
         .iter()
         .any(|d| d == domain)
-        && topology.send_connectors.iter().any(|c| c.domain_secure);
+        && topology
+            .send_connectors
+            .iter()
+            .any(crate::model::SendConnector::domain_secure_effective);
     let mut out = Vec::new();
     if domain_secure {
         out.push(TlsLevel::None);

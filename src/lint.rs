@@ -179,7 +179,7 @@ fn connector_enforces(topology: &Topology, connector: ConnectorId, domain: &str)
         .iter()
         .any(|d| d == domain);
     c.require_tls
-        || (c.domain_secure
+        || (c.domain_secure_effective()
             && secure_partner
             && (!c.frontend_proxy || topology.profile.domain_secure_through_frontend.supported))
 }
@@ -204,8 +204,8 @@ fn domain_secure(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
                     &Faults::none(),
                 ) {
                     let c = topology.connector(s.connector);
-                    secure |= c.domain_secure;
-                    if c.domain_secure
+                    secure |= c.domain_secure_effective();
+                    if c.domain_secure_effective()
                         && c.frontend_proxy
                         && !topology.profile.domain_secure_through_frontend.supported
                     {

@@ -167,8 +167,6 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
         c.source_servers.clone_from(&site_servers);
         c.scoped = true;
         c.implicit = false;
-        c.domain_secure =
-            c.domain_secure && !c.address_spaces.iter().any(|a| a.pattern.is_wildcard());
         if c.address_spaces
             .iter()
             .all(|a| a.pattern == AddressPattern::Any)

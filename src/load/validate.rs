@@ -986,28 +986,26 @@ impl Validator<'_> {
                 )
                 .hint = Some("IgnoreSTARTTLS must be $false when RequireTLS is $true".to_owned());
             }
-            if domain_secure {
+            if domain_secure && (!dns_routing || ignore_starttls) {
+                // Exchange accepts these; mutual TLS "functions correctly only when"
+                // DNSRoutingEnabled is $true and IgnoreSTARTTLS is $false (Set-SendConnector
+                // -DomainSecureEnabled): a warning that says what happens instead.
                 let at = r.domain_secure.as_ref().map_or_else(|| pos(c), pos);
-                if let Some(wild) = address_spaces.iter().find(|a| a.pattern.is_wildcard()) {
-                    self.error(Code::Cfg013, at, &format!("{path}.domain_secure"), format!("send connector `{name}` enables Domain Secure on the wildcard address space `{}`", wild.pattern))
-                        .hint = Some("Domain Secure names each partner domain exactly; use an address space per partner domain".to_owned());
-                }
-                if ignore_starttls {
-                    self.error(
-                        Code::Cfg014,
-                        at,
-                        &format!("{path}.domain_secure"),
-                        format!(
-                            "send connector `{name}` enables Domain Secure with ignore_starttls"
-                        ),
-                    )
-                    .hint =
-                        Some("Domain Secure needs STARTTLS: set ignore_starttls: false".to_owned());
-                }
-                if !dns_routing || tls_auth_level.is_some() {
-                    self.error(Code::Cfg020, at, &format!("{path}.domain_secure"), format!("send connector `{name}` enables Domain Secure with {}", if dns_routing { "tls_auth_level" } else { "smart-host routing" }))
-                        .hint = Some("DomainSecureEnabled needs DNSRoutingEnabled $true and no TlsAuthLevel (reference §2.2)".to_owned());
-                }
+                let why = match (dns_routing, ignore_starttls) {
+                    (false, true) => "smart-host routing and ignore_starttls",
+                    (false, false) => "smart-host routing",
+                    _ => "ignore_starttls",
+                };
+                self.error(Code::Cfg108, at, &format!("{path}.domain_secure"), format!("send connector `{name}` enables Domain Secure with {why}: Exchange accepts it, but mutual TLS works only with DNS routing and STARTTLS, so its partners get the connector's own TLS settings, not Domain Secure"))
+                    .hint = Some("Set-SendConnector -DNSRoutingEnabled $true -IgnoreSTARTTLS $false (YAML: dns_routing: true, no smart_hosts, ignore_starttls: false), or drop domain_secure and use require_tls with tls_auth_level: domain_validation".to_owned());
+            }
+            if tls_auth_level == Some(TlsLevel::DomainValidation)
+                && !dns_routing
+                && r.tls_domain.is_none()
+            {
+                let at = r.tls_auth_level.as_ref().map_or_else(|| pos(c), pos);
+                self.error(Code::Cfg025, at, &format!("{path}.tls_auth_level"), format!("smart-host send connector `{name}` uses tls_auth_level: domain_validation without tls_domain"))
+                    .hint = Some("Set-SendConnector -TlsDomain is required when TlsAuthLevel is DomainValidation and DNSRoutingEnabled is $false: set tls_domain to the name on the smart host's certificate".to_owned());
             }
             if let (Some(domain), false) = (
                 &r.tls_domain,

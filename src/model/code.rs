@@ -72,18 +72,19 @@ codes! {
     Cfg010 = "CFG010", Error, "a Send connector needs source servers";
     Cfg011 = "CFG011", Error, "DNS routing and smart hosts disagree";
     Cfg012 = "CFG012", Error, "tls_auth_level requires require_tls";
-    Cfg013 = "CFG013", Error, "domain_secure cannot be used with a wildcard address space";
-    Cfg014 = "CFG014", Error, "domain_secure cannot be used with ignore_starttls";
+    Cfg013 = "CFG013", Error, "retired: domain_secure on a wildcard address space (Exchange accepts it)";
+    Cfg014 = "CFG014", Error, "retired: domain_secure with ignore_starttls (now the warning CFG108)";
     Cfg015 = "CFG015", Error, "tls_domain requires tls_auth_level domain_validation";
     Cfg016 = "CFG016", Error, "invalid Edge server";
     Cfg017 = "CFG017", Error, "rule action not available under this profile";
     Cfg018 = "CFG018", Error, "invalid value";
     Cfg019 = "CFG019", Error, "require_tls cannot be used with ignore_starttls";
-    Cfg020 = "CFG020", Error, "domain_secure needs DNS routing and no tls_auth_level";
+    Cfg020 = "CFG020", Error, "retired: domain_secure with smart hosts or tls_auth_level (now the warning CFG108, or accepted)";
     Cfg021 = "CFG021", Error, "server lacks the role this use needs";
     Cfg022 = "CFG022", Error, "a hub site needs a Mailbox server";
     Cfg023 = "CFG023", Error, "frontend_proxy is not available under this profile";
     Cfg024 = "CFG024", Error, "invalid database availability group";
+    Cfg025 = "CFG025", Error, "domain_validation on a smart-host connector needs tls_domain";
     Cfg101 = "CFG101", Warning, "a require-TLS rule covers mail that is relayed before it leaves, and the profile drops the requirement there";
     Cfg102 = "CFG102", Warning, "a Domain Secure partner is reached through a Front End proxy connector";
     Cfg103 = "CFG103", Warning, "a Send connector that no site ever selects";
@@ -91,6 +92,7 @@ codes! {
     Cfg105 = "CFG105", Warning, "an Edge server without an Edge subscription";
     Cfg106 = "CFG106", Warning, "a Front End proxy connector whose source servers' sites have no Front End service";
     Cfg107 = "CFG107", Warning, "a Domain Secure partner with no Domain Secure connector";
+    Cfg108 = "CFG108", Warning, "Domain Secure that cannot work: smart-host routing or ignore_starttls";
 }
 
 impl fmt::Display for Code {

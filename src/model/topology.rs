@@ -331,6 +331,15 @@ pub struct SendConnector {
     pub origin: Origin,
 }
 
+impl SendConnector {
+    /// Domain Secure that can work: mutual TLS "functions correctly only when" DNS routing is on
+    /// and STARTTLS is not ignored (Set-SendConnector -DomainSecureEnabled; CFG108 warns
+    /// otherwise).
+    pub fn domain_secure_effective(&self) -> bool {
+        self.domain_secure && self.dns_routing && !self.ignore_starttls
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RuleMode {
     Enforce,

@@ -411,7 +411,10 @@ pub fn doc(code: Code) -> CodeDoc {
             what: "DNS routing and smart hosts disagree: dns_routing: false without smart_hosts, \
                    or smart_hosts listed while dns_routing is true (the default).",
             why: "Exchange requires DNSRoutingEnabled $false when SmartHosts is set, and smart \
-                  hosts when it is $false (reference §2.2). The choice decides which hosts' \
+                  hosts when it is $false (reference §2.2; Set-SendConnector -DNSRoutingEnabled: \
+                  \"If you specify a SmartHosts parameter, the DNSRoutingEnabled parameter must \
+                  be $false\", -SmartHosts: \"required if you set the DNSRoutingEnabled \
+                  parameter to $false\"). The choice decides which hosts' \
                   STARTTLS offer and certificate the external hop meets.",
             example: concat!(
                 "format: 1\n",
@@ -430,7 +433,9 @@ pub fn doc(code: Code) -> CodeDoc {
         Code::Cfg012 => CodeDoc {
             what: "A send connector sets tls_auth_level without require_tls: true.",
             why: "Set-SendConnector refuses TlsAuthLevel when RequireTLS is $false (reference \
-                  §2.2): certificate or domain validation only applies when TLS is mandatory. \
+                  §2.2; Set-SendConnector -TlsAuthLevel: \"You can't specify a value for this \
+                  parameter if the IgnoreSTARTTLS parameter is set to $true, or if the \
+                  RequireTLS parameter is set to $false\"): certificate or domain validation only applies when TLS is mandatory. \
                   The file would suggest a check that Exchange never makes.",
             example: concat!(
                 "format: 1\n",
@@ -446,44 +451,46 @@ pub fn doc(code: Code) -> CodeDoc {
                   CertificateValidation), or remove tls_auth_level to stay opportunistic.",
         },
         Code::Cfg013 => CodeDoc {
-            what: "domain_secure: true on a connector with a wildcard address space (`*` or \
-                   `*.domain`). The implicit EdgeSync connector, which Exchange itself creates \
-                   with SMTP:*;100 and Domain Secure on, is exempt.",
-            why: "Domain Secure names each partner domain exactly (reference §2.2, §3.3: no \
-                  wildcards), and the domain must also be on the Domain Secure lists, which take \
-                  no wildcards either.",
+            what: "Retired: tlsflow once refused domain_secure: true on a connector with a \
+                   wildcard address space. It no longer reports this code.",
+            why: "Exchange accepts it: its own EdgeSync connector is SMTP:*;100 with \
+                  DomainSecureEnabled $true (reference §1.11), and hardening baselines (DISA \
+                  STIG, EDCA-TLS-014) require Domain Secure on every Send connector. The \
+                  cmdlet help's \"the wildcard character (*) is not supported in domains that \
+                  are configured for mutual TLS authentication\" is about the domains on the \
+                  Domain Secure lists (Set-SendConnector -DomainSecureEnabled), which tlsflow \
+                  still checks (CFG018). Domain Secure then applies to the partners on \
+                  tls_send_domain_secure_list that the connector carries.",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
                 "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
                 "send_connectors:\n",
-                "  - name: Partners\n",
+                "  - name: Internet\n",
                 "    address_spaces: [\"SMTP:*;1\"]\n",
                 "    source_servers: [HQ-MBX1]\n",
-                "    domain_secure: true",
+                "    domain_secure: true     # accepted: no finding",
             ),
-            fix: "Give the Domain Secure connector an exact address space per partner \
-                  (New-SendConnector -AddressSpaces 'SMTP:woodgrove.com;1' -DomainSecureEnabled \
-                  $true) and keep the wildcard on an ordinary Internet connector.",
+            fix: "Nothing to fix. The code number stays reserved.",
         },
         Code::Cfg014 => CodeDoc {
-            what: "domain_secure: true on a connector that also sets ignore_starttls: true.",
-            why: "Domain Secure is mutual TLS: a connector that ignores the remote's STARTTLS \
-                  offer can never start it, and Exchange refuses the combination (reference \
-                  §2.2, §3.3).",
+            what: "Retired: tlsflow once refused domain_secure: true together with \
+                   ignore_starttls: true. This is now the warning CFG108.",
+            why: "Set-SendConnector accepts the combination; its help says mutual TLS \
+                  \"functions correctly only when\" IgnoreSTARTTLS is $false \
+                  (Set-SendConnector -DomainSecureEnabled). A configuration Exchange accepts is \
+                  a warning, not an error.",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
                 "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
                 "send_connectors:\n",
-                "  - name: Woodgrove\n",
-                "    address_spaces: [\"SMTP:woodgrove.com;1\"]\n",
+                "  - name: Internet\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
                 "    source_servers: [HQ-MBX1]\n",
-                "    domain_secure: true\n",
-                "    ignore_starttls: true",
+                "    domain_secure: true     # accepted: no finding",
             ),
-            fix: "Set-SendConnector Woodgrove -IgnoreSTARTTLS $false (YAML: remove \
-                  ignore_starttls), or drop domain_secure.",
+            fix: "See CFG108. The code number stays reserved.",
         },
         Code::Cfg015 => CodeDoc {
             what: "A send connector sets tls_domain while tls_auth_level is not \
@@ -571,8 +578,10 @@ pub fn doc(code: Code) -> CodeDoc {
         },
         Code::Cfg019 => CodeDoc {
             what: "A send connector sets both require_tls: true and ignore_starttls: true.",
-            why: "IgnoreSTARTTLS must be $false when RequireTLS is $true (reference §2.2): a \
-                  connector cannot require TLS and refuse to start it.",
+            why: "IgnoreSTARTTLS must be $false when RequireTLS is $true (reference §2.2; \
+                  Set-SendConnector -IgnoreSTARTTLS: \"This parameter must be set to $false if \
+                  the RequireTLS parameter is set to $true\"): a connector cannot require TLS \
+                  and refuse to start it.",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
@@ -588,27 +597,25 @@ pub fn doc(code: Code) -> CodeDoc {
                   ignore_starttls), or drop require_tls if TLS is not meant to be mandatory.",
         },
         Code::Cfg020 => CodeDoc {
-            what: "domain_secure: true on a connector that routes through smart hosts \
-                   (dns_routing: false) or sets tls_auth_level.",
-            why: "DomainSecureEnabled needs DNSRoutingEnabled $true and no TlsAuthLevel \
-                  (reference §2.2): Domain Secure authenticates the partner's own MX hosts by \
-                  the partner domain, not a relay in between.",
+            what: "Retired: tlsflow once refused domain_secure: true on a smart-host connector \
+                   or together with a tls_auth_level. The first is now the warning CFG108; the \
+                   second is accepted.",
+            why: "Set-SendConnector accepts both. Its help says mutual TLS \"functions \
+                  correctly only when\" DNSRoutingEnabled is $true and IgnoreSTARTTLS is \
+                  $false, and names no condition on TlsAuthLevel (Set-SendConnector \
+                  -DomainSecureEnabled); EDCA-TLS-043 even asks for DomainValidation with \
+                  DomainSecureEnabled.",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
                 "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
                 "send_connectors:\n",
-                "  - name: Woodgrove\n",
-                "    address_spaces: [\"SMTP:woodgrove.com;1\"]\n",
+                "  - name: Internet\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
                 "    source_servers: [HQ-MBX1]\n",
-                "    domain_secure: true\n",
-                "    dns_routing: false\n",
-                "    smart_hosts: [relay.contoso.net]",
+                "    domain_secure: true     # accepted: no finding",
             ),
-            fix: "Route the partner connector by MX and drop the TLS level (Set-SendConnector \
-                  Woodgrove -DNSRoutingEnabled $true -TlsAuthLevel $null; YAML: no smart_hosts, \
-                  no tls_auth_level), or drop domain_secure and use require_tls with \
-                  tls_auth_level: domain_validation and tls_domain.",
+            fix: "See CFG108. The code number stays reserved.",
         },
         Code::Cfg021 => CodeDoc {
             what: "A server is used for what its roles cannot do: an Edge or a Front-End-only \
@@ -691,6 +698,56 @@ pub fn doc(code: Code) -> CodeDoc {
             fix: "List each Mailbox server in the one DAG it belongs to, as \
                   Get-DatabaseAvailabilityGroup shows its Servers; keep Exchange 2010 servers in \
                   DAGs of their own.",
+        },
+        Code::Cfg025 => CodeDoc {
+            what: "A smart-host send connector (dns_routing: false) requires \
+                   tls_auth_level: domain_validation but names no tls_domain.",
+            why: "Set-SendConnector -TlsDomain: \"A value for this parameter is required if the \
+                  TLSAuthLevel parameter is set to DomainValidation [and] the DNSRoutingEnabled \
+                  parameter is set to $false (smart host Send connector)\". Without it there is \
+                  no name to validate the smart host's certificate against (the recipient's \
+                  domain is not the smart host's).",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Relay\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    dns_routing: false\n",
+                "    smart_hosts: [relay.contoso.net]\n",
+                "    require_tls: true\n",
+                "    tls_auth_level: domain_validation",
+            ),
+            fix: "Set-SendConnector Relay -TlsDomain relay.contoso.net (YAML: tls_domain: \
+                  relay.contoso.net, or \"*.contoso.net\" for the domain and its subdomains).",
+        },
+        Code::Cfg108 => CodeDoc {
+            what: "A send connector enables Domain Secure but routes through smart hosts \
+                   (dns_routing: false) or ignores STARTTLS (ignore_starttls: true).",
+            why: "Exchange accepts the configuration, but mutual TLS \"functions correctly only \
+                  when\" DNSRoutingEnabled is $true and IgnoreSTARTTLS is $false \
+                  (Set-SendConnector -DomainSecureEnabled; reference §2.2, §3.3). tlsflow models \
+                  what then happens: the partners on tls_send_domain_secure_list get the \
+                  connector's own TLS settings, not Domain Secure's domain validation, and no \
+                  TLS004 is reported for them because Domain Secure never applied.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Woodgrove\n",
+                "    address_spaces: [\"SMTP:woodgrove.com;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    domain_secure: true\n",
+                "    dns_routing: false\n",
+                "    smart_hosts: [relay.contoso.net]",
+            ),
+            fix: "Route the partner connector by MX (Set-SendConnector Woodgrove \
+                  -DNSRoutingEnabled $true -IgnoreSTARTTLS $false; YAML: no smart_hosts, \
+                  ignore_starttls: false), or drop domain_secure and require TLS with \
+                  tls_auth_level: domain_validation and tls_domain.",
         },
         Code::Cfg101 => CodeDoc {
             what: "The defect warning: an enforcing rule with require_tls can match mail from a \

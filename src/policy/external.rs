@@ -84,7 +84,9 @@ pub fn external_hop(
     } else {
         TlsLevel::None
     };
-    let domain_secure_expected = c.domain_secure
+    // Mutual TLS "functions correctly only when" DNS routing is on and STARTTLS is not ignored
+    // (Set-SendConnector -DomainSecureEnabled; CFG108): otherwise it never applies.
+    let domain_secure_expected = c.domain_secure_effective()
         && topology
             .transport_config
             .tls_send_domain_secure_list
@@ -283,6 +285,18 @@ fn why_invalid(cert: &Certificate, at: Timestamp) -> &'static str {
 
 /// Whether the certificate names `name`: subject or a SAN, exactly or by a one-label wildcard.
 fn name_matches(cert: &Certificate, name: &str) -> bool {
+    // TlsDomain `*.example.com` is an SmtpDomainWithSubdomains: the domain and every
+    // subdomain (Set-SendConnector -TlsDomain), so any certificate name inside it matches.
+    if let Some(suffix) = name.strip_prefix("*.") {
+        let inside = |n: &str| {
+            let n = n.strip_prefix("*.").unwrap_or(n);
+            n == suffix
+                || (n.len() > suffix.len()
+                    && n.ends_with(suffix)
+                    && n.as_bytes()[n.len() - suffix.len() - 1] == b'.')
+        };
+        return cert.subject.as_deref().is_some_and(inside) || cert.san.iter().any(|s| inside(s));
+    }
     let matches = |pattern: &str| {
         pattern == name
             || pattern.strip_prefix("*.").is_some_and(|suffix| {

@@ -365,10 +365,11 @@ fn any_property_of_any_type_is_imported_or_refused_never_a_panic() {
     assert!(runs > 1000, "only {runs} mutations");
 }
 
-/// An export that maps onto a topology the loader refuses (Domain Secure on `*`, which Exchange
-/// itself rejects, reference §2.2) is an error with the loader's diagnostic, not a bad file.
+/// A hardened organisation imports cleanly (issue 13): Domain Secure on the `*` Internet
+/// connector, as DISA STIG and EDCA-TLS-014 require and as Exchange's own EdgeSync connector
+/// has it, is accepted by Exchange and so by the importer.
 #[test]
-fn an_export_the_loader_refuses_is_an_error_with_its_diagnostic() {
+fn domain_secure_on_the_wildcard_connector_imports() {
     let mut files = export(CONTOSO);
     let text = String::from_utf8(files["Get-SendConnector.json"].clone()).expect("utf-8");
     let text = text.replacen(
@@ -377,8 +378,30 @@ fn an_export_the_loader_refuses_is_an_error_with_its_diagnostic() {
         1,
     );
     files.insert("Get-SendConnector.json".to_owned(), text.into_bytes());
+    let imported = import::exchange("export", &files).expect("a hardened export imports");
+    assert!(
+        imported.yaml.contains("domain_secure: true"),
+        "{}",
+        imported.yaml
+    );
+}
+
+/// An export that maps onto a topology the loader refuses (a TlsAuthLevel on a connector that
+/// does not require TLS, which Set-SendConnector refuses: "You can't specify a value for this
+/// parameter ... if the RequireTLS parameter is set to $false") is an error with the loader's
+/// diagnostic, not a bad file.
+#[test]
+fn an_export_the_loader_refuses_is_an_error_with_its_diagnostic() {
+    let mut files = export(CONTOSO);
+    let text = String::from_utf8(files["Get-SendConnector.json"].clone()).expect("utf-8");
+    let text = text.replacen(
+        "\"TlsAuthLevel\":  null",
+        "\"TlsAuthLevel\":  \"CertificateValidation\"",
+        1,
+    );
+    files.insert("Get-SendConnector.json".to_owned(), text.into_bytes());
     let text = errors(&files);
-    assert!(text.contains("error[CFG013]"), "{text}");
+    assert!(text.contains("error[CFG012]"), "{text}");
     assert!(text.contains("send connector `Internet`"), "{text}");
 }
 

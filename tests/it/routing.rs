@@ -1305,3 +1305,67 @@ fn equal_aggregate_cost_prefers_the_fewest_hops_before_the_name() {
         "connector=Zulu path=A>D cost=20 hops=A-MBX1>D-MBX1:relay_to_connector_source_servers,D-MBX1>mx.internet.example:external outcome=delivered tls=encrypted findings=-",
     );
 }
+
+/// Set-SendConnector -TlsDomain takes an SmtpDomainWithSubdomains (issue 13): `*.fabrikam.com`
+/// accepts a certificate naming any subdomain of fabrikam.com (here three labels deep), and
+/// `*.woodgrove.com` refuses a certificate for relay.example.net (451, retried).
+#[test]
+fn tls_domain_with_a_wildcard_covers_the_subdomains() {
+    let t = load(&data("routing/tls-domain-with-subdomains.yaml"));
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "bob@fabrikam.com",
+        LUNCH,
+        &[],
+        "hops=HQ-MBX1>relay.eu.fabrikam.com:external outcome=delivered tls=domain_validated findings=-",
+    );
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "bob@woodgrove.com",
+        LUNCH,
+        &[],
+        "hops=HQ-MBX1>relay.example.net:external outcome=deferred findings=-",
+    );
+}
+
+/// Issue 13: Domain Secure on the `*` address space is accepted and works as Exchange's own
+/// EdgeSync connector does: the partner on TLSSendDomainSecureList (woodgrove.com) gets mutual
+/// TLS with domain validation, any other domain the connector's own opportunistic TLS (here in
+/// clear, no finding: nothing required TLS). A Domain Secure connector that routes through a
+/// smart host is accepted with the warning CFG108, and its partner (adatum.com) gets the
+/// connector's own TLS to the relay, not Domain Secure — and no TLS004, since Domain Secure
+/// never applied.
+#[test]
+fn domain_secure_on_the_wildcard_works_for_partners_only() {
+    let loaded = tlsflow::load::load_topology(&data("routing/domain-secure-hardened.yaml"))
+        .expect("a hardened organisation loads");
+    let warnings: Vec<&str> = loaded.warnings.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(warnings, ["CFG108"], "{:?}", loaded.warnings);
+    let t = loaded.topology;
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "bob@woodgrove.com",
+        LUNCH,
+        &[],
+        "hops=HQ-MBX1>mail.woodgrove.com:external outcome=delivered tls=domain_validated findings=-",
+    );
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "bob@litware.example",
+        LUNCH,
+        &[],
+        "hops=HQ-MBX1>mx.internet.example:external outcome=delivered tls=none findings=-",
+    );
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "bob@adatum.com",
+        LUNCH,
+        &[],
+        "hops=HQ-MBX1>relay.contoso.net:external outcome=delivered tls=encrypted findings=-",
+    );
+}
