@@ -115,6 +115,10 @@ pub(crate) struct RawServer {
     /// Edge only: the site of the Edge subscription, which creates the
     /// "EdgeSync - SITE to Internet" connector (SMTP:*;100).
     pub(crate) subscribed_site: Option<S<String>>,
+    /// Edge only: New-EdgeSubscription -CreateInternetSendConnector (default true). false: the
+    /// subscription creates no "EdgeSync - SITE to Internet" connector, and Send connectors
+    /// sourced on the Edge carry Internet mail instead (e.g. to a smart host).
+    pub(crate) create_internet_send_connector: Option<S<bool>>,
 }
 
 /// A database availability group.

@@ -818,12 +818,25 @@ impl Validator<'_> {
                         None
                     }
                 });
+            if let (Some(flag), false) = (&r.create_internet_send_connector, is_edge) {
+                self.error(
+                    Code::Cfg016,
+                    pos(flag),
+                    &format!("{path}.create_internet_send_connector"),
+                    format!("only an Edge subscription creates an Internet Send connector; `{}` is not an Edge server", r.name.value),
+                )
+                .hint = Some("remove create_internet_send_connector (New-EdgeSubscription -CreateInternetSendConnector)".to_owned());
+            }
             servers.push(Server {
                 name: r.name.value.trim().to_owned(),
                 site,
                 roles,
                 version,
                 subscribed_site,
+                create_internet_send_connector: flag(
+                    r.create_internet_send_connector.as_ref(),
+                    true,
+                ),
                 origin: origin(s, &path),
             });
         }
@@ -890,12 +903,27 @@ impl Validator<'_> {
                 .hint = Some(r#"add one, e.g. address_spaces: ["SMTP:*;1"]"#.to_owned());
             }
 
+            // Mailbox servers, or Edge subscriptions, never both ("You can specify one or more
+            // Edge Subscriptions as the source server for a Send connector. You can't specify
+            // both Mailbox servers and Edge Subscriptions": Microsoft Learn, Edge mail flow).
             let mut source_servers = Vec::new();
+            let mut kinds: (Option<String>, Option<String>) = (None, None);
             for (j, s) in r.source_servers.iter().enumerate() {
                 let spath = format!("{path}.source_servers[{j}]");
                 if let Some(id) = self.resolve(server_names, "server", s, &spath) {
                     let server = &servers[id.index()];
-                    if !server.is_transport() {
+                    if server.has_role(Role::Edge) && server.subscribed_site.is_none() {
+                        self.error(
+                            Code::Cfg021,
+                            pos(s),
+                            &spath,
+                            format!(
+                                "Edge server `{}` has no Edge subscription and cannot be a source server",
+                                server.name
+                            ),
+                        )
+                        .hint = Some("a Send connector is sourced on an Edge Subscription: set the Edge's subscribed_site (New-EdgeSubscription)".to_owned());
+                    } else if !server.is_transport() && !server.has_role(Role::Edge) {
                         self.error(
                             Code::Cfg021,
                             pos(s),
@@ -905,16 +933,31 @@ impl Validator<'_> {
                                 server.name
                             ),
                         )
-                        .hint = Some(if server.has_role(Role::Edge) {
-                            "Edge servers send through the `EdgeSync - <site> to Internet` connector their subscription creates".to_owned()
+                        .hint = Some(
+                            "SourceTransportServers lists Mailbox servers (the Transport service) or Edge subscriptions"
+                                .to_owned(),
+                        );
+                    } else {
+                        let slot = if server.has_role(Role::Edge) {
+                            &mut kinds.1
                         } else {
-                            "SourceTransportServers lists Mailbox servers (the Transport service)"
-                                .to_owned()
-                        });
-                    } else if !source_servers.contains(&id) {
-                        source_servers.push(id);
+                            &mut kinds.0
+                        };
+                        slot.get_or_insert_with(|| server.name.clone());
+                        if !source_servers.contains(&id) {
+                            source_servers.push(id);
+                        }
                     }
                 }
+            }
+            if let (Some(mailbox), Some(edge)) = &kinds {
+                self.error(
+                    Code::Cfg026,
+                    pos(&r.source_servers[0]),
+                    &format!("{path}.source_servers"),
+                    format!("send connector `{name}` lists Mailbox server `{mailbox}` and Edge server `{edge}` as source servers"),
+                )
+                .hint = Some("Exchange refuses the mix: \"You can't specify both Mailbox servers and Edge Subscriptions\"; make one connector for each".to_owned());
             }
             if r.source_servers.is_empty() {
                 self.error(
@@ -1086,7 +1129,10 @@ impl Validator<'_> {
             let id = SiteId::from_index(i);
             let edges: Vec<ServerId> = (0..servers.len())
                 .map(ServerId::from_index)
-                .filter(|s| servers[s.index()].subscribed_site == Some(id))
+                .filter(|s| {
+                    let server = &servers[s.index()];
+                    server.subscribed_site == Some(id) && server.create_internet_send_connector
+                })
                 .collect();
             let Some(&first) = edges.first() else {
                 continue;

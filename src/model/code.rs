@@ -85,6 +85,7 @@ codes! {
     Cfg023 = "CFG023", Error, "frontend_proxy is not available under this profile";
     Cfg024 = "CFG024", Error, "invalid database availability group";
     Cfg025 = "CFG025", Error, "domain_validation on a smart-host connector needs tls_domain";
+    Cfg026 = "CFG026", Error, "a Send connector's source servers mix Mailbox servers and Edge subscriptions";
     Cfg101 = "CFG101", Warning, "a require-TLS rule covers mail that is relayed before it leaves, and the profile drops the requirement there";
     Cfg102 = "CFG102", Warning, "a Domain Secure partner is reached through a Front End proxy connector";
     Cfg103 = "CFG103", Warning, "a Send connector that no site ever selects";

@@ -216,6 +216,9 @@ pub struct Server {
     pub version: Option<String>,
     /// For Edge servers: the site of the Edge subscription.
     pub subscribed_site: Option<SiteId>,
+    /// For Edge servers: whether the subscription creates "EdgeSync - SITE to Internet"
+    /// (New-EdgeSubscription -CreateInternetSendConnector, default true).
+    pub create_internet_send_connector: bool,
     pub origin: Origin,
 }
 

@@ -618,13 +618,15 @@ pub fn doc(code: Code) -> CodeDoc {
             fix: "See CFG108. The code number stays reserved.",
         },
         Code::Cfg021 => CodeDoc {
-            what: "A server is used for what its roles cannot do: an Edge or a Front-End-only \
-                   server listed in a connector's source_servers, or a mailbox placed on a \
-                   server without the mailbox role.",
-            why: "SourceTransportServers lists Mailbox servers (the Transport service) only \
-                  (reference §2.2): Front End Transport has no Send connector routes and never \
-                  queues (§1.9), and an Edge sends through the EdgeSync connector its \
-                  subscription creates (§1.11).",
+            what: "A server is used for what its roles cannot do: a Front-End-only server listed \
+                   in a connector's source_servers, an Edge server without an Edge subscription \
+                   listed there, or a mailbox placed on a server without the mailbox role.",
+            why: "SourceTransportServers lists Mailbox servers (the Transport service) or Edge \
+                  Subscriptions (reference §2.2; Microsoft Learn, Edge Transport mail flow: \
+                  \"You can specify one or more Edge Subscriptions as the source server for a \
+                  Send connector\"): Front End Transport has no Send connector routes and never \
+                  queues (§1.9), and an Edge sends for the organisation only through its \
+                  subscription (§1.11).",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
@@ -636,8 +638,8 @@ pub fn doc(code: Code) -> CodeDoc {
             ),
             fix: "List Mailbox servers (Set-SendConnector Internet -SourceTransportServers \
                   HQ-MBX1); to send through Front End, set frontend_proxy: true \
-                  (-FrontendProxyEnabled $true). For Internet mail via an Edge, set the Edge's \
-                  subscribed_site instead of naming it as a source server.",
+                  (-FrontendProxyEnabled $true). To send from an Edge, subscribe it \
+                  (subscribed_site) and list the Edge as the connector's only source servers.",
         },
         Code::Cfg022 => CodeDoc {
             what: "A site with hub: true has no Mailbox server.",
@@ -748,6 +750,28 @@ pub fn doc(code: Code) -> CodeDoc {
                   -DNSRoutingEnabled $true -IgnoreSTARTTLS $false; YAML: no smart_hosts, \
                   ignore_starttls: false), or drop domain_secure and require TLS with \
                   tls_auth_level: domain_validation and tls_domain.",
+        },
+        Code::Cfg026 => CodeDoc {
+            what: "A send connector lists both Mailbox servers and Edge servers as source \
+                   servers.",
+            why: "Exchange refuses the mix: \"You can specify one or more Edge Subscriptions as \
+                  the source server for a Send connector. You can't specify both Mailbox servers \
+                  and Edge Subscriptions\" (Microsoft Learn, Edge Transport mail flow). The two \
+                  kinds route differently: an Edge-sourced connector is reached through the \
+                  subscribed site and the Edge (reference §1.11), a Mailbox one by relay to its \
+                  source servers (§3.9).",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers:\n",
+                "  - {name: HQ-MBX1, site: HQ, roles: [mailbox]}\n",
+                "  - {name: EDGE1, roles: [edge], subscribed_site: HQ}\n",
+                "send_connectors:\n",
+                "  - {name: Partner, address_spaces: [\"SMTP:fabrikam.com;1\"],\n",
+                "     source_servers: [HQ-MBX1, EDGE1]}",
+            ),
+            fix: "Make one connector per kind: New-SendConnector Partner-Edge -SourceTransportServers \
+                  EDGE1 on the Edge side, and keep HQ-MBX1 on its own connector (or drop it).",
         },
         Code::Cfg101 => CodeDoc {
             what: "The defect warning: an enforcing rule with require_tls can match mail from a \

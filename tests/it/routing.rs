@@ -1369,3 +1369,38 @@ fn domain_secure_on_the_wildcard_works_for_partners_only() {
         "hops=HQ-MBX1>relay.contoso.net:external outcome=delivered tls=encrypted findings=-",
     );
 }
+
+/// Issue 13, Edge-sourced Send connectors (reference §1.11): with no EdgeSync Internet
+/// connector, Internet mail goes to the subscribed site, then the Edge, then its smart host;
+/// partner mail takes the Edge's TLS connector and is domain-validated. From Branch the mail is
+/// first relayed to the subscribed site (relay_to_remote_site). A rule's requirement does not
+/// survive the relay to the Edge (profile exchange2013, inferred): top-secret mail to the
+/// Internet reaches the relay encrypted only because the relay offers TLS (TLS003).
+#[test]
+fn edge_sourced_connectors_carry_internet_and_partner_mail() {
+    let t = load(&data("routing/edge-sourced-connectors.yaml"));
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "bob@woodgrove.com",
+        LUNCH,
+        &[],
+        "hops=HQ-MBX1>EDGE1:relay_to_edge,EDGE1>mail.woodgrove.com:external outcome=delivered tls=domain_validated findings=-",
+    );
+    check_hops(
+        &t,
+        "alice@contoso.com",
+        "bob@woodgrove.com",
+        LUNCH,
+        &[],
+        "hops=BR-MBX1>HQ-MBX1:relay_to_remote_site,HQ-MBX1>EDGE1:relay_to_edge,EDGE1>mail.woodgrove.com:external outcome=delivered tls=domain_validated findings=-",
+    );
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "bob@litware.example",
+        SECRET,
+        &[],
+        "hops=HQ-MBX1>EDGE1:relay_to_edge[enc->none],EDGE1>relay.isp.example:external outcome=delivered tls=encrypted findings=TLS003",
+    );
+}
