@@ -107,7 +107,8 @@ pub(crate) struct RawServer {
     /// The AD site the server is in (not used by Edge servers, which sit outside AD).
     pub(crate) site: Option<S<String>>,
     /// Server roles: mailbox (Transport and Mailbox Transport), frontend (Front End Transport),
-    /// edge (Edge Transport, not combinable with the others).
+    /// edge (Edge Transport, not combinable with the others). A Mailbox server of version 15.1
+    /// or later (2016, 2019) always runs Front End Transport too: tlsflow adds `frontend`.
     #[schemars(length(min = 1))]
     pub(crate) roles: S<Vec<S<RawRole>>>,
     /// AdminDisplayVersion major.minor: 14.x = 2010, 15.0 = 2013, 15.1 = 2016, 15.2 = 2019.

@@ -818,6 +818,21 @@ impl Validator<'_> {
                         None
                     }
                 });
+            // Exchange 2016 and later have one Mailbox role that runs Front End Transport,
+            // Transport and Mailbox Transport on the same server (reference §6): a 15.1+
+            // Mailbox server always has the Front End Transport service, written or not.
+            let modern = version.as_deref().is_some_and(|v| {
+                let mut parts = v.split('.');
+                parts.next() == Some("15")
+                    && parts
+                        .next()
+                        .and_then(|m| m.parse::<u32>().ok())
+                        .is_some_and(|m| m >= 1)
+            });
+            if modern && roles.contains(&Role::Mailbox) && !roles.contains(&Role::Frontend) {
+                roles.push(Role::Frontend);
+                roles.sort();
+            }
             if let (Some(flag), false) = (&r.create_internet_send_connector, is_edge) {
                 self.error(
                     Code::Cfg016,

@@ -1404,3 +1404,28 @@ fn edge_sourced_connectors_carry_internet_and_partner_mail() {
         "hops=HQ-MBX1>EDGE1:relay_to_edge[enc->none],EDGE1>relay.isp.example:external outcome=delivered tls=encrypted findings=TLS003",
     );
 }
+
+/// Issue 13 point 11, decided: a Mailbox server of version 15.1 or later always has Front End
+/// Transport (Exchange 2016 merged the roles, reference §6), so tlsflow gives it the role: the
+/// 2016 source server proxies through its own Front End service; the 2013 one, without a
+/// Client Access role, has none and the message waits.
+#[test]
+fn a_2016_mailbox_server_runs_front_end_transport() {
+    let t = load(&data("routing/frontend-on-2016-mailbox.yaml"));
+    check_hops(
+        &t,
+        "A-MBX1",
+        TO_INTERNET,
+        LUNCH,
+        &[],
+        "hops=A-MBX1>A-MBX1:frontend_proxy,A-MBX1>mx.internet.example:external outcome=delivered tls=encrypted findings=-",
+    );
+    check_hops(
+        &t,
+        "B-MBX1",
+        TO_INTERNET,
+        LUNCH,
+        &[],
+        "hops=- outcome=deferred findings=-",
+    );
+}
