@@ -14,6 +14,9 @@ pub use explain::{
     Explanation, HopStep, Outcome, Request, RequestError, Sender, explain, explain_message,
     mailbox_of,
 };
-pub use external::{Attempt, AttemptFailure, ExternalOutcome, ExternalResult, external_hop};
+pub use external::{
+    Attempt, AttemptFailure, ExternalOutcome, ExternalResult, MxOrder, external_hop,
+    mx_order_matters,
+};
 pub use findings::{Finding, FindingInput, LostAt, at_or_above, judge};
 pub use rules::{MessageFacts, RuleMatch, RuleOutcome, evaluate_rules};

@@ -376,6 +376,7 @@ fn explain_from(
                 level,
                 *via_frontend,
                 request.at,
+                super::external::MxOrder::Worst,
             );
             let outcome = match &ext.result {
                 ExternalResult::Delivered { .. } => Outcome::Delivered,

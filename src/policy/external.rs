@@ -1,5 +1,6 @@
 //! The hop that leaves the organisation (SPEC §5.2): the effective requirement, and the outcome
-//! per MX host tried in preference order.
+//! per MX host tried in preference order (equal preferences in random order, RFC 5321 §5.1:
+//! the worst order for `route` and `check`, a seeded one for `simulate`).
 //!
 //! The effective requirement is the carried one when a requirement reached the sending server
 //! (it overrides the connector's TLS settings wholesale: RequireTLS on, IgnoreSTARTTLS off,
@@ -65,8 +66,34 @@ pub struct ExternalOutcome {
     pub result: ExternalResult,
 }
 
+/// How MX hosts of equal preference are ordered. RFC 5321 §5.1: a sender tries hosts of equal
+/// preference in random order (SPEC §5.1).
+pub enum MxOrder<'r> {
+    /// The order with the least secure outcome (`route`, `check`): within the first preference
+    /// that hands the message over, the host whose delivery is weakest goes first. An exposure
+    /// that one order of equal-preference hosts produces is an exposure, not safety by luck.
+    Worst,
+    /// A random order at each attempt (`simulate`): `draw(n)` returns an index below `n`.
+    Random(&'r mut dyn FnMut(usize) -> usize),
+}
+
+/// Whether `domain`'s MX hosts (as `connector` reaches them) have several hosts of one
+/// preference, so that their order is a random choice.
+pub fn mx_order_matters(topology: &Topology, connector: ConnectorId, domain: &str) -> bool {
+    let c = topology.connector(connector);
+    c.dns_routing
+        && topology
+            .external_domain(domain)
+            .is_some_and(|d| d.mx.windows(2).any(|w| w[0].preference == w[1].preference))
+}
+
 /// Runs the external hop from `from` over `connector` to `domain`, with the requirement that
-/// reached `from` (`carried`), judging certificates at `at`.
+/// reached `from` (`carried`), judging certificates at `at`, trying MX hosts of equal preference
+/// in `order`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the hop, its requirement, time and the MX order are all inputs"
+)]
 pub fn external_hop(
     topology: &Topology,
     connector: ConnectorId,
@@ -75,6 +102,7 @@ pub fn external_hop(
     carried: TlsLevel,
     via_frontend: bool,
     at: Timestamp,
+    order: MxOrder<'_>,
 ) -> ExternalOutcome {
     let profile = &topology.profile;
     let c = topology.connector(connector);
@@ -126,6 +154,13 @@ pub fn external_hop(
             },
         };
     };
+    let hosts = if c.dns_routing {
+        ordered(hosts, order, |mx| {
+            attempt(mx, effective, ignore_starttls, &expected_name, at).tls
+        })
+    } else {
+        hosts
+    };
     let mut tls_refused = false;
     for mx in hosts {
         let attempt = attempt(mx, effective, ignore_starttls, &expected_name, at);
@@ -170,6 +205,50 @@ pub fn external_hop(
         attempts,
         result,
     }
+}
+
+/// The hosts in the order they are tried: by preference (the list is sorted by preference, then
+/// name), equal preferences in `order`. `delivers` says what TLS a host would hand the message
+/// over with (`None`: it would not), for the worst order.
+fn ordered<'t>(
+    hosts: Vec<&'t MxHost>,
+    order: MxOrder<'_>,
+    delivers: impl Fn(&MxHost) -> Option<TlsAchieved>,
+) -> Vec<&'t MxHost> {
+    let mut groups: Vec<Vec<&'t MxHost>> = Vec::new();
+    for mx in hosts {
+        match groups.last_mut() {
+            Some(g) if g[0].preference == mx.preference => g.push(mx),
+            _ => groups.push(vec![mx]),
+        }
+    }
+    match order {
+        MxOrder::Random(draw) => {
+            for g in &mut groups {
+                // Fisher-Yates, from the caller's seeded stream.
+                for i in (1..g.len()).rev() {
+                    g.swap(i, draw(i + 1));
+                }
+            }
+        }
+        MxOrder::Worst => {
+            // The first preference that hands the message over decides; in it, the weakest
+            // delivery goes first (a clear-text hand-over before an encrypted one).
+            if let Some(g) = groups
+                .iter_mut()
+                .find(|g| g.iter().any(|m| delivers(m).is_some()))
+            {
+                let worst = (0..g.len())
+                    .filter_map(|i| delivers(g[i]).map(|tls| (tls, i)))
+                    .min()
+                    .map(|(_, i)| i)
+                    .expect("the group delivers");
+                let host = g.remove(worst);
+                g.insert(0, host);
+            }
+        }
+    }
+    groups.into_iter().flatten().collect()
 }
 
 /// The hosts to try: the domain's MX hosts (DNS routing), or the connector's smart hosts, each

@@ -1531,21 +1531,40 @@ impl Engine<'_, '_> {
             self.certificate_instants.partition_point(|&t| t < at),
             self.certificate_instants.partition_point(|&t| t <= at),
         );
+        let domain = rcpt.domain();
         let key = match rcpt.key {
             Some(TargetKey::Domain(id)) => Some((connector, id, it.level, via_frontend, epoch)),
             _ => None,
         };
+        // Only outcomes that involve no random choice are cached.
         if let Some(outcome) = key.and_then(|k| self.external_cache.get(&k)) {
             return Rc::clone(outcome);
+        }
+        // MX hosts of equal preference are tried in a random order at each attempt (RFC 5321
+        // §5.1): drawn from Exchange's stream, and not cached.
+        if crate::policy::mx_order_matters(&self.topology, connector, domain) {
+            let rng = &mut self.route_rng;
+            let mut draw = |n: usize| rng.random_range(0..n);
+            return Rc::new(external_hop(
+                &self.topology,
+                connector,
+                from,
+                domain,
+                it.level,
+                via_frontend,
+                at,
+                crate::policy::MxOrder::Random(&mut draw),
+            ));
         }
         let outcome = Rc::new(external_hop(
             &self.topology,
             connector,
             from,
-            rcpt.domain(),
+            domain,
             it.level,
             via_frontend,
             at,
+            crate::policy::MxOrder::Worst,
         ));
         if let Some(k) = key {
             self.external_cache.insert(k, Rc::clone(&outcome));

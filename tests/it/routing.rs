@@ -1429,3 +1429,28 @@ fn a_2016_mailbox_server_runs_front_end_transport() {
         "hops=- outcome=deferred findings=-",
     );
 }
+
+/// Issue 13 point 6: MX hosts of equal preference are tried in random order (RFC 5321 §5.1), so
+/// `route` reports the worst order. Alice's lost requirement meets mx1 (no STARTTLS) first:
+/// clear text, TLS001 — not "safe by luck". Dave's requirement holds: whatever the order, mx1
+/// refuses (451 5.7.3) and mx2 takes it over TLS; mx3 (preference 20) is never needed.
+#[test]
+fn equal_preference_mx_hosts_are_judged_in_the_worst_order() {
+    let t = load(&data("routing/mx-equal-preference.yaml"));
+    check_hops(
+        &t,
+        "alice@contoso.com",
+        "bob@fabrikam.com",
+        SECRET,
+        &[],
+        "hops=BR-MBX1>HQ-MBX1:relay_to_connector_source_servers[enc->none],HQ-MBX1>mx1.fabrikam.com:external outcome=delivered tls=none findings=TLS001",
+    );
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "bob@fabrikam.com",
+        SECRET,
+        &[],
+        "hops=HQ-MBX1>mx2.fabrikam.com:external outcome=delivered tls=encrypted findings=-",
+    );
+}

@@ -495,3 +495,38 @@ fn findings_are_all_counted_but_only_the_first_of_each_kind_are_kept() {
         "{markdown}"
     );
 }
+
+/// Issue 13 point 6: `simulate` draws the order of equal-preference MX hosts at each attempt
+/// from its seed, so both fates occur over a run (the scenario's `expect` says so), and the
+/// same seed gives the same split.
+#[test]
+fn equal_preference_mx_order_is_drawn_per_attempt() {
+    let loaded = tlsflow::load::scenario::load_scenario(&crate::support::data(
+        "mx/equal-preference-over-time.yaml",
+    ))
+    .expect("loads");
+    let s = &loaded.scenario;
+    let options = RunOptions {
+        seed: s.seed,
+        record_recipients: false,
+    };
+    let counts = || {
+        let r = sim::run(s, 0, &options, &mut sim::NullSink);
+        let report = tlsflow::report::simulate::run_report(s, &r, false);
+        assert!(
+            report.findings.iter().all(|f| f.code != Code::Exp001),
+            "{:?}",
+            report.findings
+        );
+        (
+            r.finding_counts.get(&Code::Tls001).copied(),
+            r.finding_counts.get(&Code::Tls003).copied(),
+        )
+    };
+    let first = counts();
+    assert!(
+        first.0.is_some_and(|n| n > 0) && first.1.is_some_and(|n| n > 0),
+        "{first:?}"
+    );
+    assert_eq!(counts(), first, "same seed, same split");
+}
