@@ -23,11 +23,12 @@ pub use tracking::{NullSink, TrackingEvent, TrackingRow, TrackingSink};
 use crate::model::Code;
 
 /// The finding codes a run reports (SPEC §5.4), in the order summaries count them.
-pub const FINDING_CODES: [Code; 6] = [
+pub const FINDING_CODES: [Code; 7] = [
     Code::Tls001,
     Code::Tls002,
     Code::Tls003,
     Code::Tls004,
+    Code::Tls005,
     Code::Dlv001,
     Code::Dlv002,
 ];

@@ -57,6 +57,7 @@ codes! {
     Tls002 = "TLS002", Warning, "delivered with TLS, but weaker than required";
     Tls003 = "TLS003", Warning, "the requirement was lost on the way; the remote offered TLS anyway (safe by luck)";
     Tls004 = "TLS004", Warning, "Domain Secure expected for a partner domain but broken by a proxy on the path";
+    Tls005 = "TLS005", Info, "required mail handed to a smart host: the guarantee ends there";
     Dlv001 = "DLV001", Info, "a TLS-required message expired undelivered";
     Dlv002 = "DLV002", Warning, "no Send connector matches the recipient domain (Unreachable queue)";
     Exp001 = "EXP001", Error, "an expectation of the scenario does not hold";

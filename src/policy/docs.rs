@@ -153,6 +153,31 @@ pub fn doc(code: Code) -> CodeDoc {
                   (YAML: frontend_proxy: false). Keep outbound proxy for connectors of other \
                   domains only. CFG102 reports the same configuration statically.",
         },
+        Code::Tls005 => CodeDoc {
+            what: "Mail with a TLS requirement (a rule's, the connector's or Domain Secure's) \
+                   was handed to a smart host: tlsflow judged the hop to the smart host; what \
+                   the smart host does next is not Exchange's.",
+            why: "A Send connector with smart hosts (DNSRoutingEnabled $false) hands every \
+                  message to a relay: the rule's or the connector's TLS settings govern only \
+                  that hop (reference §2.2, §3.6). Whether the relay (a gateway, a hosted \
+                  filter, an ISP) requires TLS toward the recipient is outside the \
+                  organisation's Exchange configuration, so no report about Exchange can prove \
+                  it: the guarantee ends at the smart host.",
+            example: concat!(
+                "send_connectors:\n",
+                "  - name: Internet via relay\n",
+                "    address_spaces: [\"SMTP:*;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    dns_routing: false\n",
+                "    smart_hosts: [relay.contoso.net]\n",
+                "# dave@contoso.com -> bob@fabrikam.com \"Top secret\": TLS to relay.contoso.net;\n",
+                "# TLS005: relay.contoso.net must enforce TLS onward itself.",
+            ),
+            fix: "Require TLS on the smart host too (its own outbound policy: for a hosted \
+                  filter, a TLS-enforcing outbound connector; for a gateway, its TLS policy for \
+                  the domain), or send the domains that need TLS through a connector with DNS \
+                  routing and require_tls.",
+        },
         Code::Dlv001 => CodeDoc {
             what: "A recipient with a TLS requirement (from a rule, or from a connector or Domain \
                    Secure that refused a hand-over) was still queued at \

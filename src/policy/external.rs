@@ -62,6 +62,8 @@ pub struct ExternalOutcome {
     pub domain_secure_expected: bool,
     /// ... but a Front End proxy on the path breaks it (TLS004).
     pub domain_secure_broken: bool,
+    /// The connector sends to smart hosts, not to the domain's MX hosts (TLS005).
+    pub via_smart_host: bool,
     pub attempts: Vec<Attempt>,
     pub result: ExternalResult,
 }
@@ -146,6 +148,7 @@ pub fn external_hop(
             connector_level,
             domain_secure_expected,
             domain_secure_broken,
+            via_smart_host: !c.dns_routing,
             attempts,
             result: ExternalResult::Ndr {
                 status: format!(
@@ -174,6 +177,7 @@ pub fn external_hop(
                 connector_level,
                 domain_secure_expected,
                 domain_secure_broken,
+                via_smart_host: !c.dns_routing,
                 attempts,
                 result: ExternalResult::Delivered { host, tls },
             };
@@ -202,6 +206,7 @@ pub fn external_hop(
         connector_level,
         domain_secure_expected,
         domain_secure_broken,
+        via_smart_host: !c.dns_routing,
         attempts,
         result,
     }

@@ -120,6 +120,18 @@ pub fn judge(input: &FindingInput<'_>) -> Vec<Finding> {
             input.lost_at.cloned(),
         ));
     }
+    // A smart host is the end of what Exchange can enforce (SPEC §5.1): the hop to it is judged
+    // above; what the gateway does next is outside the organisation's Exchange configuration.
+    if external.via_smart_host && intended > TlsLevel::None {
+        findings.push(Finding::new(
+            Code::Tls005,
+            format!(
+                "{} required {intended}: it was handed to smart host {host} with TLS {tls}; whether {host} enforces TLS onward is outside Exchange",
+                input.recipient
+            ),
+            None,
+        ));
+    }
     if external.domain_secure_broken {
         findings.push(Finding::new(
             Code::Tls004,

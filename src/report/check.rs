@@ -24,6 +24,10 @@ pub struct CheckReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
     pub exposures: Vec<ExposureReport>,
+    /// What the analysis cannot cover for this topology (e.g. mail handed to smart hosts), or
+    /// why there is nothing to prove; part of the conclusion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caveats: Vec<String>,
     /// What an empty `exposures` proves.
     pub conclusion: String,
 }
@@ -159,6 +163,7 @@ pub fn check_report(
                 .unwrap_or_default(),
         })
         .collect();
+    let caveats = caveats(topology);
     CheckReport {
         format_version: 1,
         topology: file.to_owned(),
@@ -172,12 +177,53 @@ pub fn check_report(
             &topology.profile.name,
             result.failures_max,
             exposures.is_empty(),
+            &caveats,
         ),
+        caveats,
         exposures,
     }
 }
 
-pub fn conclusion(profile: &str, k: usize, empty: bool) -> String {
+/// What the check cannot prove for `topology`, in words (SPEC §5.1, §5.4; the brief: never call
+/// a result a proof where the model does not cover the case).
+pub fn caveats(topology: &Topology) -> Vec<String> {
+    let mut out = Vec::new();
+    let rules = topology
+        .transport_rules
+        .iter()
+        .any(|r| r.mode == crate::model::RuleMode::Enforce && r.actions.require_tls);
+    let partners = !topology
+        .transport_config
+        .tls_send_domain_secure_list
+        .is_empty()
+        && topology
+            .send_connectors
+            .iter()
+            .any(crate::model::SendConnector::domain_secure_effective);
+    if !rules && !partners {
+        out.push(
+            "nothing to prove: no enforced transport rule requires TLS (RouteMessageOutboundRequireTls) and no Domain Secure partner is configured, so no requirement can be lost; a connector's own require_tls holds wherever it sends"
+                .to_owned(),
+        );
+    }
+    let mut relays: Vec<&str> = topology
+        .send_connectors
+        .iter()
+        .filter(|c| c.enabled && !c.dns_routing)
+        .flat_map(|c| c.smart_hosts.iter().map(String::as_str))
+        .collect();
+    relays.sort_unstable();
+    relays.dedup();
+    if !relays.is_empty() {
+        out.push(format!(
+            "mail through smart hosts ({}) is judged up to the smart host only: whether it enforces TLS onward is outside Exchange (TLS005)",
+            relays.join(", ")
+        ));
+    }
+    out
+}
+
+pub fn conclusion(profile: &str, k: usize, empty: bool, caveats: &[String]) -> String {
     let failures = match k {
         0 => "with no component failed".to_owned(),
         1 => "under any single failure of a server, site, site link or connector".to_owned(),
@@ -185,13 +231,20 @@ pub fn conclusion(profile: &str, k: usize, empty: bool) -> String {
             "under any {k} simultaneous failures of servers, sites, site links or connectors"
         ),
     };
-    if empty {
+    let caveat = if caveats.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", caveats.join("; "))
+    };
+    if empty && caveats.iter().any(|c| c.starts_with("nothing to prove")) {
+        format!("no exposure {failures} (profile {profile}){caveat}")
+    } else if empty {
         format!(
             "no exposure: for every origin (sender's site, and the delivery group of a mailbox recipient that moves where the rules run, or none), recipient domain and required level, {failures}, mail that must leave over TLS does \
-             (a proof for the modelled behaviour, profile {profile})"
+             (a proof for the modelled behaviour, profile {profile}){caveat}"
         )
     } else {
-        format!("exposures found {failures} (profile {profile})")
+        format!("exposures found {failures} (profile {profile}){caveat}")
     }
 }
 

@@ -310,7 +310,13 @@ pub fn merge(reports: &[(String, CheckReport)]) -> Result<CheckReport, MergeErro
         components: first.components,
         scenarios_checked: reports.iter().map(|(_, r)| r.scenarios_checked).sum(),
         shard: None,
-        conclusion: conclusion(&first.profile, first.failures_max, exposures.is_empty()),
+        conclusion: conclusion(
+            &first.profile,
+            first.failures_max,
+            exposures.is_empty(),
+            &first.caveats,
+        ),
+        caveats: first.caveats.clone(),
         exposures,
     })
 }

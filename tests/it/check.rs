@@ -442,3 +442,47 @@ fn check_of_every_shipped_topology() {
         insta::assert_snapshot!(report.to_text());
     });
 }
+
+/// The brief: never call a result a proof where the model does not cover the case. A topology
+/// whose connector sends to a smart host is proven up to the smart host only (TLS005), and the
+/// conclusion says so; a topology with no require-TLS rule and no Domain Secure partner has
+/// nothing to prove, and the conclusion says that instead of "a proof".
+#[test]
+fn the_conclusion_says_what_the_check_cannot_prove() {
+    let report = |t: &tlsflow::model::Topology| {
+        let result = check::check(t, &options(1), &|_| {});
+        let fixes = check::verified_fixes(t, &options(1), &result);
+        check_report(
+            t,
+            "t.yaml",
+            "2026-06-01T00:00:00Z".to_owned(),
+            &result,
+            &fixes,
+            None,
+        )
+    };
+    let relay = report(&load(&data("routing/smart-host-relay.yaml")));
+    assert!(relay.exposures.is_empty(), "{:?}", relay.exposures);
+    assert!(
+        relay.conclusion.contains("a proof")
+            && relay
+                .conclusion
+                .contains("judged up to the smart host only")
+            && relay.conclusion.contains("relay.contoso.net"),
+        "{}",
+        relay.conclusion
+    );
+    let bare = tlsflow::load::topology_from_source(tlsflow::load::SourceFile {
+        name: "bare.yaml".to_owned(),
+        text: "format: 1\nsites: [{name: HQ}]\nservers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\nsend_connectors: [{name: Internet, address_spaces: [\"SMTP:*;1\"], source_servers: [HQ-MBX1]}]\n".to_owned(),
+        base_dir: None,
+    })
+    .expect("loads")
+    .topology;
+    let none = report(&bare);
+    assert!(
+        none.conclusion.contains("nothing to prove") && !none.conclusion.contains("a proof"),
+        "{}",
+        none.conclusion
+    );
+}

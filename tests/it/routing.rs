@@ -1307,8 +1307,9 @@ fn equal_aggregate_cost_prefers_the_fewest_hops_before_the_name() {
 }
 
 /// Set-SendConnector -TlsDomain takes an SmtpDomainWithSubdomains (issue 13): `*.fabrikam.com`
-/// accepts a certificate naming any subdomain of fabrikam.com (here three labels deep), and
-/// `*.woodgrove.com` refuses a certificate for relay.example.net (451, retried).
+/// accepts a certificate naming any subdomain of fabrikam.com (here three labels deep; TLS005:
+/// the relay is a smart host), and `*.woodgrove.com` refuses a certificate for
+/// relay.example.net (451, retried).
 #[test]
 fn tls_domain_with_a_wildcard_covers_the_subdomains() {
     let t = load(&data("routing/tls-domain-with-subdomains.yaml"));
@@ -1318,7 +1319,7 @@ fn tls_domain_with_a_wildcard_covers_the_subdomains() {
         "bob@fabrikam.com",
         LUNCH,
         &[],
-        "hops=HQ-MBX1>relay.eu.fabrikam.com:external outcome=delivered tls=domain_validated findings=-",
+        "hops=HQ-MBX1>relay.eu.fabrikam.com:external outcome=delivered tls=domain_validated findings=TLS005",
     );
     check_hops(
         &t,
@@ -1375,7 +1376,8 @@ fn domain_secure_on_the_wildcard_works_for_partners_only() {
 /// partner mail takes the Edge's TLS connector and is domain-validated. From Branch the mail is
 /// first relayed to the subscribed site (relay_to_remote_site). A rule's requirement does not
 /// survive the relay to the Edge (profile exchange2013, inferred): top-secret mail to the
-/// Internet reaches the relay encrypted only because the relay offers TLS (TLS003).
+/// Internet reaches the relay encrypted only because the relay offers TLS (TLS003), and beyond
+/// the relay Exchange enforces nothing (TLS005).
 #[test]
 fn edge_sourced_connectors_carry_internet_and_partner_mail() {
     let t = load(&data("routing/edge-sourced-connectors.yaml"));
@@ -1401,7 +1403,7 @@ fn edge_sourced_connectors_carry_internet_and_partner_mail() {
         "bob@litware.example",
         SECRET,
         &[],
-        "hops=HQ-MBX1>EDGE1:relay_to_edge[enc->none],EDGE1>relay.isp.example:external outcome=delivered tls=encrypted findings=TLS003",
+        "hops=HQ-MBX1>EDGE1:relay_to_edge[enc->none],EDGE1>relay.isp.example:external outcome=delivered tls=encrypted findings=TLS003,TLS005",
     );
 }
 
