@@ -180,9 +180,15 @@ pub(crate) struct RawSendConnector {
     pub(crate) tls_domain: Option<S<String>>,
     /// IgnoreSTARTTLS: never use TLS even when offered. Default false.
     pub(crate) ignore_starttls: Option<S<bool>>,
-    /// DomainSecureEnabled (mutual TLS with partner domains; no wildcard address spaces).
-    /// Default false.
+    /// DomainSecureEnabled: mutual TLS with the partner domains on the Domain Secure lists
+    /// (works only with DNS routing and STARTTLS). Default false.
     pub(crate) domain_secure: Option<S<bool>>,
+    /// TlsCertificateName: the certificate this connector offers, `<I>issuer<S>subject` (hybrid
+    /// connectors to Exchange Online). Informational: reported, not judged.
+    pub(crate) tls_certificate_name: Option<S<String>>,
+    /// CloudServicesMailEnabled: a hybrid connector to Exchange Online that keeps the
+    /// organisation's X-MS-Exchange headers. Default false. Reported, not judged.
+    pub(crate) cloud_services_mail_enabled: Option<S<bool>>,
     /// MaxMessageSize: `35MB`, `512KB`, `1GB`, a number of bytes or `unlimited`. Default: the
     /// behaviour profile's.
     pub(crate) max_message_size: Option<S<RawScalar>>,

@@ -1122,6 +1122,11 @@ impl Validator<'_> {
                 tls_domain,
                 ignore_starttls,
                 domain_secure,
+                tls_certificate_name: r
+                    .tls_certificate_name
+                    .as_ref()
+                    .map(|n| n.value.trim().to_owned()),
+                cloud_services_mail_enabled: b(&r.cloud_services_mail_enabled, false),
                 max_message_size,
                 implicit: false,
                 origin: origin(c, &path),
@@ -1181,6 +1186,8 @@ impl Validator<'_> {
                 tls_domain: None,
                 ignore_starttls: false,
                 domain_secure: true,
+                tls_certificate_name: None,
+                cloud_services_mail_enabled: false,
                 max_message_size: None,
                 implicit: true,
                 origin,

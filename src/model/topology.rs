@@ -327,6 +327,10 @@ pub struct SendConnector {
     pub ignore_starttls: bool,
     /// `DomainSecureEnabled`.
     pub domain_secure: bool,
+    /// `TlsCertificateName` (hybrid connectors): reported, not judged.
+    pub tls_certificate_name: Option<String>,
+    /// `CloudServicesMailEnabled` (hybrid connectors): reported, not judged.
+    pub cloud_services_mail_enabled: bool,
     /// `MaxMessageSize`; `None` = unlimited.
     pub max_message_size: Option<Bytes>,
     /// Created by an Edge subscription rather than written in the file.

@@ -70,6 +70,10 @@ pub struct SubmissionReport {
 pub struct RecipientReport {
     pub recipient: String,
     pub connector: Option<String>,
+    /// Settings of the connector reported but not judged (hybrid: TlsCertificateName,
+    /// CloudServicesMailEnabled).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connector_notes: Vec<String>,
     pub site_path: Vec<String>,
     pub path_cost: u64,
     pub aggregate_cost: Option<u64>,
@@ -271,14 +275,34 @@ fn recipient_report(topology: &Topology, e: &Explanation) -> RecipientReport {
         Outcome::Unreachable => ("unreachable", None),
     };
     let selection = e.route.selection.as_ref();
+    let connector = e
+        .external
+        .as_ref()
+        .map(|(c, _, _)| *c)
+        .or(selection.map(|s| s.connector))
+        .map(|c| topology.connector(c));
+    let mut connector_notes = Vec::new();
+    if let Some(c) = connector {
+        if c.cloud_services_mail_enabled {
+            connector_notes
+                .push("CloudServicesMailEnabled: a hybrid connector to Exchange Online".to_owned());
+        }
+        if let Some(name) = &c.tls_certificate_name {
+            connector_notes.push(format!(
+                "offers the certificate {name} (TlsCertificateName)"
+            ));
+        }
+        if !c.dns_routing {
+            connector_notes.push(format!(
+                "sends to smart hosts ({}): the guarantee ends there",
+                c.smart_hosts.join(", ")
+            ));
+        }
+    }
     RecipientReport {
         recipient: e.request.recipient.clone(),
-        connector: e
-            .external
-            .as_ref()
-            .map(|(c, _, _)| *c)
-            .or(selection.map(|s| s.connector))
-            .map(|c| topology.connector(c).name.clone()),
+        connector: connector.map(|c| c.name.clone()),
+        connector_notes,
         site_path: e
             .route
             .site_path
@@ -454,7 +478,12 @@ impl RecipientReport {
             );
         }
         if let Some(c) = &self.connector {
-            field(out, "connector", c);
+            let notes = if self.connector_notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.connector_notes.join("; "))
+            };
+            field(out, "connector", &format!("{c}{notes}"));
         }
         let path = self.site_path.join(" -> ");
         let cost = match self.aggregate_cost {

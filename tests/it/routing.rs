@@ -1456,3 +1456,27 @@ fn equal_preference_mx_hosts_are_judged_in_the_worst_order() {
         "hops=HQ-MBX1>mx2.fabrikam.com:external outcome=delivered tls=encrypted findings=-",
     );
 }
+
+/// Issue 13 point 8: a hybrid connector's TlsCertificateName and CloudServicesMailEnabled load
+/// and are reported beside the connector; the hop is judged by its TLS settings as any other
+/// (domain validation against TlsDomain: delivered, domain validated).
+#[test]
+fn hybrid_connector_settings_are_reported() {
+    let t = load(&data("routing/hybrid-connector.yaml"));
+    let r = explain(
+        &t,
+        "dave@contoso.com",
+        "user@contoso.mail.onmicrosoft.com",
+        LUNCH,
+        &[],
+    );
+    assert_eq!(r.tls.map(|t| t.as_str()), Some("domain_validated"));
+    let notes = &r.recipients[0].connector_notes;
+    assert!(
+        notes.iter().any(|n| n.contains("CloudServicesMailEnabled"))
+            && notes
+                .iter()
+                .any(|n| n.contains("<I>CN=DigiCert<S>CN=mail.contoso.com")),
+        "{notes:?}"
+    );
+}
