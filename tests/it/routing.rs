@@ -1470,7 +1470,7 @@ fn hybrid_connector_settings_are_reported() {
         LUNCH,
         &[],
     );
-    assert_eq!(r.tls.map(|t| t.as_str()), Some("domain_validated"));
+    assert_eq!(r.tls.map(tlsflow::model::tls::TlsAchieved::as_str), Some("domain_validated"));
     let notes = &r.recipients[0].connector_notes;
     assert!(
         notes.iter().any(|n| n.contains("CloudServicesMailEnabled"))
