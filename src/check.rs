@@ -442,7 +442,9 @@ pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
 /// settings and Domain Secure apply without any rule).
 fn levels(topology: &Topology, site: SiteId, domain: &str) -> Vec<TlsLevel> {
     let can_require = topology.transport_rules.iter().any(|r| {
-        r.mode == RuleMode::Enforce && r.actions.require_tls && rule_can_match(r, site, domain)
+        r.mode == RuleMode::Enforce
+            && r.actions.require_tls
+            && rule_can_match(r, site, domain, topology.is_internal_domain(domain))
     });
     // Without a rule's requirement only Domain Secure broken by a proxy (TLS004) can expose
     // mail: the connector's own settings are enforced wherever it sends.
@@ -465,23 +467,34 @@ fn levels(topology: &Topology, site: SiteId, domain: &str) -> Vec<TlsLevel> {
     out
 }
 
-/// Whether some message from `site` to `domain` (external) satisfies the rule's conditions and
-/// none of its exceptions. Subject words can always be chosen to match, or to avoid a match.
-pub fn rule_can_match(rule: &crate::model::TransportRule, site: SiteId, domain: &str) -> bool {
+/// Whether some message from `site` to `domain` satisfies the rule's conditions and none of
+/// its exceptions; `internal`: the domain is inside the organisation for SentToScope (an
+/// internal relay domain). Subject words can always be chosen to match, or to avoid a match.
+pub fn rule_can_match(
+    rule: &crate::model::TransportRule,
+    site: SiteId,
+    domain: &str,
+    internal: bool,
+) -> bool {
+    use crate::model::Scope;
     let domain_matches = |list: &[String]| {
         domain != OTHER_DOMAIN
             && list
                 .iter()
                 .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
     };
+    let scope_holds = |scope: Scope| match scope {
+        Scope::InOrganization => internal,
+        Scope::NotInOrganization => !internal,
+    };
     let c = &rule.conditions;
     let conditions = (c.from_site.is_empty() || c.from_site.contains(&site))
         && (c.recipient_domain_is.is_empty() || domain_matches(&c.recipient_domain_is))
-        && c.sent_to_scope != Some(crate::model::Scope::InOrganization);
+        && c.sent_to_scope.is_none_or(scope_holds);
     let e = &rule.exceptions;
     let always_excepted = e.from_site.contains(&site)
         || domain_matches(&e.recipient_domain_is)
-        || e.sent_to_scope == Some(crate::model::Scope::NotInOrganization);
+        || e.sent_to_scope.is_some_and(scope_holds);
     conditions && !always_excepted
 }
 

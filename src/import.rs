@@ -577,7 +577,7 @@ const SCOPES: &[(&str, i64, Option<&str>)] = &[
 
 const DOMAIN_TYPES: &[(&str, i64, Option<&str>)] = &[
     ("Authoritative", 0, Some("Authoritative")),
-    ("ExternalRelay", 1, None),
+    ("ExternalRelay", 1, Some("ExternalRelay")),
     ("InternalRelay", 2, Some("InternalRelay")),
 ];
 
@@ -1406,8 +1406,11 @@ fn config(cx: &mut Cx, docs: &[Value], services: &[Value], servers: &[Server]) -
     config
 }
 
+/// Accepted domains as YAML flow items: `"contoso.com"`, `"*.contoso.com"`, or
+/// `{domain: "x", type: internal_relay}` for the relay types (New-AcceptedDomain -DomainType).
 fn accepted(cx: &mut Cx, docs: &[Value]) -> Vec<String> {
     let mut out = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for item in items(ACCEPTED_DOMAIN, docs) {
         let Some(domain) = item
             .text("DomainName")
@@ -1419,17 +1422,20 @@ fn accepted(cx: &mut Cx, docs: &[Value]) -> Vec<String> {
         let kind = item
             .enumerated(cx, "DomainType", "DomainType", DOMAIN_TYPES)
             .unwrap_or(Some("Authoritative"));
-        if kind.is_none() {
-            cx.note(ACCEPTED_DOMAIN, &format!("accepted domain `{domain}` is ExternalRelay: its recipients are outside the organisation, so it is not an accepted domain to tlsflow"));
+        let bare = domain.strip_prefix("*.").unwrap_or(&domain);
+        if bare.contains('*') || load::values::domain_name(bare).is_err() {
+            cx.note(ACCEPTED_DOMAIN, &format!("accepted domain `{domain}` is not a domain name or a `*.domain` wildcard; left out"));
             continue;
         }
-        if domain.contains('*') || load::values::domain_name(&domain).is_err() {
-            cx.note(ACCEPTED_DOMAIN, &format!("accepted domain `{domain}` is not a plain domain name (wildcard accepted domains are not modelled); left out"));
+        if seen.contains(&domain) {
             continue;
         }
-        if !out.contains(&domain) {
-            out.push(domain);
-        }
+        seen.push(domain.clone());
+        out.push(match kind {
+            Some("InternalRelay") => format!("{{domain: {}, type: internal_relay}}", q(&domain)),
+            Some("ExternalRelay") => format!("{{domain: {}, type: external_relay}}", q(&domain)),
+            _ => q(&domain),
+        });
     }
     out
 }
@@ -1644,8 +1650,8 @@ impl Org {
         );
         let _ = writeln!(
             w,
-            "accepted_domains: {}   # from Get-AcceptedDomain (Authoritative, InternalRelay)",
-            list(&self.accepted)
+            "accepted_domains: [{}]   # from Get-AcceptedDomain (DomainName, DomainType)",
+            self.accepted.join(", ")
         );
         self.render_sites(w);
         self.render_servers(w);

@@ -71,10 +71,9 @@ fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Ve
             let site_id = SiteId::from_index(i);
             for &origin in &representatives(topology, site_id, &reps) {
                 // The same test as `check`: conditions, scope and every exception.
-                for domain in domains
-                    .iter()
-                    .filter(|d| crate::check::rule_can_match(rule, site_id, d))
-                {
+                for domain in domains.iter().filter(|d| {
+                    crate::check::rule_can_match(rule, site_id, d, topology.is_internal_domain(d))
+                }) {
                     let r = route(
                         topology,
                         origin,

@@ -30,10 +30,11 @@ pub(crate) struct RawTopology {
     /// Behaviour profile: a built-in name (exchange2010, exchange2013, exchange-fixed,
     /// requiretls) or a path to a profile file, relative to this file. Default exchange2013.
     pub(crate) profile: Option<S<String>>,
-    /// Accepted (authoritative) domains: recipients in these domains are inside the
-    /// organisation.
+    /// Accepted domains (New-AcceptedDomain): a name (authoritative), `*.name` (the domain and
+    /// its subdomains), or `{domain, type}` with type authoritative, internal_relay or
+    /// external_relay.
     #[serde(default)]
-    pub(crate) accepted_domains: Vec<S<String>>,
+    pub(crate) accepted_domains: Vec<S<RawAcceptedDomain>>,
     /// Active Directory sites. Names are unique, compared case-insensitively as AD does.
     #[serde(default)]
     pub(crate) sites: Vec<S<RawSite>>,
@@ -202,6 +203,24 @@ pub(crate) enum RawTlsAuthLevel {
     EncryptionOnly,
     CertificateValidation,
     DomainValidation,
+}
+
+/// `contoso.com`, `"*.contoso.com"` or `{domain: contoso.com, type: internal_relay}`.
+#[derive(Clone, Debug)]
+pub(crate) enum RawAcceptedDomain {
+    Text(String),
+    Map {
+        domain: String,
+        kind: Option<String>,
+    },
+}
+
+impl RawAcceptedDomain {
+    pub(crate) fn domain(&self) -> &str {
+        match self {
+            RawAcceptedDomain::Text(d) | RawAcceptedDomain::Map { domain: d, .. } => d,
+        }
+    }
 }
 
 /// `"SMTP:*;1"` or `{domain: "*", cost: 1}`.
@@ -412,6 +431,75 @@ fn address_space_pattern() -> String {
 
 /// Exactly what [`RawAddressSpace`]'s `Deserialize` accepts: Exchange's `[SMTP:]pattern[;cost]`
 /// text, or a `{domain, cost}` mapping with no other key.
+impl<'de> Deserialize<'de> for RawAcceptedDomain {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawAcceptedDomain;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "an accepted domain: contoso.com, \"*.contoso.com\" or {domain: contoso.com, type: internal_relay}",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawAcceptedDomain, E> {
+                Ok(RawAcceptedDomain::Text(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawAcceptedDomain, A::Error> {
+                let mut domain = None;
+                let mut kind = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "domain" if domain.is_none() => domain = Some(map.next_value::<String>()?),
+                        "type" if kind.is_none() => kind = Some(map.next_value::<String>()?),
+                        "domain" | "type" => {
+                            return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+                        }
+                        other => {
+                            return Err(serde::de::Error::unknown_field(
+                                other,
+                                &["domain", "type"],
+                            ));
+                        }
+                    }
+                }
+                let domain = domain.ok_or_else(|| serde::de::Error::missing_field("domain"))?;
+                Ok(RawAcceptedDomain::Map { domain, kind })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for RawAcceptedDomain {
+    fn schema_name() -> Cow<'static, str> {
+        "AcceptedDomain".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An accepted domain: a name (authoritative), `*.name` for the domain and its subdomains, or {domain, type}.",
+            "oneOf": [
+                {"type": "string", "examples": ["contoso.com", "*.contoso.com"]},
+                {
+                    "type": "object",
+                    "properties": {
+                        "domain": {"type": "string", "description": "`name` or `*.name`."},
+                        "type": {
+                            "description": "DomainType: authoritative (default), internal_relay (treated as inside the organisation; recipients without a mailbox are relayed by a Send connector), external_relay (outside; relayed).",
+                            "enum": ["authoritative", "internal_relay", "external_relay", "Authoritative", "InternalRelay", "ExternalRelay"]
+                        }
+                    },
+                    "required": ["domain"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
 impl JsonSchema for RawAddressSpace {
     fn schema_name() -> Cow<'static, str> {
         "AddressSpace".into()

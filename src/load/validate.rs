@@ -472,7 +472,7 @@ impl Validator<'_> {
             .hint = Some("this version of tlsflow reads `format: 1`".to_owned());
         }
         let profile = self.profile(raw.profile.as_ref(), source);
-        let accepted_domains = self.domains(&raw.accepted_domains, "accepted_domains", false);
+        let accepted_domains = self.accepted_domains(&raw.accepted_domains);
 
         let mut site_names = Names::new();
         let sites: Vec<Site> = raw
@@ -588,6 +588,62 @@ impl Validator<'_> {
                 None
             }
         }
+    }
+
+    /// `accepted_domains`: names, `*.name` wildcards, and `{domain, type}` (New-AcceptedDomain
+    /// -DomainName is an SmtpDomainWithSubdomains; -DomainType Authoritative, InternalRelay or
+    /// ExternalRelay, default Authoritative).
+    fn accepted_domains(
+        &mut self,
+        list: &[S<super::raw::RawAcceptedDomain>],
+    ) -> Vec<crate::model::AcceptedDomain> {
+        use crate::model::AcceptedDomainType as T;
+        let mut out: Vec<crate::model::AcceptedDomain> = Vec::new();
+        for (i, d) in list.iter().enumerate() {
+            let path = format!("accepted_domains[{i}]");
+            let lower = d.value.domain().trim().to_lowercase();
+            let (bare, subdomains) = match lower.strip_prefix("*.") {
+                Some(rest) => (rest.to_owned(), true),
+                None => (lower.clone(), false),
+            };
+            if let Err(message) = values::domain_name(&bare) {
+                self.error(Code::Cfg018, pos(d), &path, message);
+                continue;
+            }
+            let kind = match &d.value {
+                super::raw::RawAcceptedDomain::Map { kind: Some(k), .. } => {
+                    match k.trim().to_lowercase().replace('_', "").as_str() {
+                        "authoritative" => T::Authoritative,
+                        "internalrelay" => T::InternalRelay,
+                        "externalrelay" => T::ExternalRelay,
+                        _ => {
+                            self.error(Code::Cfg018, pos(d), &format!("{path}.type"), format!("unknown accepted domain type `{k}`"))
+                                .hint = Some("authoritative, internal_relay or external_relay (New-AcceptedDomain -DomainType)".to_owned());
+                            T::Authoritative
+                        }
+                    }
+                }
+                _ => T::Authoritative,
+            };
+            if out
+                .iter()
+                .any(|a| a.domain == bare && a.subdomains == subdomains)
+            {
+                self.error(
+                    Code::Cfg004,
+                    pos(d),
+                    &path,
+                    format!("accepted domain `{lower}` is listed twice"),
+                );
+                continue;
+            }
+            out.push(crate::model::AcceptedDomain {
+                domain: bare,
+                subdomains,
+                kind,
+            });
+        }
+        out
     }
 
     fn domains(&mut self, list: &[S<String>], path: &str, allow_star: bool) -> Vec<String> {

@@ -24,8 +24,8 @@ pub struct Origin {
 pub struct Topology {
     pub organization: String,
     pub profile: Profile,
-    /// Lower-case accepted (authoritative) domains: recipients here are in the organisation.
-    pub accepted_domains: Vec<String>,
+    /// Accepted domains, in file order (the first is the organisation's default).
+    pub accepted_domains: Vec<AcceptedDomain>,
     pub sites: Vec<Site>,
     pub site_links: Vec<SiteLink>,
     pub servers: Vec<Server>,
@@ -146,6 +146,37 @@ impl ServerIndex {
             groups,
             group_of,
         }
+    }
+}
+
+/// `DomainType` of an accepted domain (New-AcceptedDomain).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcceptedDomainType {
+    /// Exchange holds the mailboxes: an address without one is refused (`5.1.1`).
+    Authoritative,
+    /// Served by another system under the organisation's control: "treat the messages to this
+    /// domain as internal"; recipients without a mailbox are relayed by a Send connector.
+    InternalRelay,
+    /// Served by a system outside the organisation: relayed by a Send connector, external.
+    ExternalRelay,
+}
+
+/// An accepted domain: `contoso.com`, or `*.contoso.com` for the domain and its subdomains.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedDomain {
+    /// Lower case, without `*.`.
+    pub domain: String,
+    pub subdomains: bool,
+    pub kind: AcceptedDomainType,
+}
+
+impl AcceptedDomain {
+    fn matches(&self, domain: &str) -> bool {
+        domain == self.domain
+            || (self.subdomains
+                && domain.len() > self.domain.len()
+                && domain.ends_with(self.domain.as_str())
+                && domain.as_bytes()[domain.len() - self.domain.len() - 1] == b'.')
     }
 }
 
@@ -531,7 +562,14 @@ impl Topology {
                 }
             }
         }
-        domains.retain(|d| !self.is_accepted_domain(d));
+        // Relay domains are destinations too: their recipients without a mailbox leave by a
+        // connector. Authoritative domains are not.
+        for a in &self.accepted_domains {
+            if a.kind != AcceptedDomainType::Authoritative {
+                domains.push(a.domain.clone());
+            }
+        }
+        domains.retain(|d| !self.is_accepted_domain(d) || self.is_relay_domain(d));
         domains.push(OTHER_DOMAIN.to_owned());
         domains.sort();
         domains.dedup();
@@ -586,9 +624,38 @@ impl Topology {
             .map(LinkId::from_index)
     }
 
-    /// Whether `domain` (lower case) is one of the organisation's accepted domains.
+    /// The accepted domain `domain` (lower case) falls in: an exact entry, else the most specific
+    /// wildcard (`*.x`).
+    pub fn accepted_domain(&self, domain: &str) -> Option<&AcceptedDomain> {
+        self.accepted_domains
+            .iter()
+            .filter(|a| a.matches(domain))
+            .max_by_key(|a| (!a.subdomains, a.domain.len()))
+    }
+
+    /// Whether `domain` (lower case) is one of the organisation's accepted domains (any type).
     pub fn is_accepted_domain(&self, domain: &str) -> bool {
-        self.accepted_domains.iter().any(|d| d == domain)
+        self.accepted_domain(domain).is_some()
+    }
+
+    /// Whether mail to `domain` stays inside the organisation for transport rules (SentToScope):
+    /// authoritative and internal relay domains are in the organisation, external relay domains
+    /// and every other domain are not (New-AcceptedDomain -DomainType).
+    pub fn is_internal_domain(&self, domain: &str) -> bool {
+        self.accepted_domain(domain)
+            .is_some_and(|a| a.kind != AcceptedDomainType::ExternalRelay)
+    }
+
+    /// Whether a recipient in `domain` without a mailbox is relayed out through a Send connector
+    /// (an internal or external relay domain) rather than refused.
+    pub fn is_relay_domain(&self, domain: &str) -> bool {
+        self.accepted_domain(domain)
+            .is_some_and(|a| a.kind != AcceptedDomainType::Authoritative)
+    }
+
+    /// The organisation's default domain (the first accepted domain), for Message-Ids.
+    pub fn default_domain(&self) -> Option<&str> {
+        self.accepted_domains.first().map(|a| a.domain.as_str())
     }
 
     /// The mailbox that holds `address` (lower case): an exact entry wins over a `*@domain`

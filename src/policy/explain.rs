@@ -257,7 +257,8 @@ fn explain_from(
     let submission = message.submission.clone();
     let (local, domain, recipient) =
         parse_recipient(&request.recipient).expect("checked by Message::of");
-    let internal = topology.is_accepted_domain(&domain);
+    // For the rules (SentToScope): authoritative and internal relay domains are inside.
+    let internal = topology.is_internal_domain(&domain);
     let facts = MessageFacts {
         subject: &request.subject.to_lowercase(),
         sender_site,
@@ -312,14 +313,18 @@ fn explain_from(
         .server(origin)
         .site
         .expect("Mailbox servers are in a site");
-    let target = if internal {
+    let target = if topology.is_accepted_domain(&domain) {
         let address = match &local {
             Some(l) => format!("{l}@{domain}"),
             None => format!("*@{domain}"),
         };
-        topology
-            .mailbox_for(&address)
-            .map(|m| Target::Mailbox(m.server))
+        match topology.mailbox_for(&address) {
+            Some(m) => Some(Target::Mailbox(m.server)),
+            // A relay domain's recipient without a mailbox leaves by a Send connector
+            // (New-AcceptedDomain -DomainType InternalRelay / ExternalRelay).
+            None if topology.is_relay_domain(&domain) => Some(Target::External(domain.clone())),
+            None => None,
+        }
     } else {
         Some(Target::External(domain.clone()))
     };

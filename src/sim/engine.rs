@@ -425,10 +425,9 @@ pub fn run(
     let run = &scenario.runs[variant];
     let topology = run.topology.clone();
     let org_domain = topology
-        .accepted_domains
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "tlsflow.invalid".to_owned());
+        .default_domain()
+        .unwrap_or("tlsflow.invalid")
+        .to_owned();
     let senders = scenario
         .workload
         .iter()
@@ -700,10 +699,15 @@ impl Engine<'_, '_> {
     fn target_key(&mut self, address: &str) -> Option<TargetKey> {
         let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
         if self.topology.is_accepted_domain(domain) {
-            self.topology
-                .mailbox_for(address)
-                .map(|m| TargetKey::Mailbox(m.server))
-        } else if let Some(&id) = self.domain_ids.get(domain) {
+            if let Some(m) = self.topology.mailbox_for(address) {
+                return Some(TargetKey::Mailbox(m.server));
+            }
+            // A relay domain's recipient without a mailbox leaves by a Send connector.
+            if !self.topology.is_relay_domain(domain) {
+                return None;
+            }
+        }
+        if let Some(&id) = self.domain_ids.get(domain) {
             Some(TargetKey::Domain(id))
         } else {
             let id = u32::try_from(self.domain_names.len()).expect("domains fit u32");
@@ -902,7 +906,7 @@ impl Engine<'_, '_> {
                 subject: &m.subject_lower,
                 sender_site: m.origin_site,
                 recipient_domain: r.domain(),
-                recipient_internal: self.topology.is_accepted_domain(r.domain()),
+                recipient_internal: self.topology.is_internal_domain(r.domain()),
             };
             let outcome = evaluate_rules(&self.topology, &facts);
             if tracking {

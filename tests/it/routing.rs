@@ -1470,7 +1470,10 @@ fn hybrid_connector_settings_are_reported() {
         LUNCH,
         &[],
     );
-    assert_eq!(r.tls.map(tlsflow::model::tls::TlsAchieved::as_str), Some("domain_validated"));
+    assert_eq!(
+        r.tls.map(tlsflow::model::tls::TlsAchieved::as_str),
+        Some("domain_validated")
+    );
     let notes = &r.recipients[0].connector_notes;
     assert!(
         notes.iter().any(|n| n.contains("CloudServicesMailEnabled"))
@@ -1478,5 +1481,56 @@ fn hybrid_connector_settings_are_reported() {
                 .iter()
                 .any(|n| n.contains("<I>CN=DigiCert<S>CN=mail.contoso.com")),
         "{notes:?}"
+    );
+}
+
+/// Issue 13 point 4 (New-AcceptedDomain -DomainType): an internal relay domain's recipient
+/// without a mailbox leaves by the connector for its address space (in clear: no rule applies,
+/// the domain is inside the organisation); an external relay domain's recipient leaves by the
+/// Internet connector and the NotInOrganization rule requires TLS (deferred: no STARTTLS); an
+/// authoritative domain's unknown recipient is refused, including under a `*.` wildcard, whose
+/// subdomains hold mailboxes.
+#[test]
+fn accepted_domain_types_decide_relay_and_scope() {
+    let t = load(&data("routing/accepted-domain-types.yaml"));
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "lotus@legacy.contoso.com",
+        SECRET,
+        &[],
+        "hops=HQ-MBX1>notes.legacy.contoso.com:external outcome=delivered tls=none findings=-",
+    );
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "ann@partner.example",
+        SECRET,
+        &[],
+        "hops=HQ-MBX1>mx.internet.example:external outcome=deferred findings=-",
+    );
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "nobody@contoso.com",
+        SECRET,
+        &[],
+        "hops=- outcome=ndr findings=-",
+    );
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "eva@eu.branch.contoso.com",
+        SECRET,
+        &[],
+        "hops=HQ-MBX1>HQ-MBX1:mailbox_delivery outcome=delivered findings=-",
+    );
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "x@other.branch.contoso.com",
+        SECRET,
+        &[],
+        "hops=- outcome=ndr findings=-",
     );
 }
