@@ -96,6 +96,9 @@ pub(crate) struct RawSiteLink {
     /// ExchangeCost, 1-99999; when set, replaces `cost` for Exchange routing.
     #[schemars(range(min = 1, max = 99_999))]
     pub(crate) exchange_cost: Option<S<i64>>,
+    /// MaxMessageSize (Set-AdSiteLink): a message larger than this on the least-cost path is
+    /// refused by routing. Default unlimited.
+    pub(crate) max_message_size: Option<S<RawScalar>>,
 }
 
 /// An Exchange server.
@@ -333,6 +336,12 @@ pub(crate) struct RawTransportConfig {
     pub(crate) queue_glitch_retry_count: Option<S<i64>>,
     /// QueueGlitchRetryInterval, 1s-1h. Default 1m.
     pub(crate) queue_glitch_retry_interval: Option<S<RawScalar>>,
+    /// MaxSendSize (Set-TransportConfig): the largest message a sender of the organisation may
+    /// send, or `unlimited`. Default 10MB.
+    pub(crate) max_send_size: Option<S<RawScalar>>,
+    /// MaxReceiveSize (Set-TransportConfig): the largest message a recipient of the
+    /// organisation may receive, or `unlimited`. Default 10MB.
+    pub(crate) max_receive_size: Option<S<RawScalar>>,
 }
 
 /// A mailbox (or every mailbox of a domain) and the server holding it.

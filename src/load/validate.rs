@@ -713,11 +713,26 @@ impl Validator<'_> {
                     "exchange_cost",
                 )
             });
+            let max_message_size = l.value.max_message_size.as_ref().and_then(|size| {
+                match values::size(&size.value.0) {
+                    Ok(s) => s,
+                    Err(message) => {
+                        self.error(
+                            Code::Cfg018,
+                            pos(size),
+                            &format!("{path}.max_message_size"),
+                            message,
+                        );
+                        None
+                    }
+                }
+            });
             links.push(SiteLink {
                 name: l.value.name.value.trim().to_owned(),
                 sites: ids,
                 cost: cost.unwrap_or(100),
                 exchange_cost: exchange_cost.map(|c| c.unwrap_or(100)),
+                max_message_size,
                 origin: origin(l, &path),
             });
         }
@@ -1442,6 +1457,25 @@ impl Validator<'_> {
         rules
     }
 
+    /// A size limit: a size or `unlimited` (`None`); `default` when absent or invalid.
+    fn limit(
+        &mut self,
+        value: Option<&S<super::raw::RawScalar>>,
+        path: &str,
+        default: Option<crate::model::Bytes>,
+    ) -> Option<crate::model::Bytes> {
+        let Some(v) = value else {
+            return default;
+        };
+        match values::size(&v.value.0) {
+            Ok(size) => size,
+            Err(message) => {
+                self.error(Code::Cfg018, pos(v), path, message);
+                default
+            }
+        }
+    }
+
     #[expect(
         clippy::many_single_char_names,
         reason = "short names keep the table of settings readable"
@@ -1540,6 +1574,16 @@ impl Validator<'_> {
                 &format!("{p}.queue_glitch_retry_interval"),
                 d.queue_glitch_retry_interval,
                 (s, Millis::HOUR),
+            ),
+            max_send_size: self.limit(
+                r.max_send_size.as_ref(),
+                &format!("{p}.max_send_size"),
+                d.max_send_size,
+            ),
+            max_receive_size: self.limit(
+                r.max_receive_size.as_ref(),
+                &format!("{p}.max_receive_size"),
+                d.max_receive_size,
             ),
         };
         let retries = config

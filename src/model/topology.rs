@@ -207,6 +207,8 @@ pub struct SiteLink {
     pub cost: u32,
     /// `ExchangeCost`: replaces `cost` for routing when set (reference §1.4).
     pub exchange_cost: Option<u32>,
+    /// `MaxMessageSize` (reference §1.4): `None` = unlimited.
+    pub max_message_size: Option<Bytes>,
     pub origin: Origin,
 }
 
@@ -454,6 +456,10 @@ pub struct TransportConfig {
     pub outbound_connection_failure_retry_interval: Millis,
     pub queue_glitch_retry_count: u32,
     pub queue_glitch_retry_interval: Millis,
+    /// `MaxSendSize`: `None` = unlimited.
+    pub max_send_size: Option<Bytes>,
+    /// `MaxReceiveSize`: `None` = unlimited.
+    pub max_receive_size: Option<Bytes>,
 }
 
 impl Default for TransportConfig {
@@ -469,6 +475,8 @@ impl Default for TransportConfig {
             outbound_connection_failure_retry_interval: Millis::MINUTE.times(10),
             queue_glitch_retry_count: 4,
             queue_glitch_retry_interval: Millis::MINUTE,
+            max_send_size: Some(Bytes(10 * 1024 * 1024)),
+            max_receive_size: Some(Bytes(10 * 1024 * 1024)),
         }
     }
 }

@@ -215,7 +215,27 @@ pub fn next_step(
     faults: &Faults,
 ) -> Step {
     let here = site_of(topology, at);
+    // The organisation's limits (Set-TransportConfig MaxSendSize / MaxReceiveSize), applied by
+    // the categorizer before any routing decision.
+    let config = &topology.transport_config;
+    if let Some(limit) = config.max_send_size.filter(|&l| l < size) {
+        return Step::End(RouteEnd::Ndr {
+            at,
+            status: format!(
+                "550 5.2.3 RESOLVER.RST.SendSizeLimit.Org; message too large for this organization ({limit})"
+            ),
+        });
+    }
     match target {
+        Target::Mailbox(_) if config.max_receive_size.is_some_and(|l| l < size) => {
+            let limit = config.max_receive_size.expect("checked");
+            Step::End(RouteEnd::Ndr {
+                at,
+                status: format!(
+                    "550 5.2.3 RESOLVER.RST.RecipSizeLimit; message too large for this recipient ({limit})"
+                ),
+            })
+        }
         Target::Mailbox(mailbox) => {
             let there = site_of(topology, *mailbox);
             // Same delivery group (the same site, or one DAG across sites): no routing decision,
@@ -240,6 +260,9 @@ pub fn next_step(
                     reason: "no site path to the mailbox's site".to_owned(),
                 });
             };
+            if let Some(ndr) = link_size_limit(topology, at, path, size) {
+                return ndr;
+            }
             if !same_dag && let Some(step) = toward_hub(topology, at, path, faults, None) {
                 return step;
             }
@@ -266,9 +289,36 @@ pub fn next_step(
                     });
                 }
             };
+            if let Some(ndr) = link_size_limit(topology, at, &selected.path, size) {
+                return ndr;
+            }
             external_step(topology, at, &selected, faults)
         }
     }
+}
+
+/// An NDR when a site link on the least-cost path is smaller than the message: "If any link on
+/// the least-cost path has a limit smaller than the message, routing generates an NDR"
+/// (Set-AdSiteLink -MaxMessageSize; reference §1.4).
+fn link_size_limit(
+    topology: &Topology,
+    at: ServerId,
+    path: &SitePath,
+    size: Bytes,
+) -> Option<Step> {
+    let link = path
+        .links
+        .iter()
+        .map(|&l| topology.link(l))
+        .find(|l| l.max_message_size.is_some_and(|m| m < size))?;
+    Some(Step::End(RouteEnd::Ndr {
+        at,
+        status: format!(
+            "550 5.3.4 ROUTING.SizeLimit; message size exceeds fixed maximum size for route (site link {}: {})",
+            link.name,
+            link.max_message_size.expect("found by its limit")
+        ),
+    }))
 }
 
 fn external_step(topology: &Topology, at: ServerId, selected: &Selected, faults: &Faults) -> Step {

@@ -407,8 +407,9 @@ struct Engine<'a, 's> {
     /// Every certificate `not_before` and `not_after` of the external world, sorted: between
     /// two of them, no certificate's validity changes.
     certificate_instants: Vec<Timestamp>,
-    /// The distinct `max_message_size` limits of the Send connectors, sorted: a message's size
-    /// class is how many of them it exceeds, which is all that routing looks at (§2.1).
+    /// The distinct size limits of the Send connectors, the site links and the organisation,
+    /// sorted: a message's size class is how many of them it exceeds, which is all that routing
+    /// looks at (§1.4, §2.1).
     size_limits: Vec<crate::model::Bytes>,
     next_seq: u64,
     org_domain: String,
@@ -464,10 +465,19 @@ pub fn run(
                 .collect()
         })
         .collect();
+    // Every size limit routing looks at: connectors, site links, the organisation's.
     let mut size_limits: Vec<crate::model::Bytes> = topology
         .send_connectors
         .iter()
         .filter_map(|c| c.max_message_size)
+        .chain(
+            topology
+                .site_links
+                .iter()
+                .filter_map(|l| l.max_message_size),
+        )
+        .chain(topology.transport_config.max_send_size)
+        .chain(topology.transport_config.max_receive_size)
         .collect();
     size_limits.sort_unstable();
     size_limits.dedup();

@@ -1534,3 +1534,40 @@ fn accepted_domain_types_decide_relay_and_scope() {
         "hops=- outcome=ndr findings=-",
     );
 }
+
+/// Issue 13 point 5, worked from the cmdlet help: an 8MB message from Branch crosses the 5MB
+/// site link on its least-cost path to the connector: NDR 5.3.4 (routing); the same from HQ
+/// leaves (the connector allows 50MB); 16MB to a mailbox exceeds the organisation's 15MB
+/// MaxReceiveSize: NDR 5.2.3 RecipSizeLimit; 25MB exceeds the 20MB MaxSendSize: NDR 5.2.3
+/// SendSizeLimit.Org, whatever the recipient.
+#[test]
+fn size_limits_of_the_organisation_and_the_site_links() {
+    let t = load(&data("routing/size-limits.yaml"));
+    let mb = |n: u64| Bytes(n * 1024 * 1024);
+    let status = |from: &str, to: &str, size: Bytes| {
+        let r = crate::support::explain_sized(&t, from, to, LUNCH, size, &[]);
+        (r.outcome, r.status.unwrap_or_default())
+    };
+    let (outcome, s) = status("alice@contoso.com", "bob@fabrikam.com", mb(8));
+    assert_eq!(outcome, "ndr");
+    assert!(
+        s.starts_with("550 5.3.4 ROUTING.SizeLimit") && s.contains("HQ-Branch"),
+        "{s}"
+    );
+    assert_eq!(
+        status("dave@contoso.com", "bob@fabrikam.com", mb(8)).0,
+        "delivered"
+    );
+    let (outcome, s) = status("dave@contoso.com", "erin@contoso.com", mb(16));
+    assert_eq!(outcome, "ndr");
+    assert!(
+        s.starts_with("550 5.2.3 RESOLVER.RST.RecipSizeLimit"),
+        "{s}"
+    );
+    let (outcome, s) = status("dave@contoso.com", "bob@fabrikam.com", mb(25));
+    assert_eq!(outcome, "ndr");
+    assert!(
+        s.starts_with("550 5.2.3 RESOLVER.RST.SendSizeLimit.Org"),
+        "{s}"
+    );
+}

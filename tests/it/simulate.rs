@@ -530,3 +530,46 @@ fn equal_preference_mx_order_is_drawn_per_attempt() {
     );
     assert_eq!(counts(), first, "same seed, same split");
 }
+
+/// Issue 13 point 5: the engine applies the same size limits as `route` (the site link's, the
+/// organisation's send and receive limits): three NDRs and one delivery, with Exchange's
+/// status codes.
+#[test]
+fn size_limits_are_applied_by_the_engine() {
+    let loaded = tlsflow::load::scenario::load_scenario(&crate::support::data(
+        "sizes/size-limits-over-time.yaml",
+    ))
+    .expect("loads");
+    let s = &loaded.scenario;
+    let options = RunOptions {
+        seed: s.seed,
+        record_recipients: true,
+    };
+    let report = tlsflow::report::simulate::run_report(
+        s,
+        &sim::run(s, 0, &options, &mut sim::NullSink),
+        true,
+    );
+    assert!(
+        report.findings.iter().all(|f| f.code != Code::Exp001),
+        "{:?}",
+        report.findings
+    );
+    let mut statuses: Vec<String> = report
+        .recipients
+        .as_ref()
+        .expect("recorded")
+        .iter()
+        .filter_map(|r| r.status.as_deref())
+        .map(|st| st.split(';').next().unwrap_or(st).to_owned())
+        .collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            "550 5.2.3 RESOLVER.RST.RecipSizeLimit",
+            "550 5.2.3 RESOLVER.RST.SendSizeLimit.Org",
+            "550 5.3.4 ROUTING.SizeLimit"
+        ]
+    );
+}
