@@ -1896,6 +1896,12 @@ impl Validator<'_> {
             starttls,
             certificate,
             available: r.available.as_ref().is_none_or(|a| a.value),
+            tls_versions: r
+                .tls_versions
+                .iter()
+                .flatten()
+                .map(|v| v.value.trim().to_owned())
+                .collect(),
         }
     }
 }

@@ -75,6 +75,36 @@ impl Feature {
     }
 }
 
+/// What an opportunistic connection does when the STARTTLS handshake fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnHandshakeFailure {
+    /// Send in clear text on the same or a new connection.
+    ClearText,
+    /// A transient failure: try the next host, then Retry.
+    Transient,
+}
+
+/// The profile setting `opportunistic_handshake_failure`, with its evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandshakeFailureRule {
+    pub behaviour: OnHandshakeFailure,
+    pub evidence: Evidence,
+    pub source: String,
+}
+
+impl HandshakeFailureRule {
+    /// The default: clear text, as one third-party source reports; UNCONFIRMED.
+    fn default_rule() -> HandshakeFailureRule {
+        HandshakeFailureRule {
+            behaviour: OnHandshakeFailure::ClearText,
+            evidence: Evidence::Inferred,
+            source: "§3.1: with opportunistic TLS Exchange falls back to clear text when the handshake fails (one third-party source; UNCONFIRMED)".to_owned(),
+        }
+    }
+}
+
 /// What happens at the external hop when the required level cannot be met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,6 +138,10 @@ pub struct Profile {
     /// decompiled behaviour.
     #[serde(default = "Feature::rule_level_overrides_connector")]
     pub rule_level_overrides_connector: Feature,
+    /// What an opportunistic connection (no TLS required) does when the STARTTLS handshake
+    /// fails (SPEC §5.2: UNCONFIRMED, so a setting). Profile files that omit it get clear text.
+    #[serde(default = "HandshakeFailureRule::default_rule")]
+    pub opportunistic_handshake_failure: HandshakeFailureRule,
     /// Whether the requirement travels, per hop kind.
     pub requirement_travels: CarryRules,
     pub tls_failure: TlsFailure,
@@ -117,7 +151,8 @@ pub struct Profile {
     /// The default `MaxMessageSize` of a Send connector (reference §2.2: 25 MB vs 35 MB,
     /// UNCONFIRMED per version, so it is a setting). `null` = unlimited.
     pub send_connector_default_max_message_size: Option<String>,
-    /// SMTP TLS versions the model assumes (informational, reference §3.1).
+    /// SMTP TLS versions the sending side speaks (reference §3.1, §6): an MX host that accepts
+    /// none of them (its `tls_versions`) fails the handshake.
     pub tls_versions: Vec<String>,
     #[serde(skip)]
     pub default_max_message_size: Option<Bytes>,

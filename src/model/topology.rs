@@ -534,6 +534,8 @@ pub struct MxHost {
     pub certificate: Option<Certificate>,
     /// False: connection refused / host down.
     pub available: bool,
+    /// The TLS versions the host accepts; empty: any.
+    pub tls_versions: Vec<String>,
 }
 
 #[derive(Clone, Debug)]

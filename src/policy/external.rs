@@ -34,6 +34,9 @@ pub enum AttemptFailure {
     ConnectionRefused,
     /// The required TLS could not be established (STARTTLS missing, handshake or certificate).
     TlsRequirementUnmet,
+    /// An opportunistic handshake failed and the profile treats that as transient
+    /// (`opportunistic_handshake_failure: transient`).
+    TlsNegotiationFailed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +67,9 @@ pub struct ExternalOutcome {
     pub domain_secure_broken: bool,
     /// The connector sends to smart hosts, not to the domain's MX hosts (TLS005).
     pub via_smart_host: bool,
+    /// The message was handed over in clear text after a failed TLS handshake: what the
+    /// UNCONFIRMED profile setting `opportunistic_handshake_failure: clear_text` decides.
+    pub fell_back_to_clear_text: bool,
     pub attempts: Vec<Attempt>,
     pub result: ExternalResult,
 }
@@ -149,6 +155,7 @@ pub fn external_hop(
             domain_secure_expected,
             domain_secure_broken,
             via_smart_host: !c.dns_routing,
+            fell_back_to_clear_text: false,
             attempts,
             result: ExternalResult::Ndr {
                 status: format!(
@@ -159,17 +166,18 @@ pub fn external_hop(
     };
     let hosts = if c.dns_routing {
         ordered(hosts, order, |mx| {
-            attempt(mx, effective, ignore_starttls, &expected_name, at).tls
+            attempt(profile, mx, effective, ignore_starttls, &expected_name, at).tls
         })
     } else {
         hosts
     };
     let mut tls_refused = false;
     for mx in hosts {
-        let attempt = attempt(mx, effective, ignore_starttls, &expected_name, at);
+        let attempt = attempt(profile, mx, effective, ignore_starttls, &expected_name, at);
         let delivered = attempt.tls;
         tls_refused |= attempt.failure == Some(AttemptFailure::TlsRequirementUnmet);
         let host = attempt.host.clone();
+        let fell_back = attempt.response.contains(FELL_BACK);
         attempts.push(attempt);
         if let Some(tls) = delivered {
             return ExternalOutcome {
@@ -178,6 +186,7 @@ pub fn external_hop(
                 domain_secure_expected,
                 domain_secure_broken,
                 via_smart_host: !c.dns_routing,
+                fell_back_to_clear_text: fell_back,
                 attempts,
                 result: ExternalResult::Delivered { host, tls },
             };
@@ -207,6 +216,7 @@ pub fn external_hop(
         domain_secure_expected,
         domain_secure_broken,
         via_smart_host: !c.dns_routing,
+        fell_back_to_clear_text: false,
         attempts,
         result,
     }
@@ -282,7 +292,11 @@ fn next_hops<'t>(
     Some(hosts)
 }
 
+/// The response text of a clear-text hand-over after a failed handshake.
+const FELL_BACK: &str = "fell back to clear text";
+
 fn attempt(
+    profile: &crate::model::Profile,
     mx: &MxHost,
     required: TlsLevel,
     ignore_starttls: bool,
@@ -309,8 +323,16 @@ fn attempt(
             response: "421 4.4.1 Connection refused: the remote host did not answer".to_owned(),
         };
     }
+    // A host that accepts none of the TLS versions the sender speaks fails the handshake.
+    let versions_meet = mx.tls_versions.is_empty()
+        || mx
+            .tls_versions
+            .iter()
+            .any(|v| profile.tls_versions.contains(v));
     let starttls = if ignore_starttls {
         StartTls::NotOffered
+    } else if mx.starttls == StartTls::Offered && !versions_meet {
+        StartTls::HandshakeFails
     } else {
         mx.starttls
     };
@@ -320,10 +342,20 @@ fn attempt(
             "250 2.0.0 OK (no STARTTLS: sent in clear text)",
         ),
         StartTls::NotOffered => fail("451 5.7.3 STARTTLS is required to send mail".to_owned()),
-        StartTls::HandshakeFails if required == TlsLevel::None => done(
-            TlsAchieved::None,
-            "250 2.0.0 OK (TLS negotiation failed: fell back to clear text)",
-        ),
+        StartTls::HandshakeFails if required == TlsLevel::None => {
+            match profile.opportunistic_handshake_failure.behaviour {
+                crate::model::profile::OnHandshakeFailure::ClearText => done(
+                    TlsAchieved::None,
+                    "250 2.0.0 OK (TLS negotiation failed: fell back to clear text; profile setting opportunistic_handshake_failure, UNCONFIRMED)",
+                ),
+                crate::model::profile::OnHandshakeFailure::Transient => Attempt {
+                    host: mx.host.clone(),
+                    tls: None,
+                    failure: Some(AttemptFailure::TlsNegotiationFailed),
+                    response: "451 4.4.0 TLS negotiation failed (profile setting opportunistic_handshake_failure: transient, UNCONFIRMED)".to_owned(),
+                },
+            }
+        }
         StartTls::HandshakeFails => fail("451 4.4.0 TLS negotiation failed".to_owned()),
         StartTls::Offered => {
             let self_signed = Certificate::default();

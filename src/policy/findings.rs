@@ -77,10 +77,16 @@ pub fn judge(input: &FindingInput<'_>) -> Vec<Finding> {
         .map_or_else(String::new, |r| format!(" (rule \"{r}\")"));
     let sender = input.sender_server.unwrap_or("?");
     if input.rule_required > TlsLevel::None && *tls == TlsAchieved::None {
+        // A finding that rests on an UNCONFIRMED profile setting says so.
+        let unconfirmed = if external.fell_back_to_clear_text {
+            " after a failed TLS handshake (the fall-back to clear text is the profile setting opportunistic_handshake_failure, UNCONFIRMED)"
+        } else {
+            ""
+        };
         findings.push(Finding::new(
             Code::Tls001,
             format!(
-                "{} required {}{rule} but {sender} sent it in clear text to {host}",
+                "{} required {}{rule} but {sender} sent it in clear text to {host}{unconfirmed}",
                 input.recipient, input.rule_required
             ),
             input.lost_at.cloned(),

@@ -1571,3 +1571,55 @@ fn size_limits_of_the_organisation_and_the_site_links() {
         "{s}"
     );
 }
+
+/// Issue 13 point 9: an MX host's `tls_versions` against the profile's (exchange2013 speaks
+/// 1.2): a 1.3-only host fails the handshake. Dave's requirement holds: 451, deferred. Alice's
+/// was lost on the relay: the opportunistic connection falls back to clear text, which is the
+/// UNCONFIRMED profile setting `opportunistic_handshake_failure: clear_text`, and TLS001 says
+/// so. Under `requiretls` (TLS 1.2 and 1.3) the handshake succeeds.
+#[test]
+fn tls_versions_and_the_handshake_failure_setting() {
+    let t = load(&data("routing/tls-versions.yaml"));
+    check_hops(
+        &t,
+        "dave@contoso.com",
+        "bob@fabrikam.com",
+        SECRET,
+        &[],
+        "hops=HQ-MBX1>mx13.fabrikam.com:external outcome=deferred findings=-",
+    );
+    let r = explain(&t, "alice@contoso.com", "bob@fabrikam.com", SECRET, &[]);
+    assert_eq!(
+        r.tls.map(tlsflow::model::tls::TlsAchieved::as_str),
+        Some("none")
+    );
+    let f = &r.findings[0];
+    assert_eq!(f.code.as_str(), "TLS001");
+    assert!(
+        f.message
+            .contains("opportunistic_handshake_failure, UNCONFIRMED"),
+        "{}",
+        f.message
+    );
+    let mut transient = t.clone();
+    transient.profile.opportunistic_handshake_failure.behaviour =
+        tlsflow::model::profile::OnHandshakeFailure::Transient;
+    check_hops(
+        &transient,
+        "alice@contoso.com",
+        "bob@fabrikam.com",
+        SECRET,
+        &[],
+        "hops=BR-MBX1>HQ-MBX1:relay_to_connector_source_servers[enc->none],HQ-MBX1>mx13.fabrikam.com:external outcome=deferred findings=-",
+    );
+    let mut modern = t.clone();
+    modern.profile = tlsflow::load::profile::builtin("requiretls").expect("built in");
+    check_hops(
+        &modern,
+        "dave@contoso.com",
+        "bob@fabrikam.com",
+        SECRET,
+        &[],
+        "hops=HQ-MBX1>mx13.fabrikam.com:external outcome=delivered tls=encrypted findings=-",
+    );
+}
