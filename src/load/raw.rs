@@ -382,7 +382,7 @@ pub(crate) struct RawMx {
     pub(crate) certificate: Option<S<RawCertificate>>,
     /// False: connection refused or host down. Default true.
     pub(crate) available: Option<S<bool>>,
-    /// The TLS versions the host accepts (e.g. ["1.2", "1.3"]); a sender whose profile speaks
+    /// The TLS versions the host accepts (e.g. `["1.2", "1.3"]`); a sender whose profile speaks
     /// none of them fails the handshake. Default: any.
     pub(crate) tls_versions: Option<Vec<S<String>>>,
 }
