@@ -1140,8 +1140,8 @@ impl Validator<'_> {
                 &r.tls_domain,
                 tls_auth_level == Some(TlsLevel::DomainValidation),
             ) {
-                self.error(Code::Cfg015, pos(domain), &format!("{path}.tls_domain"), format!("send connector `{name}` sets tls_domain without tls_auth_level: domain_validation"))
-                    .hint = Some("TlsDomain is used only with DomainValidation".to_owned());
+                self.error(Code::Cfg109, pos(domain), &format!("{path}.tls_domain"), format!("send connector `{name}` sets tls_domain without tls_auth_level: domain_validation, so Exchange ignores it: the remote certificate's name is not checked"))
+                    .hint = Some("Set-SendConnector -TlsDomain \"is used only if the TlsAuthLevel parameter is set to DomainValidation\": set tls_auth_level: domain_validation, or remove tls_domain".to_owned());
             }
             let tls_domain = r.tls_domain.as_ref().and_then(|d| {
                 let lower = d.value.trim().to_lowercase();

@@ -75,7 +75,7 @@ codes! {
     Cfg012 = "CFG012", Error, "tls_auth_level requires require_tls";
     Cfg013 = "CFG013", Error, "retired: domain_secure on a wildcard address space (Exchange accepts it)";
     Cfg014 = "CFG014", Error, "retired: domain_secure with ignore_starttls (now the warning CFG108)";
-    Cfg015 = "CFG015", Error, "tls_domain requires tls_auth_level domain_validation";
+    Cfg015 = "CFG015", Error, "retired: tls_domain without domain_validation (now the warning CFG109)";
     Cfg016 = "CFG016", Error, "invalid Edge server";
     Cfg017 = "CFG017", Error, "rule action not available under this profile";
     Cfg018 = "CFG018", Error, "invalid value";
@@ -95,6 +95,7 @@ codes! {
     Cfg106 = "CFG106", Warning, "a Front End proxy connector whose source servers' sites have no Front End service";
     Cfg107 = "CFG107", Warning, "a Domain Secure partner with no Domain Secure connector";
     Cfg108 = "CFG108", Warning, "Domain Secure that cannot work: smart-host routing or ignore_starttls";
+    Cfg109 = "CFG109", Warning, "tls_domain is ignored without tls_auth_level domain_validation";
 }
 
 impl fmt::Display for Code {

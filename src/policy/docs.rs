@@ -518,26 +518,17 @@ pub fn doc(code: Code) -> CodeDoc {
             fix: "See CFG108. The code number stays reserved.",
         },
         Code::Cfg015 => CodeDoc {
-            what: "A send connector sets tls_domain while tls_auth_level is not \
-                   domain_validation.",
-            why: "TlsDomain is used only with DomainValidation (reference §2.2); with any other \
-                  level it is ignored, and the file would suggest that the partner's name is \
-                  checked when it is not.",
+            what: "Retired: tlsflow once refused tls_domain without tls_auth_level: \
+                   domain_validation. This is now the warning CFG109.",
+            why: "Set-SendConnector accepts it: \"This parameter is used only if the \
+                  TlsAuthLevel parameter is set to DomainValidation\" (Set-SendConnector \
+                  -TlsDomain). A configuration Exchange accepts is a warning, not an error.",
             example: concat!(
-                "format: 1\n",
-                "sites: [{name: HQ}]\n",
-                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
                 "send_connectors:\n",
-                "  - name: Litware\n",
-                "    address_spaces: [\"SMTP:litwareinc.com;1\"]\n",
-                "    source_servers: [HQ-MBX1]\n",
-                "    require_tls: true\n",
-                "    tls_auth_level: certificate_validation\n",
-                "    tls_domain: litwareinc.com",
+                "  - {name: Litware, address_spaces: [\"SMTP:litwareinc.com;1\"], source_servers: [HQ-MBX1],\n",
+                "     require_tls: true, tls_auth_level: certificate_validation, tls_domain: litwareinc.com}",
             ),
-            fix: "Set-SendConnector Litware -TlsAuthLevel DomainValidation -TlsDomain \
-                  litwareinc.com (tls_auth_level: domain_validation, which needs require_tls: \
-                  true), or remove tls_domain.",
+            fix: "See CFG109. The code number stays reserved.",
         },
         Code::Cfg016 => CodeDoc {
             what: "An invalid Edge server: an Edge that also holds the mailbox or frontend role, \
@@ -797,6 +788,29 @@ pub fn doc(code: Code) -> CodeDoc {
             ),
             fix: "Make one connector per kind: New-SendConnector Partner-Edge -SourceTransportServers \
                   EDGE1 on the Edge side, and keep HQ-MBX1 on its own connector (or drop it).",
+        },
+        Code::Cfg109 => CodeDoc {
+            what: "A send connector sets tls_domain while tls_auth_level is not \
+                   domain_validation.",
+            why: "TlsDomain \"is used only if the TlsAuthLevel parameter is set to \
+                  DomainValidation\" (Set-SendConnector -TlsDomain; reference §2.2): Exchange \
+                  accepts it with any other level and ignores it, and the file would suggest that the partner's name is \
+                  checked when it is not.",
+            example: concat!(
+                "format: 1\n",
+                "sites: [{name: HQ}]\n",
+                "servers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\n",
+                "send_connectors:\n",
+                "  - name: Litware\n",
+                "    address_spaces: [\"SMTP:litwareinc.com;1\"]\n",
+                "    source_servers: [HQ-MBX1]\n",
+                "    require_tls: true\n",
+                "    tls_auth_level: certificate_validation\n",
+                "    tls_domain: litwareinc.com",
+            ),
+            fix: "Set-SendConnector Litware -TlsAuthLevel DomainValidation -TlsDomain \
+                  litwareinc.com (tls_auth_level: domain_validation, which needs require_tls: \
+                  true), or remove tls_domain.",
         },
         Code::Cfg101 => CodeDoc {
             what: "The defect warning: an enforcing rule with require_tls can match mail from a \
