@@ -298,6 +298,7 @@ fn explain_from(
                 end: RouteEnd::Queued {
                     at: mailbox_server,
                     reason: reason.clone(),
+                    waiting_for: None,
                 },
             },
             steps: Vec::new(),

@@ -59,6 +59,9 @@ pub struct Hop {
     pub kind: HopKind,
     /// The two servers are in different AD sites (an Edge counts as its subscribed site).
     pub cross_site: bool,
+    /// The Send connector the hop serves (relays to its source servers or Edge, Front End
+    /// proxy): it names the delivery queue (reference §4.2).
+    pub connector: Option<ConnectorId>,
 }
 
 /// Where the route ends.
@@ -72,8 +75,14 @@ pub enum RouteEnd {
     },
     /// Delivered to the mailbox on `server`.
     Mailbox { server: ServerId },
-    /// Queued on `at` in Retry: the next hop is unreachable (queue at the point of failure).
-    Queued { at: ServerId, reason: String },
+    /// Queued on `at` in Retry: the next hop is unreachable (queue at the point of failure);
+    /// `waiting_for` is the kind of the hop it waits to take, when known (the queue's delivery
+    /// type: Retry is a status, not a delivery type).
+    Queued {
+        at: ServerId,
+        reason: String,
+        waiting_for: Option<HopKind>,
+    },
     /// No connector matches: the Unreachable queue on `at`.
     Unreachable { at: ServerId },
     /// Refused with a non-delivery report.
@@ -171,7 +180,11 @@ pub fn route(
                 site_path,
                 path_cost,
                 hops,
-                end: RouteEnd::Queued { at, reason },
+                end: RouteEnd::Queued {
+                    at,
+                    reason,
+                    waiting_for: None,
+                },
             };
         }
         at = hop.to;
@@ -203,6 +216,7 @@ fn hop(topology: &Topology, from: ServerId, to: ServerId, kind: HopKind) -> Hop 
         to,
         kind,
         cross_site: site_of(topology, from) != site_of(topology, to),
+        connector: None,
     }
 }
 
@@ -258,6 +272,7 @@ pub fn next_step(
                 return Step::End(RouteEnd::Queued {
                     at,
                     reason: "no site path to the mailbox's site".to_owned(),
+                    waiting_for: Some(HopKind::MailboxDelivery),
                 });
             };
             if let Some(ndr) = link_size_limit(topology, at, path, size) {
@@ -321,7 +336,30 @@ fn link_size_limit(
     }))
 }
 
+/// The step toward `selected`'s connector, its hops tagged with the connector.
 fn external_step(topology: &Topology, at: ServerId, selected: &Selected, faults: &Faults) -> Step {
+    let tag = |mut h: Hop| {
+        if matches!(
+            h.kind,
+            HopKind::RelayToConnectorSourceServers | HopKind::RelayToEdge | HopKind::FrontendProxy
+        ) {
+            h.connector = Some(selected.connector);
+        }
+        h
+    };
+    match toward_connector(topology, at, selected, faults) {
+        Step::Relay(h) => Step::Relay(tag(h)),
+        Step::RelayThenEnd(h, end) => Step::RelayThenEnd(tag(h), end),
+        end @ Step::End(_) => end,
+    }
+}
+
+fn toward_connector(
+    topology: &Topology,
+    at: ServerId,
+    selected: &Selected,
+    faults: &Faults,
+) -> Step {
     let here = site_of(topology, at);
     let connector = topology.connector(selected.connector);
     let via_edge = connector
@@ -346,6 +384,7 @@ fn external_step(topology: &Topology, at: ServerId, selected: &Selected, faults:
                 None => Step::End(RouteEnd::Queued {
                     at,
                     reason: format!("no Edge server of {} is up", connector.name),
+                    waiting_for: Some(HopKind::RelayToEdge),
                 }),
             };
         }
@@ -422,6 +461,7 @@ fn frontend_proxy(
         ),
         None => Step::End(RouteEnd::Queued {
             at,
+            waiting_for: Some(HopKind::FrontendProxy),
             reason: format!(
                 "no Front End Transport service is available in site {}",
                 topology.site(here).name
@@ -560,6 +600,7 @@ fn to_servers(
         return Step::End(RouteEnd::Queued {
             at,
             reason: format!("{} unreachable", names.join(", ")),
+            waiting_for: Some(kind),
         });
     }
     let reason = format!(
@@ -583,11 +624,19 @@ fn to_servers(
         {
             return Step::RelayThenEnd(
                 hop(topology, at, to, HopKind::RelayToRemoteSite),
-                RouteEnd::Queued { at: to, reason },
+                RouteEnd::Queued {
+                    at: to,
+                    reason,
+                    waiting_for: Some(kind),
+                },
             );
         }
     }
-    Step::End(RouteEnd::Queued { at, reason })
+    Step::End(RouteEnd::Queued {
+        at,
+        reason,
+        waiting_for: Some(kind),
+    })
 }
 
 fn describe(topology: &Topology, servers: &[ServerId]) -> String {

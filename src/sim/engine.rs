@@ -242,11 +242,16 @@ struct Item {
     queue: Option<u32>,
 }
 
+/// A delivery queue: Exchange's NextHopSolutionKey (delivery type, next hop, TLS level,
+/// reference §3.6, §4.2) on a server; `target` keeps one queue per destination server where
+/// Exchange's next hop names a group (a connector, a site, a DAG), so that routing to each
+/// target server stays exact.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct QueueKey {
     server: ServerId,
     delivery_type: &'static str,
     next_hop: String,
+    target: Option<ServerId>,
     level: TlsLevel,
 }
 
@@ -1109,7 +1114,7 @@ impl Engine<'_, '_> {
         &mut self,
         item: u32,
         hop: Option<QueueHop>,
-        name: impl FnOnce(&Topology, &str) -> (&'static str, String, String),
+        name: impl FnOnce(&Topology, &str) -> QueueName,
     ) {
         let it = self.items.slots[item as usize].as_ref().expect("live item");
         let (server, level) = (it.at, it.level);
@@ -1120,11 +1125,12 @@ impl Engine<'_, '_> {
             return;
         }
         let domain = self.item_domain(item);
-        let (delivery_type, next_hop, connector_id) = name(&self.topology, &domain);
+        let (delivery_type, next_hop, connector_id, target) = name(&self.topology, &domain);
         let key = QueueKey {
             server,
             delivery_type,
             next_hop,
+            target,
             level,
         };
         let q = self.queue_for(key, connector_id);
@@ -1153,6 +1159,7 @@ impl Engine<'_, '_> {
             server,
             delivery_type: "Unreachable",
             next_hop: "Unreachable Domain".to_owned(),
+            target: None,
             level,
         };
         self.enqueue(item, key, String::new());
@@ -1450,7 +1457,8 @@ impl Engine<'_, '_> {
                     .item_domain_id(item)
                     .map(|d| QueueHop::External(connector, d));
                 self.enqueue_by_hop(item, hop, |topology, domain| {
-                    external_queue_name(topology, connector, domain)
+                    let (t, next_hop, id) = external_queue_name(topology, connector, domain);
+                    (t, next_hop, id, None)
                 });
             }
             Some(RouteEnd::Queued { .. }) | None => {
@@ -2254,27 +2262,103 @@ fn group_key(step: &Step, domain: &str) -> String {
 /// The delivery type and next hop of the queue a decision puts a recipient in, and the
 /// connector the tracking log names (reference §4.2: DNS delivery queues are per remote domain,
 /// smart-host queues per smart host list, relays per next hop).
-fn queue_name(topology: &Topology, step: &Step, domain: &str) -> (&'static str, String, String) {
+/// A queue's name: delivery type, next hop, the connector the tracking log names, and the
+/// destination server that keeps queues exact.
+type QueueName = (&'static str, String, String, Option<ServerId>);
+
+/// The delivery type and next hop Exchange gives the queue for `step` (NextHopSolutionKey,
+/// reference §4.2): a relay to connector source servers or to an Edge is named after the
+/// connector, a relay to another site after the site, mailbox delivery after the database (own
+/// delivery group), the DAG (`SmtpRelayToDag`) or the mailbox delivery group
+/// (`SmtpRelayToMailboxDeliveryGroup`); a Front End proxy uses the connector's delivery queue;
+/// a message queued at the point of failure waits in the queue of the hop it could not take
+/// (Retry is that queue's status, not a delivery type).
+fn queue_name(topology: &Topology, step: &Step, domain: &str) -> QueueName {
     const INTRA_ORG: &str = "Intra-Organization SMTP Send Connector";
+    let site_name = |s: ServerId| {
+        let server = topology.server(s);
+        server
+            .site
+            .or(server.subscribed_site)
+            .map_or_else(String::new, |x| topology.site(x).name.clone())
+    };
     match step {
         Step::Relay(h) | Step::RelayThenEnd(h, _) => {
-            let t = match h.kind {
-                HopKind::RelayToConnectorSourceServers => "SmtpRelayToConnectorSourceServers",
+            let connector = h.connector.map(|c| topology.connector(c).name.clone());
+            let (t, next_hop) = match h.kind {
+                HopKind::RelayToConnectorSourceServers => (
+                    "SmtpRelayToConnectorSourceServers",
+                    connector.unwrap_or_else(|| topology.server(h.to).name.clone()),
+                ),
                 HopKind::RelayToHubSite | HopKind::RelayToRemoteSite => {
-                    "SmtpRelayToRemoteActiveDirectorySite"
+                    ("SmtpRelayToRemoteActiveDirectorySite", site_name(h.to))
                 }
-                HopKind::RelayToEdge => "SmtpRelayWithinAdSiteToEdge",
-                HopKind::FrontendProxy => "SmtpRelayToFrontendTransport",
-                HopKind::MailboxDelivery => "SmtpDeliveryToMailbox",
-                HopKind::Submission | HopKind::External => "Undefined",
+                HopKind::RelayToEdge => (
+                    "SmtpRelayWithinAdSiteToEdge",
+                    connector.unwrap_or_else(|| topology.server(h.to).name.clone()),
+                ),
+                HopKind::FrontendProxy => {
+                    if let Some(c) = h.connector {
+                        let (t, next_hop, id) = external_queue_name(topology, c, domain);
+                        return (t, next_hop, id, Some(h.to));
+                    }
+                    (
+                        "SmtpRelayToFrontendTransport",
+                        topology.server(h.to).name.clone(),
+                    )
+                }
+                HopKind::MailboxDelivery => mailbox_queue(topology, h.from, h.to),
+                HopKind::Submission | HopKind::External => {
+                    ("Undefined", topology.server(h.to).name.clone())
+                }
             };
-            (t, topology.server(h.to).name.clone(), INTRA_ORG.to_owned())
+            (t, next_hop, INTRA_ORG.to_owned(), Some(h.to))
         }
         Step::End(RouteEnd::External { connector, .. }) => {
-            external_queue_name(topology, *connector, domain)
+            let (t, next_hop, id) = external_queue_name(topology, *connector, domain);
+            (t, next_hop, id, None)
         }
-        Step::End(RouteEnd::Queued { reason, .. }) => ("Retry", reason.clone(), String::new()),
-        Step::End(_) => ("Undefined", String::new(), String::new()),
+        Step::End(RouteEnd::Queued {
+            reason,
+            waiting_for,
+            ..
+        }) => {
+            let t = match waiting_for {
+                Some(HopKind::RelayToConnectorSourceServers) => "SmtpRelayToConnectorSourceServers",
+                Some(HopKind::RelayToHubSite | HopKind::RelayToRemoteSite) => {
+                    "SmtpRelayToRemoteActiveDirectorySite"
+                }
+                Some(HopKind::RelayToEdge) => "SmtpRelayWithinAdSiteToEdge",
+                Some(HopKind::MailboxDelivery) => "SmtpDeliveryToMailbox",
+                Some(HopKind::FrontendProxy) => "DnsConnectorDelivery",
+                _ => "Undefined",
+            };
+            (t, reason.clone(), String::new(), None)
+        }
+        Step::End(_) => ("Undefined", String::new(), String::new(), None),
+    }
+}
+
+/// Mailbox delivery from `from` to the mailbox on `to`: inside the delivery group, to the
+/// database (tlsflow names a server's databases after it); else to the DAG or the remote
+/// mailbox delivery group (reference §4.2).
+fn mailbox_queue(topology: &Topology, from: ServerId, to: ServerId) -> (&'static str, String) {
+    let group = topology.group_of(to);
+    if group.is_some() && group == topology.group_of(from) {
+        return (
+            "SmtpDeliveryToMailbox",
+            format!("Mailbox Database on {}", topology.server(to).name),
+        );
+    }
+    match group.map(|g| topology.group(g).kind) {
+        Some(crate::model::GroupKind::Dag(d)) => {
+            ("SmtpRelayToDag", topology.dags[d.index()].name.clone())
+        }
+        Some(crate::model::GroupKind::Site { site, major }) => (
+            "SmtpRelayToMailboxDeliveryGroup",
+            format!("Site:{};Version:{major}", topology.site(site).name),
+        ),
+        None => ("SmtpDeliveryToMailbox", topology.server(to).name.clone()),
     }
 }
 

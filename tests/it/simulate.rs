@@ -573,3 +573,37 @@ fn size_limits_are_applied_by_the_engine() {
         ]
     );
 }
+
+/// Issue 13 point 10: a message queued at the point of failure waits in the queue of the hop it
+/// could not take, named with Exchange's delivery type (SmtpRelayToConnectorSourceServers), in
+/// Retry status — not in a queue whose delivery type is "Retry".
+#[test]
+fn a_queue_is_named_by_its_delivery_type_and_retry_is_its_status() {
+    let loaded = tlsflow::load::scenario::load_scenario(&crate::support::data(
+        "queues/queued-at-the-point-of-failure.yaml",
+    ))
+    .expect("loads");
+    let s = &loaded.scenario;
+    let options = RunOptions {
+        seed: s.seed,
+        record_recipients: true,
+    };
+    let report = tlsflow::report::simulate::run_report(
+        s,
+        &sim::run(s, 0, &options, &mut sim::NullSink),
+        true,
+    );
+    let queued: Vec<String> = report
+        .recipients
+        .as_ref()
+        .expect("recorded")
+        .iter()
+        .filter_map(|r| r.reason.clone())
+        .collect();
+    let text = format!("{queued:?}");
+    assert!(
+        text.contains("queue SmtpRelayToConnectorSourceServers:") && text.contains("(Retry)"),
+        "{text}"
+    );
+    assert!(!text.contains("queue Retry:"), "{text}");
+}
