@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
+use proptest::test_runner::Config;
 
 use tlsflow::load::{self, SourceFile};
 use tlsflow::model::{Bytes, Faults, ServerId, SiteId, Topology};
@@ -14,17 +14,7 @@ use tlsflow::policy::{self, Request, Sender};
 use tlsflow::sim::RecipientState as State;
 
 fn config() -> Config {
-    let cases = std::env::var("TLSFLOW_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(48);
-    Config {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/properties.txt",
-        ))),
-        ..Config::default()
-    }
+    crate::support::proptest_config("proptest-regressions/properties.txt")
 }
 
 /// (address space, cost, source servers as (site, server index), scoped, frontend proxy, TLS

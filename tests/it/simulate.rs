@@ -536,20 +536,7 @@ fn equal_preference_mx_order_is_drawn_per_attempt() {
 /// status codes.
 #[test]
 fn size_limits_are_applied_by_the_engine() {
-    let loaded = tlsflow::load::scenario::load_scenario(&crate::support::data(
-        "sizes/size-limits-over-time.yaml",
-    ))
-    .expect("loads");
-    let s = &loaded.scenario;
-    let options = RunOptions {
-        seed: s.seed,
-        record_recipients: true,
-    };
-    let report = tlsflow::report::simulate::run_report(
-        s,
-        &sim::run(s, 0, &options, &mut sim::NullSink),
-        true,
-    );
+    let report = baseline_with_recipients("sizes/size-limits-over-time.yaml");
     assert!(
         report.findings.iter().all(|f| f.code != Code::Exp001),
         "{:?}",
@@ -579,20 +566,7 @@ fn size_limits_are_applied_by_the_engine() {
 /// Retry status — not in a queue whose delivery type is "Retry".
 #[test]
 fn a_queue_is_named_by_its_delivery_type_and_retry_is_its_status() {
-    let loaded = tlsflow::load::scenario::load_scenario(&crate::support::data(
-        "queues/queued-at-the-point-of-failure.yaml",
-    ))
-    .expect("loads");
-    let s = &loaded.scenario;
-    let options = RunOptions {
-        seed: s.seed,
-        record_recipients: true,
-    };
-    let report = tlsflow::report::simulate::run_report(
-        s,
-        &sim::run(s, 0, &options, &mut sim::NullSink),
-        true,
-    );
+    let report = baseline_with_recipients("queues/queued-at-the-point-of-failure.yaml");
     let queued: Vec<String> = report
         .recipients
         .as_ref()
@@ -606,4 +580,16 @@ fn a_queue_is_named_by_its_delivery_type_and_retry_is_its_status() {
         "{text}"
     );
     assert!(!text.contains("queue Retry:"), "{text}");
+}
+
+/// The baseline run of a fixture scenario under `tests/data/`, with every recipient's outcome.
+fn baseline_with_recipients(fixture: &str) -> tlsflow::report::simulate::RunReport {
+    let loaded = tlsflow::load::scenario::load_scenario(&crate::support::data(fixture))
+        .unwrap_or_else(|f| panic!("{fixture}:\n{}", f.render()));
+    let s = &loaded.scenario;
+    let options = RunOptions {
+        seed: s.seed,
+        record_recipients: true,
+    };
+    tlsflow::report::simulate::run_report(s, &sim::run(s, 0, &options, &mut sim::NullSink), true)
 }

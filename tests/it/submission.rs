@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 
 use assert_cmd::Command;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
+use proptest::test_runner::Config;
 
 use tlsflow::check::{self, CheckOptions};
 use tlsflow::load::{self, SourceFile};
@@ -469,17 +469,7 @@ fn check_options() -> CheckOptions {
 // Properties on generated organisations.
 
 fn config() -> Config {
-    let cases = std::env::var("TLSFLOW_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(48);
-    Config {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/submission.txt",
-        ))),
-        ..Config::default()
-    }
+    crate::support::proptest_config("proptest-regressions/submission.txt")
 }
 
 /// One generated Mailbox server.

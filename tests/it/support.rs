@@ -191,3 +191,19 @@ pub(crate) fn check_hops(
         "\nroute --from {from} --to {to} --subject {subject:?} --down {down:?}\n(full line: {line})"
     );
 }
+
+/// The proptest configuration of a property file: `TLSFLOW_PROPTEST_CASES` cases (default 48),
+/// failures kept in `regressions` (a file under `proptest-regressions/`).
+pub(crate) fn proptest_config(regressions: &'static str) -> proptest::test_runner::Config {
+    let cases = std::env::var("TLSFLOW_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(regressions),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}
