@@ -246,7 +246,17 @@ pub fn of_simulation(r: &SimulateReport, files: &[AnalysedFile], fixes: &FixInde
                     "example".to_owned(),
                     format!("{} {} -> {} at {when}", f.message_id, f.sender, f.recipient),
                 ));
-                facts.push(("origin site".to_owned(), site.clone()));
+                facts.push(("origin site".to_owned(), format!("{site} (the sender's)")));
+            }
+            // The first hop starts on the Transport service that ran the rules: Mailbox
+            // Transport Submission chose it from the message's mailbox recipients (§1.10).
+            if let Some(first) = f.hops.first().and_then(|h| h.split(" -> ").next()) {
+                facts.push((
+                    "rules ran on".to_owned(),
+                    format!(
+                        "{first} (the submission's choice, from the message's mailbox recipients)"
+                    ),
+                ));
             }
             if !connector.is_empty() {
                 facts.push(("send connector".to_owned(), connector.clone()));
