@@ -2192,7 +2192,7 @@ impl Engine<'_, '_> {
                 }
             }
         }
-        // Messages never handed to a Transport service (no server up in the sender's site).
+        // Messages never handed to a Transport service (no server of the submission's group up).
         for slot in &mut self.msgs.slots {
             let Some(m) = slot else { continue };
             for rcpt in m.rcpts.iter_mut().filter(|r| !r.done) {
@@ -2208,7 +2208,7 @@ impl Engine<'_, '_> {
                         state: RecipientState::Queued {
                             at: String::new(),
                             reason:
-                                "awaiting submission: no Transport service up in the sender's site"
+                                "awaiting submission: no Transport service of the submission's delivery group is up"
                                     .to_owned(),
                         },
                         hops: Vec::new(),
