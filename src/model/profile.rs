@@ -105,6 +105,39 @@ impl HandshakeFailureRule {
     }
 }
 
+/// When a routing change (a Send connector disabled or enabled) reaches messages already
+/// waiting in a queue in Retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryReroute {
+    /// The queue is resubmitted to the categorizer at once and routed by the new table.
+    AtOnce,
+    /// The queue keeps the routing it had when it entered Retry until it has been idle in
+    /// Retry for MaxIdleTimeBeforeResubmit (12 h), then is resubmitted (reference §4.3).
+    AfterMaxIdle,
+}
+
+/// The profile setting `retry_queue_reroute`, with its evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryRerouteRule {
+    pub behaviour: RetryReroute,
+    pub evidence: Evidence,
+    pub source: String,
+}
+
+impl RetryRerouteRule {
+    /// The default: the documented 12-hour resubmission; whether a routing change acts sooner
+    /// is UNCONFIRMED.
+    fn default_rule() -> RetryRerouteRule {
+        RetryRerouteRule {
+            behaviour: RetryReroute::AfterMaxIdle,
+            evidence: Evidence::Inferred,
+            source: "§4.3: a Retry delivery queue idle for MaxIdleTimeBeforeResubmit (12 h) is resubmitted to the categorizer; whether a routing change resubmits it sooner is UNCONFIRMED".to_owned(),
+        }
+    }
+}
+
 /// What happens at the external hop when the required level cannot be met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,6 +175,10 @@ pub struct Profile {
     /// fails (SPEC §5.2: UNCONFIRMED, so a setting). Profile files that omit it get clear text.
     #[serde(default = "HandshakeFailureRule::default_rule")]
     pub opportunistic_handshake_failure: HandshakeFailureRule,
+    /// When a routing change reaches messages in a Retry queue (SPEC §5.2: UNCONFIRMED, so a
+    /// setting). Profile files that omit it get the documented 12-hour resubmission.
+    #[serde(default = "RetryRerouteRule::default_rule")]
+    pub retry_queue_reroute: RetryRerouteRule,
     /// Whether the requirement travels, per hop kind.
     pub requirement_travels: CarryRules,
     pub tls_failure: TlsFailure,

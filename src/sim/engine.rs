@@ -264,7 +264,15 @@ struct Queue {
     last_error: String,
     /// What the tracking log names as `connector-id` for this queue.
     connector_id: String,
+    /// When the queue entered Retry, and the Send connectors disabled then: under
+    /// `retry_queue_reroute: after_max_idle` it is routed with those until it has been idle
+    /// in Retry for MaxIdleTimeBeforeResubmit.
+    retry_since: u64,
+    connectors_down_at_retry: Vec<ConnectorId>,
 }
+
+/// MaxIdleTimeBeforeResubmit (reference §4.3).
+const MAX_IDLE_TIME_BEFORE_RESUBMIT: u64 = 12 * 60 * 60 * 1000;
 
 /// A routing target as numbers: the mailbox's server, or the interned recipient domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -1194,6 +1202,8 @@ impl Engine<'_, '_> {
                 generation: 0,
                 last_error: String::new(),
                 connector_id,
+                retry_since: 0,
+                connectors_down_at_retry: Vec::new(),
             });
             self.queue_index.insert(key, q);
             q
@@ -1230,13 +1240,26 @@ impl Engine<'_, '_> {
             self.arm_queue(q);
             return;
         }
+        // A queue in Retry keeps the routing of the moment it entered Retry until it has been
+        // idle for MaxIdleTimeBeforeResubmit, under `after_max_idle` (reference §4.3).
+        let frozen: Option<Vec<ConnectorId>> = {
+            let queue = &self.queues[q as usize];
+            (queue.retry
+                && self.topology.profile.retry_queue_reroute.behaviour
+                    == crate::model::profile::RetryReroute::AfterMaxIdle
+                && self.now()
+                    < queue
+                        .retry_since
+                        .saturating_add(MAX_IDLE_TIME_BEFORE_RESUBMIT))
+            .then(|| queue.connectors_down_at_retry.clone())
+        };
         while let Some(&(item, generation)) = self.queues[q as usize].items.front() {
             if !self.item_alive(item, generation) {
                 self.queues[q as usize].items.pop_front();
                 self.items.remove(item);
                 continue;
             }
-            match self.deliver(item) {
+            match self.deliver(item, frozen.as_deref()) {
                 Ok(()) => {
                     self.queues[q as usize].items.pop_front();
                     if self.items.get(item, generation).is_some() {
@@ -1256,7 +1279,21 @@ impl Engine<'_, '_> {
                         &error,
                         "",
                     );
+                    let now = self.now();
+                    let down_now: Vec<ConnectorId> = self
+                        .faults
+                        .down
+                        .iter()
+                        .filter_map(|c| match c {
+                            crate::model::Component::Connector(id) => Some(*id),
+                            _ => None,
+                        })
+                        .collect();
                     let queue = &mut self.queues[q as usize];
+                    if !queue.retry {
+                        queue.retry_since = now;
+                        queue.connectors_down_at_retry = down_now;
+                    }
                     queue.retry = true;
                     queue.failures += 1;
                     queue.generation = queue.generation.wrapping_add(1);
@@ -1264,7 +1301,7 @@ impl Engine<'_, '_> {
                     let delay = retry_delay(&self.topology.transport_config, queue.failures).0;
                     let generation = queue.generation;
                     self.events.push(
-                        self.now() + delay,
+                        now + delay,
                         Event::QueueRetry {
                             queue: q,
                             generation,
@@ -1288,7 +1325,9 @@ impl Engine<'_, '_> {
     }
 
     /// One delivery attempt of an item from its server. `Err` is a transient failure.
-    fn deliver(&mut self, item: u32) -> Result<(), String> {
+    /// Hands an item to its next hop. `frozen`: route with the Send connectors disabled as
+    /// listed (a Retry queue's routing table) instead of the current ones.
+    fn deliver(&mut self, item: u32, frozen: Option<&[ConnectorId]>) -> Result<(), String> {
         let it = self.items.slots[item as usize].as_ref().expect("live item");
         if let Some(RouteEnd::External {
             from,
@@ -1303,7 +1342,26 @@ impl Engine<'_, '_> {
         if key.is_none() {
             return Ok(());
         }
-        let step = self.step(at, key, size);
+        let step = match (frozen, key) {
+            (Some(down), Some(k)) => {
+                // The queue's routing table: today's outages, the connectors of its Retry start.
+                let mut faults = self.faults.clone();
+                faults
+                    .down
+                    .retain(|c| !matches!(c, crate::model::Component::Connector(_)));
+                faults
+                    .down
+                    .extend(down.iter().map(|&c| crate::model::Component::Connector(c)));
+                let target = match k {
+                    TargetKey::Mailbox(server) => Target::Mailbox(server),
+                    TargetKey::Domain(id) => {
+                        Target::External(self.domain_names[id as usize].clone())
+                    }
+                };
+                next_step(&self.topology, at, &target, size, &faults)
+            }
+            _ => self.step(at, key, size),
+        };
         match step {
             Step::Relay(hop) => {
                 self.relay(item, hop, None);
@@ -1948,6 +2006,11 @@ impl Engine<'_, '_> {
                 }
                 if matches!(component, crate::model::Component::Connector(_)) {
                     self.resubmit_unreachable();
+                    if self.topology.profile.retry_queue_reroute.behaviour
+                        == crate::model::profile::RetryReroute::AtOnce
+                    {
+                        self.retry_queues_now();
+                    }
                 }
             }
             Action::Set(change) => {
@@ -2016,6 +2079,26 @@ impl Engine<'_, '_> {
                     generation,
                 },
             );
+        }
+    }
+
+    /// Under `retry_queue_reroute: at_once`, a routing change resubmits every queue in Retry at
+    /// once: each is attempted now, routed by the new table.
+    fn retry_queues_now(&mut self) {
+        let now = self.now();
+        for q in 0..self.queues.len() {
+            let queue = &mut self.queues[q];
+            if queue.retry && !queue.items.is_empty() && queue.key.delivery_type != "Unreachable" {
+                queue.generation = queue.generation.wrapping_add(1);
+                let generation = queue.generation;
+                self.events.push(
+                    now,
+                    Event::QueueRetry {
+                        queue: u32::try_from(q).expect("queue count fits u32"),
+                        generation,
+                    },
+                );
+            }
         }
     }
 

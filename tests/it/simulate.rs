@@ -593,3 +593,46 @@ fn baseline_with_recipients(fixture: &str) -> tlsflow::report::simulate::RunRepo
     };
     tlsflow::report::simulate::run_report(s, &sim::run(s, 0, &options, &mut sim::NullSink), true)
 }
+
+/// Issue 13 point 9: whether a routing change re-routes a message already in a Retry queue at
+/// once or only after MaxIdleTimeBeforeResubmit (12 h) is the UNCONFIRMED profile setting
+/// `retry_queue_reroute`. The same run leaves by the new connector at 30 minutes under
+/// `at_once`, and only past 12 hours under `after_max_idle` (the default).
+#[test]
+fn a_routing_change_reaches_a_retry_queue_as_the_profile_says() {
+    use tlsflow::model::profile::RetryReroute;
+    let loaded = tlsflow::load::scenario::load_scenario(&crate::support::data(
+        "queues/routing-change-during-retry.yaml",
+    ))
+    .expect("loads");
+    let delivered_at = |behaviour: RetryReroute| {
+        let mut s = loaded.scenario.clone();
+        s.runs[0].topology.profile.retry_queue_reroute.behaviour = behaviour;
+        let options = RunOptions {
+            seed: s.seed,
+            record_recipients: true,
+        };
+        let report = tlsflow::report::simulate::run_report(
+            &s,
+            &sim::run(&s, 0, &options, &mut sim::NullSink),
+            true,
+        );
+        let r = &report.recipients.as_ref().expect("recorded")[0];
+        assert_eq!(r.outcome, "delivered", "{r:?}");
+        assert!(
+            r.hops
+                .iter()
+                .any(|h| h.contains("BR-MBX1 -> mx.internet.example")),
+            "{r:?}"
+        );
+        r.time_ms
+    };
+    let minute = 60_000;
+    let at_once = delivered_at(RetryReroute::AtOnce);
+    assert_eq!(at_once, 30 * minute, "resubmitted when Backup is enabled");
+    let after_idle = delivered_at(RetryReroute::AfterMaxIdle);
+    assert!(
+        after_idle >= minute + 12 * 60 * minute && after_idle < 13 * 60 * minute,
+        "resubmitted after 12 h idle in Retry: {after_idle} ms"
+    );
+}
