@@ -295,3 +295,22 @@ fn validate_refuses_every_invalid_corpus_file_in_time() {
         problems.join("\n")
     );
 }
+
+/// Issue 13: hardened organisations validate with no error — Domain Secure on `*` (Exchange's
+/// own EdgeSync connector has it), an Edge subscription as a connector's source, Domain Secure
+/// behind a smart host (accepted, with the warning CFG108).
+#[test]
+fn hardened_organisations_validate_with_no_error() {
+    let out = tlsflow()
+        .arg("validate")
+        .args([
+            "scenarios/topologies/hardened-edge.yaml",
+            "scenarios/topologies/domain-secure-everywhere.yaml",
+        ])
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(!text.contains("error["), "{text}");
+    assert!(text.contains("warning[CFG108]"), "{text}");
+    assert_eq!(text.matches(": valid,").count(), 2, "{text}");
+}
