@@ -713,20 +713,11 @@ impl Validator<'_> {
                     "exchange_cost",
                 )
             });
-            let max_message_size = l.value.max_message_size.as_ref().and_then(|size| {
-                match values::size(&size.value.0) {
-                    Ok(s) => s,
-                    Err(message) => {
-                        self.error(
-                            Code::Cfg018,
-                            pos(size),
-                            &format!("{path}.max_message_size"),
-                            message,
-                        );
-                        None
-                    }
-                }
-            });
+            let max_message_size = self.limit(
+                l.value.max_message_size.as_ref(),
+                &format!("{path}.max_message_size"),
+                None,
+            );
             links.push(SiteLink {
                 name: l.value.name.value.trim().to_owned(),
                 sites: ids,
@@ -1164,21 +1155,11 @@ impl Validator<'_> {
                 self.error(Code::Cfg023, pos(flag), &format!("{path}.frontend_proxy"), format!("profile `{pname}` has no Front End outbound proxy (FrontendProxyEnabled is Exchange 2013 and later)"))
                     .hint = Some("remove frontend_proxy, or use profile exchange2013 or later".to_owned());
             }
-            let max_message_size = match &r.max_message_size {
-                None => default_size,
-                Some(size) => match values::size(&size.value.0) {
-                    Ok(s) => s,
-                    Err(message) => {
-                        self.error(
-                            Code::Cfg018,
-                            pos(size),
-                            &format!("{path}.max_message_size"),
-                            message,
-                        );
-                        default_size
-                    }
-                },
-            };
+            let max_message_size = self.limit(
+                r.max_message_size.as_ref(),
+                &format!("{path}.max_message_size"),
+                default_size,
+            );
             connectors.push(SendConnector {
                 name,
                 address_spaces,

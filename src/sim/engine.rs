@@ -1622,20 +1622,14 @@ impl Engine<'_, '_> {
         }
         // MX hosts of equal preference are tried in a random order at each attempt (RFC 5321
         // §5.1): drawn from Exchange's stream, and not cached.
-        if crate::policy::mx_order_matters(&self.topology, connector, domain) {
-            let rng = &mut self.route_rng;
-            let mut draw = |n: usize| rng.random_range(0..n);
-            return Rc::new(external_hop(
-                &self.topology,
-                connector,
-                from,
-                domain,
-                it.level,
-                via_frontend,
-                at,
-                crate::policy::MxOrder::Random(&mut draw),
-            ));
-        }
+        let random = crate::policy::mx_order_matters(&self.topology, connector, domain);
+        let rng = &mut self.route_rng;
+        let mut draw = |n: usize| rng.random_range(0..n);
+        let order = if random {
+            crate::policy::MxOrder::Random(&mut draw)
+        } else {
+            crate::policy::MxOrder::Worst
+        };
         let outcome = Rc::new(external_hop(
             &self.topology,
             connector,
@@ -1644,8 +1638,11 @@ impl Engine<'_, '_> {
             it.level,
             via_frontend,
             at,
-            crate::policy::MxOrder::Worst,
+            order,
         ));
+        if random {
+            return outcome;
+        }
         if let Some(k) = key {
             self.external_cache.insert(k, Rc::clone(&outcome));
         }
