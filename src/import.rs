@@ -554,17 +554,20 @@ struct Org {
 // others at 0). UNCONFIRMED against Microsoft's documentation, which shows only names: a
 // number that is not in a table is an error, never a guess.
 
+/// TlsAuthLevel as Exchange numbers it (a flags enum: there is no 3), as deserialized exports
+/// show it (issue 14).
 const TLS_AUTH_LEVELS: &[(&str, i64, &str)] = &[
     ("EncryptionOnly", 1, "encryption_only"),
     ("CertificateValidation", 2, "certificate_validation"),
-    ("DomainValidation", 3, "domain_validation"),
+    ("DomainValidation", 4, "domain_validation"),
 ];
 
 /// RuleMode: AuditAndNotify applies no action either, so it is audit to tlsflow.
+/// Numbered as deserialized exports show it: Audit = 1, AuditAndNotify = 2, Enforce = 3.
 const RULE_MODES: &[(&str, i64, bool)] = &[
-    ("Audit", 0, true),
-    ("AuditAndNotify", 1, true),
-    ("Enforce", 2, false),
+    ("Audit", 1, true),
+    ("AuditAndNotify", 2, true),
+    ("Enforce", 3, false),
 ];
 
 /// SentToScope (ToUserScope). The partner scopes are not modelled (`None`).
@@ -581,7 +584,8 @@ const DOMAIN_TYPES: &[(&str, i64, Option<&str>)] = &[
     ("InternalRelay", 2, Some("InternalRelay")),
 ];
 
-const RULE_STATES: &[(&str, i64, bool)] = &[("Disabled", 0, false), ("Enabled", 1, true)];
+/// RuleState: Enabled = 0, Disabled = 1 (as deserialized exports show it).
+const RULE_STATES: &[(&str, i64, bool)] = &[("Enabled", 0, true), ("Disabled", 1, false)];
 
 /// New-TransportRule predicates tlsflow does not model; each also exists as `ExceptIf...`.
 const UNMODELLED_PREDICATES: &[&str] = &[

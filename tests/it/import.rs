@@ -477,3 +477,105 @@ fn a_numeric_enum_is_read_and_flagged_as_unconfirmed() {
         imported.unmapped
     );
 }
+
+/// Issue 14: Exchange's enum numbers as a plain remote PowerShell session writes them. The
+/// tables tlsflow had (Audit 0 / AuditAndNotify 1 / Enforce 2, Disabled 0 / Enabled 1,
+/// DomainValidation 3) refused every enforced rule, dropped enabled rules as disabled and
+/// imported a switched-off rule as enforced. Each case here failed with them.
+#[test]
+fn numeric_enums_read_with_exchange_numbering() {
+    let with = |file: &str, from: &str, to: &str| {
+        let mut files = export(CONTOSO);
+        let text = String::from_utf8(files[file].clone()).expect("UTF-8");
+        let changed = text.replacen(from, to, 1);
+        assert_ne!(changed, text, "{from} is in {file}");
+        files.insert(file.to_owned(), changed.into_bytes());
+        import::exchange("export", &files)
+    };
+    // Enforce = 3: imported as enforce (the default mode, so no `mode:` line for the rule).
+    let enforce = with(
+        "Get-TransportRule.json",
+        "\"Mode\":  \"Enforce\"",
+        "\"Mode\":  3",
+    )
+    .expect("Enforce 3 imports");
+    assert!(
+        enforce.yaml.contains("Top secret must use TLS"),
+        "{}",
+        enforce.yaml
+    );
+    // AuditAndNotify = 2: audit, never enforce.
+    let audit = with(
+        "Get-TransportRule.json",
+        "\"Mode\":  \"Enforce\"",
+        "\"Mode\":  2",
+    )
+    .expect("AuditAndNotify 2 imports");
+    let rule = audit
+        .yaml
+        .split("- name: ")
+        .find(|r| {
+            r.starts_with("\"Top secret must use TLS\"") || r.starts_with("Top secret must use TLS")
+        })
+        .expect("the rule is imported");
+    assert!(rule.contains("mode: audit"), "{rule}");
+    // Enabled = 0: the rule is kept; Disabled = 1: it is left out.
+    let enabled = with(
+        "Get-TransportRule.json",
+        "\"State\":  \"Enabled\"",
+        "\"State\":  0",
+    )
+    .expect("Enabled 0 imports");
+    assert!(
+        enabled.yaml.contains("Top secret must use TLS"),
+        "{}",
+        enabled.yaml
+    );
+    let disabled = with(
+        "Get-TransportRule.json",
+        "\"State\":  \"Enabled\"",
+        "\"State\":  1",
+    )
+    .expect("Disabled 1 imports");
+    assert!(
+        !disabled.yaml.contains("name: \"Top secret must use TLS\""),
+        "{}",
+        disabled.yaml
+    );
+    // DomainValidation = 4; there is no 3. (The connector is a smart-host one, so it needs a
+    // TlsDomain too: CFG025.)
+    let dv = {
+        let mut files = export(CONTOSO);
+        let text = String::from_utf8(files["Get-SendConnector.json"].clone()).expect("UTF-8");
+        let text = text
+            .replacen(
+                "\"TlsAuthLevel\":  \"CertificateValidation\"",
+                "\"TlsAuthLevel\":  4",
+                1,
+            )
+            .replace(
+                "\"TlsDomain\":  null",
+                "\"TlsDomain\":  \"relay.adatum.com\"",
+            );
+        files.insert("Get-SendConnector.json".to_owned(), text.into_bytes());
+        import::exchange("export", &files)
+    };
+    match dv {
+        Ok(i) => assert!(
+            i.yaml.contains("tls_auth_level: domain_validation"),
+            "{}",
+            i.yaml
+        ),
+        Err(e) => panic!("DomainValidation 4 does not import: {e:?}"),
+    }
+    let three = with(
+        "Get-SendConnector.json",
+        "\"TlsAuthLevel\":  \"CertificateValidation\"",
+        "\"TlsAuthLevel\":  3",
+    )
+    .expect_err("there is no TlsAuthLevel 3");
+    assert!(
+        three.join("\n").contains("unknown TlsAuthLevel 3"),
+        "{three:?}"
+    );
+}
