@@ -54,9 +54,7 @@ pub struct CheckOptions {
 /// the server it picks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exposure {
-    /// The first of `origin_sites` (name order).
-    pub origin_site: SiteId,
-    /// The sites of the senders whose mail this happens to (name order).
+    /// The sites of the senders whose mail this happens to (name order; never empty).
     pub origin_sites: Vec<SiteId>,
     /// The delivery group of a mailbox recipient that drew the submission there; `None`: mail
     /// with no mailbox recipient in another delivery group (submitted in the sender's own).
@@ -323,12 +321,11 @@ fn origin_exposures(
                                 .copied()
                                 .filter(|s| !failure_set.contains(&Component::Site(*s)))
                                 .collect();
-                            let Some(&first) = senders.first() else {
+                            if senders.is_empty() {
                                 continue;
-                            };
+                            }
                             let mut e = e.clone();
                             e.failure_set = failure_set;
-                            e.origin_site = first;
                             e.origin_sites = senders;
                             e.copy_group = origin.copy;
                             e.submission_group = origin.submission_group;
@@ -365,16 +362,23 @@ fn units(topology: &Topology, one_per_origin: bool) -> Vec<Unit> {
     } else {
         origin_classes(topology)
     };
-    for class in classes {
-        let origin = class[0];
-        for domain in &domains {
-            // The senders whose mail this server may run the rules for are in any site.
+    // The senders whose mail a server may run the rules for are in any site: the levels any
+    // site's rules can impose, per domain (independent of the server).
+    let levels_by_domain: Vec<Vec<TlsLevel>> = domains
+        .iter()
+        .map(|domain| {
             let mut any_site: Vec<TlsLevel> = (0..topology.sites.len())
                 .flat_map(|s| levels(topology, SiteId::from_index(s), domain))
                 .collect();
             any_site.sort();
             any_site.dedup();
-            for level in any_site {
+            any_site
+        })
+        .collect();
+    for class in classes {
+        let origin = class[0];
+        for (domain, any_site) in domains.iter().zip(&levels_by_domain) {
+            for &level in any_site {
                 out.push(Unit {
                     origin,
                     class: class.clone(),
@@ -391,10 +395,9 @@ fn units(topology: &Topology, one_per_origin: bool) -> Vec<Unit> {
 type ClassKey = (SiteId, Option<GroupId>, Vec<ConnectorId>, Vec<Role>);
 
 /// Origin servers that route alike: same site and delivery group, same connectors they source,
-/// same roles. A
-/// route never passes through a server of its own class (they are not targets of anything the
-/// origin does), so one representative stands for all: a failure set of the representative is
-/// a failure set of every member.
+/// same roles. A route never passes through a server of its own class (they are not targets of
+/// anything the origin does), so one representative stands for all: a failure set of the
+/// representative is a failure set of every member.
 pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
     let mut classes: BTreeMap<ClassKey, Vec<ServerId>> = BTreeMap::new();
     for origin in topology
@@ -629,7 +632,6 @@ impl UnitCheck<'_> {
                 ));
             }
             self.exposures.push(Exposure {
-                origin_site: e.origin_site,
                 origin_sites: vec![e.origin_site],
                 copy_group: None,
                 submission_group: topology
@@ -902,10 +904,15 @@ pub enum OriginKey {
 }
 
 impl Exposure {
+    /// The first of `origin_sites` (name order, once merged).
+    pub fn origin_site(&self) -> SiteId {
+        self.origin_sites[0]
+    }
+
     pub fn origin_key(&self) -> OriginKey {
         match self.copy_group {
             Some(g) => OriginKey::CopiesTo(g),
-            None => OriginKey::Site(self.origin_site, self.submission_group),
+            None => OriginKey::Site(self.origin_site(), self.submission_group),
         }
     }
 
@@ -1006,7 +1013,6 @@ pub fn merge_exposures(topology: &Topology, exposures: Vec<Exposure>) -> Vec<Exp
         e.origin_servers
             .sort_by_key(|&s| crate::model::name_key(&topology.server(s).name));
         e.origin_sites.sort_by_key(site_name);
-        e.origin_site = e.origin_sites[0];
     }
     out.sort_by(|a, b| {
         let key = |e: &Exposure| {
@@ -1014,7 +1020,7 @@ pub fn merge_exposures(topology: &Topology, exposures: Vec<Exposure>) -> Vec<Exp
                 std::cmp::Reverse(e.code.severity()),
                 e.copy_group
                     .map(|g| crate::model::name_key(&topology.group_name(g))),
-                crate::model::name_key(&topology.site(e.origin_site).name),
+                crate::model::name_key(&topology.site(e.origin_site()).name),
                 e.recipient_domain.clone(),
                 e.required_tls,
                 e.code,

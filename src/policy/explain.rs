@@ -121,19 +121,9 @@ pub fn explain(
 ) -> Result<Explanation, RequestError> {
     let message = Message::of(topology, request)?;
     let candidates = message.submission.candidates(topology, faults);
-    if candidates.len() <= 1 {
-        return Ok(explain_from(
-            topology,
-            request,
-            faults,
-            &message,
-            candidates.first().copied(),
-            &candidates,
-        ));
-    }
-    Ok(worst(candidates.iter().map(|&c| {
-        explain_from(topology, request, faults, &message, Some(c), &candidates)
-    })))
+    Ok(worst(picks(&candidates), severity_of, |pick| {
+        explain_from(topology, request, faults, &message, pick, &candidates)
+    }))
 }
 
 /// Explains every recipient of a message (`route --to A --to B`): one submission for all of
@@ -149,56 +139,55 @@ pub fn explain_message(
     } else {
         request.message_recipients.clone()
     };
+    for r in &recipients {
+        parse_recipient(r)?;
+    }
     let message = Message::of(topology, request)?;
     let candidates = message.submission.candidates(topology, faults);
-    let picks: Vec<Option<ServerId>> = if candidates.is_empty() {
+    let severity = |all: &Vec<Explanation>| all.iter().filter_map(severity_of).max();
+    Ok(worst(picks(&candidates), severity, |pick| {
+        recipients
+            .iter()
+            .map(|r| {
+                let one = Request {
+                    recipient: r.clone(),
+                    message_recipients: recipients.clone(),
+                    ..request.clone()
+                };
+                explain_from(topology, &one, faults, &message, pick, &candidates)
+            })
+            .collect()
+    }))
+}
+
+/// The first Transport services to explain: every candidate, or `None` when none is up.
+fn picks(candidates: &[ServerId]) -> Vec<Option<ServerId>> {
+    if candidates.is_empty() {
         vec![None]
     } else {
         candidates.iter().copied().map(Some).collect()
-    };
-    let mut best: Option<(Option<Severity>, Vec<Explanation>)> = None;
-    for pick in picks {
-        let mut all = Vec::new();
-        for r in &recipients {
-            let one = Request {
-                recipient: r.clone(),
-                message_recipients: recipients.clone(),
-                ..request.clone()
-            };
-            parse_recipient(r)?;
-            all.push(explain_from(
-                topology,
-                &one,
-                faults,
-                &message,
-                pick,
-                &candidates,
-            ));
-        }
-        let severity = all.iter().filter_map(severity_of).max();
-        if best.as_ref().is_none_or(|(b, _)| severity > *b) {
-            best = Some((severity, all));
-        }
     }
-    Ok(best.map(|(_, e)| e).unwrap_or_default())
 }
 
 fn severity_of(e: &Explanation) -> Option<Severity> {
     e.findings.iter().map(|f| f.severity).max()
 }
 
-/// The explanation with the most severe finding; the first among equals.
-fn worst(all: impl Iterator<Item = Explanation>) -> Explanation {
-    let mut best: Option<Explanation> = None;
-    for e in all {
-        if best
-            .as_ref()
-            .is_none_or(|b| severity_of(&e) > severity_of(b))
-        {
-            best = Some(e);
+/// What `explain` gives for the pick whose result is most severe; the first among equals.
+fn worst<T>(
+    picks: Vec<Option<ServerId>>,
+    severity: impl Fn(&T) -> Option<Severity>,
+    explain: impl Fn(Option<ServerId>) -> T,
+) -> T {
+    let mut best: Option<(Option<Severity>, T)> = None;
+    for pick in picks {
+        let e = explain(pick);
+        let s = severity(&e);
+        if best.as_ref().is_none_or(|(b, _)| s > *b) {
+            best = Some((s, e));
         }
     }
-    best.expect("at least one candidate")
+    best.expect("at least one pick").1
 }
 
 /// What a message's recipients decide before any Transport service sees it.

@@ -114,7 +114,7 @@ pub fn check_report(
         .iter()
         .enumerate()
         .map(|(i, e)| ExposureReport {
-            origin_site: topology.site(e.origin_site).name.clone(),
+            origin_site: topology.site(e.origin_site()).name.clone(),
             origin_sites: e
                 .origin_sites
                 .iter()
@@ -140,7 +140,7 @@ pub fn check_report(
             location: Some(super::location::SourceLocation::of(
                 file,
                 e.connector
-                    .map_or(&topology.site(e.origin_site).origin, |c| {
+                    .map_or(&topology.site(e.origin_site()).origin, |c| {
                         &topology.connector(c).origin
                     }),
             )),

@@ -815,7 +815,7 @@ impl Engine<'_, '_> {
         let Some(m) = self.msgs.get(msg, generation) else {
             return;
         };
-        let sender = m.mailbox_server;
+        let (sender, n) = (m.mailbox_server, m.rcpts.len());
         let mailbox_recipients: SmallVec<[ServerId; 4]> = m
             .rcpts
             .iter()
@@ -838,12 +838,6 @@ impl Engine<'_, '_> {
         let count = tier.iter().filter(up).count();
         let k = self.route_rng.random_range(0..count);
         let origin = *tier.iter().filter(up).nth(k).expect("k < count");
-        let n = self
-            .msgs
-            .get(msg, generation)
-            .expect("live message")
-            .rcpts
-            .len();
         let rcpts: RcptIndices = (0..n)
             .map(|i| u16::try_from(i).expect("recipients per message fit u16"))
             .collect();
@@ -1069,13 +1063,17 @@ impl Engine<'_, '_> {
         if let Some(step) = self.step_cache.get(&(at, key, class)) {
             return step.clone();
         }
-        let target = match key {
-            TargetKey::Mailbox(server) => Target::Mailbox(server),
-            TargetKey::Domain(id) => Target::External(self.domain_names[id as usize].clone()),
-        };
-        let step = next_step(&self.topology, at, &target, size, &self.faults);
+        let step = next_step(&self.topology, at, &self.target_of(key), size, &self.faults);
         self.step_cache.insert((at, key, class), step.clone());
         step
+    }
+
+    /// The routing target a key stands for.
+    fn target_of(&self, key: TargetKey) -> Target {
+        match key {
+            TargetKey::Mailbox(server) => Target::Mailbox(server),
+            TargetKey::Domain(id) => Target::External(self.domain_names[id as usize].clone()),
+        }
     }
 
     /// Frees an item whose recipients are all finished (or whose message is gone).
@@ -1352,13 +1350,7 @@ impl Engine<'_, '_> {
                 faults
                     .down
                     .extend(down.iter().map(|&c| crate::model::Component::Connector(c)));
-                let target = match k {
-                    TargetKey::Mailbox(server) => Target::Mailbox(server),
-                    TargetKey::Domain(id) => {
-                        Target::External(self.domain_names[id as usize].clone())
-                    }
-                };
-                next_step(&self.topology, at, &target, size, &faults)
+                next_step(&self.topology, at, &self.target_of(k), size, &faults)
             }
             _ => self.step(at, key, size),
         };
@@ -2366,17 +2358,13 @@ fn queue_name(topology: &Topology, step: &Step, domain: &str) -> QueueName {
         Step::Relay(h) | Step::RelayThenEnd(h, _) => {
             let connector = h.connector.map(|c| topology.connector(c).name.clone());
             let (t, next_hop) = match h.kind {
-                HopKind::RelayToConnectorSourceServers => (
-                    "SmtpRelayToConnectorSourceServers",
+                HopKind::RelayToConnectorSourceServers | HopKind::RelayToEdge => (
+                    delivery_type(h.kind),
                     connector.unwrap_or_else(|| topology.server(h.to).name.clone()),
                 ),
                 HopKind::RelayToHubSite | HopKind::RelayToRemoteSite => {
-                    ("SmtpRelayToRemoteActiveDirectorySite", site_name(h.to))
+                    (delivery_type(h.kind), site_name(h.to))
                 }
-                HopKind::RelayToEdge => (
-                    "SmtpRelayWithinAdSiteToEdge",
-                    connector.unwrap_or_else(|| topology.server(h.to).name.clone()),
-                ),
                 HopKind::FrontendProxy => {
                     if let Some(c) = h.connector {
                         let (t, next_hop, id) = external_queue_name(topology, c, domain);
@@ -2403,19 +2391,26 @@ fn queue_name(topology: &Topology, step: &Step, domain: &str) -> QueueName {
             waiting_for,
             ..
         }) => {
-            let t = match waiting_for {
-                Some(HopKind::RelayToConnectorSourceServers) => "SmtpRelayToConnectorSourceServers",
-                Some(HopKind::RelayToHubSite | HopKind::RelayToRemoteSite) => {
-                    "SmtpRelayToRemoteActiveDirectorySite"
-                }
-                Some(HopKind::RelayToEdge) => "SmtpRelayWithinAdSiteToEdge",
-                Some(HopKind::MailboxDelivery) => "SmtpDeliveryToMailbox",
-                Some(HopKind::FrontendProxy) => "DnsConnectorDelivery",
-                _ => "Undefined",
-            };
+            let t = waiting_for.map_or("Undefined", delivery_type);
             (t, reason.clone(), String::new(), None)
         }
         Step::End(_) => ("Undefined", String::new(), String::new(), None),
+    }
+}
+
+/// The delivery type of the queue for a hop of `kind`, where it does not depend on the hop's
+/// ends (reference §4.2). A Front End proxy waits in the connector's delivery queue (its DNS
+/// form; `queue_name` names a smart-host connector's when the connector is known).
+fn delivery_type(kind: HopKind) -> &'static str {
+    match kind {
+        HopKind::RelayToConnectorSourceServers => "SmtpRelayToConnectorSourceServers",
+        HopKind::RelayToHubSite | HopKind::RelayToRemoteSite => {
+            "SmtpRelayToRemoteActiveDirectorySite"
+        }
+        HopKind::RelayToEdge => "SmtpRelayWithinAdSiteToEdge",
+        HopKind::MailboxDelivery => "SmtpDeliveryToMailbox",
+        HopKind::FrontendProxy => "DnsConnectorDelivery",
+        HopKind::Submission | HopKind::External => "Undefined",
     }
 }
 

@@ -412,7 +412,7 @@ fn every_tls001_exposure_happens_when_simulated() {
                     .iter()
                     .any(|f| f.code == tlsflow::model::Code::Tls001),
                 "{name}: {} -> {} with {:?} down is not sent in clear when simulated",
-                t.site(e.origin_site).name,
+                t.site(e.origin_site()).name,
                 e.recipient_domain,
                 e.failure_set
             );
