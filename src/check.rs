@@ -421,11 +421,15 @@ pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
             .push(origin);
     }
     let mut out: Vec<Vec<ServerId>> = classes.into_values().collect();
-    // Sourcing servers and Front End servers are targets of their siblings: they stand alone.
+    // Sourcing servers are targets of their siblings, and so are Front End servers when a
+    // connector proxies through Front End Transport (the only route to a sibling's Front End
+    // service): they stand alone. Without an outbound proxy the Front End role (implicit on
+    // every 15.1+ Mailbox server) changes no route and must not split the classes.
+    let proxied = topology.send_connectors.iter().any(|c| c.frontend_proxy);
     let mut split = Vec::new();
     for class in out.drain(..) {
         let special = |&s: &ServerId| {
-            topology.server(s).has_role(Role::Frontend)
+            (proxied && topology.server(s).has_role(Role::Frontend))
                 || topology
                     .send_connectors
                     .iter()
