@@ -13,6 +13,16 @@ use std::cmp::Reverse;
 
 use radix_heap::RadixHeapMap;
 
+/// An event scheduled before the queue's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("time never runs backwards: {time_ms} < {now_ms}")]
+pub struct InThePast {
+    /// The time asked for.
+    pub time_ms: u64,
+    /// The clock: the time of the last popped event.
+    pub now_ms: u64,
+}
+
 /// A min-queue of events keyed by integer milliseconds, FIFO among equal times.
 pub struct EventQueue<E> {
     /// A max-heap on reversed keys is a min-heap on (time, sequence).
@@ -32,15 +42,26 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
-    /// Schedules `event` at `time_ms`, which must not be in the past.
+    /// Schedules `event` at `time_ms`, which must not be in the past: the engine never does
+    /// that, so a past time is a bug and stops the run (STYLE 9, assert invariants).
     pub fn push(&mut self, time_ms: u64, event: E) {
-        assert!(
-            time_ms >= self.now_ms,
-            "time never runs backwards: {time_ms} < {}",
-            self.now_ms
-        );
+        if let Err(e) = self.try_push(time_ms, event) {
+            panic!("{e}");
+        }
+    }
+
+    /// Schedules `event` at `time_ms`, or refuses (and leaves the queue as it was) when
+    /// `time_ms` is before the clock.
+    pub fn try_push(&mut self, time_ms: u64, event: E) -> Result<(), InThePast> {
+        if time_ms < self.now_ms {
+            return Err(InThePast {
+                time_ms,
+                now_ms: self.now_ms,
+            });
+        }
         self.heap.push(Reverse((time_ms, self.seq)), event);
         self.seq += 1;
+        Ok(())
     }
 
     /// The next event and its time.
@@ -77,7 +98,7 @@ impl<E> EventQueue<E> {
 
 #[cfg(test)]
 mod tests {
-    use super::EventQueue;
+    use super::{EventQueue, InThePast};
 
     #[test]
     fn pops_in_time_order_and_fifo_among_equal_times() {
@@ -120,11 +141,23 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "time never runs backwards")]
     fn refuses_an_event_in_the_past() {
         let mut q = EventQueue::default();
         q.push(10, ());
         let _ = q.pop();
-        q.push(9, ());
+        let refused = q.try_push(9, ());
+        assert_eq!(
+            refused,
+            Err(InThePast {
+                time_ms: 9,
+                now_ms: 10
+            })
+        );
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "time never runs backwards: 9 < 10"
+        );
+        assert_eq!((q.len(), q.now_ms()), (0, 10), "the queue is unchanged");
+        assert_eq!(q.try_push(10, ()), Ok(()), "now is not the past");
     }
 }
