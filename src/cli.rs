@@ -603,10 +603,7 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
     let mut files = std::collections::BTreeMap::new();
     for entry in entries.flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(&(name, _)) = crate::import::FILES
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(&file_name))
-        else {
+        let Some(name) = crate::import::export_file(&file_name) else {
             continue;
         };
         let path = entry.path();
@@ -641,6 +638,13 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
             errors.join("\n")
         ),
     })?;
+    if !common.quiet {
+        let mut text = String::new();
+        for warning in &imported.warnings {
+            let _ = writeln!(text, "warning: {warning}");
+        }
+        eprint!("{text}");
+    }
     if !common.quiet && !imported.unmapped.is_empty() {
         let mut text = format!(
             "warning: {} items of the export are not mapped into the topology, or were read by a guess (also listed at the top of the YAML):\n",

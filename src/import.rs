@@ -19,6 +19,11 @@ use serde_json::Value;
 
 use crate::load;
 
+mod manifest;
+
+pub use manifest::MANIFEST;
+use manifest::{Manifest, Status};
+
 /// The files of an export: `(file name, required)`. The names are the cmdlets' with `.json`;
 /// `Get-Mailbox.json` holds a sample of mailboxes (PrimarySmtpAddress, Database).
 pub const FILES: &[(&str, bool)] = &[
@@ -53,6 +58,26 @@ const MAILBOX_DATABASE: &str = "Get-MailboxDatabase.json";
 const DAG: &str = "Get-DatabaseAvailabilityGroup.json";
 const MAILBOX: &str = "Get-Mailbox.json";
 
+/// Cmdlets whose failure leaves the model unchanged: what they export is read only for notes
+/// (Receive connectors, Front End Transport settings) or feeds only `simulate`'s timers
+/// (Get-TransportService; Exchange's defaults are used without it). Any other failed cmdlet
+/// refuses the import: its absence would change which server runs the rules or how mail leaves.
+const MAY_FAIL: &[&str] = &[
+    RECEIVE_CONNECTOR,
+    FRONTEND_TRANSPORT_SERVICE,
+    TRANSPORT_SERVICE,
+];
+
+/// The export file a directory entry is, by its name (matched case-insensitively): one of
+/// [`FILES`] or [`MANIFEST`].
+pub fn export_file(name: &str) -> Option<&'static str> {
+    FILES
+        .iter()
+        .map(|&(n, _)| n)
+        .chain([MANIFEST])
+        .find(|n| n.eq_ignore_ascii_case(name))
+}
+
 /// Nesting deeper than this in an export is refused (ConvertTo-Json -Depth 5 writes at most 6).
 const MAX_DEPTH: usize = 32;
 
@@ -61,6 +86,10 @@ const MAX_DEPTH: usize = 32;
 #[derive(Clone, Debug)]
 pub struct Imported {
     pub yaml: String,
+    /// What makes the import incomplete or its answer doubtful (no manifest, an empty required
+    /// file, no Send connector, no rule with the TLS action, a lost value): printed first, and
+    /// at the top of the YAML.
+    pub warnings: Vec<String>,
     pub unmapped: Vec<String>,
     /// One line: what was imported.
     pub summary: String,
@@ -73,16 +102,59 @@ pub fn exchange(dir: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Imported
     let mut cx = Cx {
         dir: dir.trim_end_matches(['/', '\\']).to_owned(),
         errors: Vec::new(),
+        warnings: Vec::new(),
         unmapped: Vec::new(),
     };
+    let manifest = cx.manifest(files.get(MANIFEST).map(Vec::as_slice));
     let mut docs: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for &(name, required) in FILES {
+        let entry = manifest.as_ref().and_then(|m| m.entry(name));
+        if let Some(entry) = entry
+            && entry.status == Status::Failed
+        {
+            let error = entry.error.as_deref().unwrap_or("no error text recorded");
+            if MAY_FAIL.contains(&name) {
+                cx.warn(&format!(
+                    "{name}: `{}` failed during the export ({error}); imported without it",
+                    entry.command
+                ));
+            } else {
+                cx.errors.push(format!(
+                    "{}: `{}` failed during the export: {error}. Without it tlsflow would model another organisation (a failed cmdlet is not an empty one): fix the cause (rights: View-Only Organization Management; the shell: the Exchange Management Shell) and export again",
+                    cx.file(name),
+                    entry.command
+                ));
+                continue;
+            }
+        }
         match files.get(name) {
             Some(bytes) => {
                 if let Some(items) = cx.parse(name, bytes) {
+                    if let Some(entry) = entry
+                        && entry.status == Status::Ok
+                        && let Some(count) = entry.count
+                        && count != items.len() as u64
+                    {
+                        cx.errors.push(format!(
+                            "{}: holds {} objects, but manifest.json says `{}` returned {count}: the file was cut short or edited; export again",
+                            cx.file(name),
+                            items.len(),
+                            entry.command
+                        ));
+                    }
+                    if manifest.is_none() && required && items.is_empty() {
+                        cx.warn(&format!(
+                            "{name}: empty, and with no manifest.json tlsflow cannot tell whether the organisation has none or the cmdlet failed"
+                        ));
+                    }
                     docs.insert(name, items);
                 }
             }
+            None if entry.is_some_and(|e| e.status == Status::Ok) => cx.errors.push(format!(
+                "{}: missing, although manifest.json says `{}` wrote it: copy the whole export folder",
+                cx.file(name),
+                entry.map_or(name, |e| e.command.as_str())
+            )),
             None if required => cx.errors.push(format!(
                 "{}: missing: the export has no {name} (run scripts/Export-TlsflowInventory.ps1 again, or write `[]` into the file if the organisation has none)",
                 cx.file(name)
@@ -98,7 +170,8 @@ pub fn exchange(dir: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Imported
     if !cx.errors.is_empty() {
         return Err(cx.errors);
     }
-    let yaml = org.render(&cx.unmapped);
+    org.warn_when_there_is_nothing_to_check(&mut cx);
+    let yaml = org.render(&cx.warnings, &cx.unmapped, manifest.as_ref());
     let source = match load::source_from_bytes("topology.yaml", yaml.as_bytes(), None) {
         Ok(source) => source,
         Err(failure) => return Err(vec![failure.render()]),
@@ -111,17 +184,20 @@ pub fn exchange(dir: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Imported
         )]);
     }
     let summary = format!(
-        "imported: sites {}, site links {}, servers {}, send connectors {}, transport rules with the TLS action {}, mailboxes {}; not mapped {}",
+        "imported: sites {}, site links {}, servers {}, DAGs {}, send connectors {}, transport rules with the TLS action {}, mailboxes {}; warnings {}, not mapped {}",
         org.sites.len(),
         org.links.len(),
         org.servers.len(),
+        org.dags.len(),
         org.connectors.len(),
         org.rules.len(),
         org.mailboxes.len(),
+        cx.warnings.len(),
         cx.unmapped.len()
     );
     Ok(Imported {
         yaml,
+        warnings: cx.warnings,
         unmapped: cx.unmapped,
         summary,
     })
@@ -131,6 +207,7 @@ pub fn exchange(dir: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Imported
 struct Cx {
     dir: String,
     errors: Vec<String>,
+    warnings: Vec<String>,
     unmapped: Vec<String>,
 }
 
@@ -152,16 +229,63 @@ impl Cx {
         self.unmapped.push(format!("{file}: {message}"));
     }
 
+    fn warn(&mut self, message: &str) {
+        self.warnings.push(message.to_owned());
+    }
+
+    /// A size a raw `ConvertTo-Json` export lost: said, and left to Exchange's default.
+    fn lost_size(&mut self, file: &str, what: &str) {
+        self.warn(&format!(
+            "{file}: {what}: MaxMessageSize is lost — this file is a raw ConvertTo-Json export, which writes Exchange's sizes as `{{}}`; written without max_message_size (Exchange's default applies): run scripts/Export-TlsflowInventory.ps1 to keep the sizes"
+        ));
+    }
+
+    /// Reads `manifest.json`; without one, says what cannot be known.
+    fn manifest(&mut self, bytes: Option<&[u8]>) -> Option<Manifest> {
+        let file = self.file(MANIFEST);
+        let Some(bytes) = bytes else {
+            self.warn(&format!(
+                "{MANIFEST}: missing: this export was not written by scripts/Export-TlsflowInventory.ps1 (or by a version before the manifest); a cmdlet that failed cannot be told from one that returned nothing"
+            ));
+            return None;
+        };
+        let text = match decode(bytes) {
+            Ok((text, _)) => text,
+            Err(reason) => {
+                self.errors.push(format!("{file}: {reason}"));
+                return None;
+            }
+        };
+        match Manifest::parse(&text) {
+            Ok(m) if !m.complete => {
+                self.errors.push(format!(
+                    "{file}: the export script did not finish (`complete` is not true): the folder holds a partial export; run the script again"
+                ));
+                None
+            }
+            Ok(m) => Some(m),
+            Err(reason) => {
+                self.errors.push(format!("{file}: {reason}"));
+                None
+            }
+        }
+    }
+
     /// Decodes (UTF-8 with or without BOM, or the UTF-16 Windows PowerShell's `Out-File`
     /// writes) and parses one file into its items: an array, or one object for one item, or
     /// nothing (an empty file: the cmdlet returned nothing).
     fn parse(&mut self, name: &str, bytes: &[u8]) -> Option<Vec<Value>> {
-        let Some(text) = decode(bytes) else {
-            let file = self.file(name);
-            self.errors.push(format!(
-                "{file}: not text: write the file as UTF-8 (the export script does)"
-            ));
-            return None;
+        let text = match decode(bytes) {
+            Ok((text, None)) => text,
+            Ok((text, Some(note))) => {
+                self.warn(&format!("{name}: {note}"));
+                text
+            }
+            Err(reason) => {
+                let file = self.file(name);
+                self.errors.push(format!("{file}: {reason}"));
+                return None;
+            }
         };
         if text.trim().is_empty() {
             return Some(Vec::new());
@@ -209,19 +333,53 @@ impl Cx {
     }
 }
 
-fn decode(bytes: &[u8]) -> Option<String> {
-    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return String::from_utf8(rest.to_vec()).ok();
+/// The text of a file, as Windows writes them: UTF-8 with or without a byte-order mark (the
+/// export script; PowerShell 7), UTF-16 LE or BE with one (Windows PowerShell 5.1's `Out-File`
+/// and `>`, `-Encoding BigEndianUnicode`), or, for bytes that are not UTF-8, the ANSI code page
+/// (`Set-Content` and `Out-File -Encoding Default` in Windows PowerShell 5.1), read as
+/// Windows-1252 with a note naming the first character it decoded that way. `Err` says why the
+/// bytes are not text.
+fn decode(bytes: &[u8]) -> Result<(String, Option<String>), String> {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return encoding
+            .decode_without_bom_handling_and_without_replacement(&bytes[bom..])
+            .map(|text| (text.into_owned(), None))
+            .ok_or_else(|| {
+                format!(
+                    "starts with the byte-order mark of {} but is not valid {}: the file is damaged; export again",
+                    encoding.name(),
+                    encoding.name()
+                )
+            });
     }
-    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        let units: Vec<u16> = rest
-            .chunks(2)
-            .map(|c| u16::from_le_bytes([c[0], *c.get(1).unwrap_or(&0)]))
-            .collect();
-        return String::from_utf16(&units).ok();
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        // UTF-16 without a byte-order mark puts a zero beside every ASCII character.
+        let hint = if bytes.len().is_multiple_of(2)
+            && bytes.iter().skip(at % 2).step_by(2).all(|&b| b == 0)
+        {
+            "UTF-16 without a byte-order mark? "
+        } else {
+            ""
+        };
+        return Err(format!(
+            "not text: byte {at} is 0x00. {hint}An export file is JSON text: UTF-8 (what the export script writes), UTF-16 with a byte-order mark, or the ANSI code page"
+        ));
     }
-    let text = String::from_utf8(bytes.to_vec()).ok()?;
-    (!text.contains('\0')).then_some(text)
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok((text.to_owned(), None)),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            let line = bytes[..at].split(|&b| b == b'\n').count();
+            let (first, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bytes[at..=at]);
+            Ok((
+                text.into_owned(),
+                Some(format!(
+                    "not UTF-8 (byte {at}, line {line}): read as Windows-1252, the ANSI code page Windows PowerShell 5.1's Set-Content writes on Western-European systems (`{first}` on line {line}); on a system with another code page names with accents may be misread: re-export with scripts/Export-TlsflowInventory.ps1, which writes UTF-8"
+                )),
+            ))
+        }
+    }
 }
 
 fn depth(value: &Value) -> usize {
@@ -288,8 +446,15 @@ fn values(v: Option<&Value>) -> Vec<&Value> {
     }
 }
 
-/// The text of a value: a string, a number, or an Exchange object rendered with its
-/// identifying property (ADObjectId `Name`, SmtpDomain `Domain`, SmtpAddress `Address`).
+/// The text of a value: a string, a number, or an Exchange object as a raw `ConvertTo-Json`
+/// writes it, read by the property that carries its text (issue 14):
+///
+/// - `IPAddress` (`AddressFamily`, `IPAddressToString`, `Address` as a little-endian integer):
+///   the dotted address;
+/// - `SmartHost` (`IsIPAddress`, `Address`, `Domain`): `[a.b.c.d]` or the host name;
+/// - `SmtpAddress` (`Local`, `Domain`, `Address`): `Address`, never its domain;
+/// - `SmtpDomainWithSubdomains` (`IncludeSubDomains`): `*.domain` when it includes them;
+/// - `SmtpDomain` (`Domain`), `Hostname` (`HostnameString`), ADObjectId (`Name`).
 fn text(v: &Value) -> Option<String> {
     let mut v = v;
     for _ in 0..4 {
@@ -298,14 +463,62 @@ fn text(v: &Value) -> Option<String> {
             Value::Number(n) => return Some(n.to_string()),
             Value::Bool(b) => return Some(b.to_string()),
             Value::Object(_) => {
-                v = ["Name", "Domain", "Address", "DistinguishedName", "Value"]
-                    .iter()
-                    .find_map(|k| prop(v, k))?;
+                if let Some(ip) = ip_address(v) {
+                    return Some(ip);
+                }
+                if let Some(is_ip) = prop(v, "IsIPAddress").and_then(Value::as_bool) {
+                    return if is_ip {
+                        prop(v, "Address")
+                            .and_then(ip_address)
+                            .map(|ip| format!("[{ip}]"))
+                    } else {
+                        prop(v, "Domain")
+                            .or_else(|| prop(v, "Hostname"))
+                            .and_then(text)
+                    };
+                }
+                if let Some(subdomains) = prop(v, "IncludeSubDomains").and_then(Value::as_bool) {
+                    let address = prop(v, "Address").and_then(text);
+                    let domain = prop(v, "Domain").and_then(text);
+                    return match (address, domain) {
+                        (Some(a), _) => Some(a),
+                        (None, Some(d)) if subdomains && !d.starts_with("*.") => {
+                            Some(format!("*.{d}"))
+                        }
+                        (None, d) => d,
+                    };
+                }
+                v = [
+                    "Name",
+                    "Address",
+                    "Domain",
+                    "HostnameString",
+                    "DistinguishedName",
+                    "Value",
+                ]
+                .iter()
+                .find_map(|k| prop(v, k))?;
             }
             Value::Null | Value::Array(_) => return None,
         }
     }
     None
+}
+
+/// A `System.Net.IPAddress` as `ConvertTo-Json` writes it: `IPAddressToString` (PowerShell's
+/// type data adds it), else IPv4's deprecated `Address`, the four bytes little-endian
+/// (`420128960` is `10.10.10.25`).
+fn ip_address(v: &Value) -> Option<String> {
+    prop(v, "AddressFamily")?;
+    if let Some(t) = prop(v, "IPAddressToString").and_then(Value::as_str) {
+        return t
+            .trim()
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| ip.to_string());
+    }
+    let n = u32::try_from(prop(v, "Address")?.as_u64()?).ok()?;
+    Some(std::net::Ipv4Addr::from(n.to_le_bytes()).to_string())
 }
 
 /// The last element of an AD path (`contoso.com/Configuration/Sites/HQ`), the first RDN of a
@@ -400,13 +613,16 @@ impl Item<'_> {
         n
     }
 
-    /// An enum written by name (case-insensitive) or by its numeric value.
+    /// An enum written by name (case-insensitive), or by its number where Exchange's numbering
+    /// is known ([`Numbering::Known`]); a number of an enum whose numbering tlsflow cannot
+    /// confirm is refused by name rather than guessed.
     fn enumerated<T: Copy>(
         &self,
         cx: &mut Cx,
         key: &str,
         what: &str,
         table: &[(&str, i64, T)],
+        numbering: Numbering,
     ) -> Option<T> {
         let v = prop(self.value, key)?;
         let found = match v {
@@ -414,26 +630,28 @@ impl Item<'_> {
             Value::String(s) => table
                 .iter()
                 .find(|(name, _, _)| name.eq_ignore_ascii_case(s.trim())),
-            Value::Number(n) => {
-                let found = table.iter().find(|(_, num, _)| Some(*num) == n.as_i64());
-                // The numbering is not in Microsoft's documentation: say how it was read.
-                if let Some((name, num, _)) = found {
-                    cx.note(
-                        self.file,
-                        &format!(
-                            "{}: {what} {num} read as {name} (Exchange's enum numbering is UNCONFIRMED; the export script writes names: re-export to be sure)",
-                            self.path(key)
-                        ),
-                    );
-                }
-                found
+            Value::Number(n) if numbering == Numbering::Unconfirmed => {
+                let names: Vec<&str> = table.iter().map(|(name, _, _)| *name).collect();
+                cx.error(
+                    self.file,
+                    &self.path(key),
+                    &format!(
+                        "{what} {n} is a number, and Exchange's numbering of {what} is confirmed by no source tlsflow has: rather than guess among {}, tlsflow refuses it. A remote PowerShell session writes enums as numbers; scripts/Export-TlsflowInventory.ps1 writes their names: export with it",
+                        names.join(", ")
+                    ),
+                );
+                return None;
             }
+            Value::Number(n) => table.iter().find(|(_, num, _)| Some(*num) == n.as_i64()),
             _ => None,
         };
         if found.is_none() {
             let names: Vec<String> = table
                 .iter()
-                .map(|(name, num, _)| format!("{name} ({num})"))
+                .map(|(name, num, _)| match numbering {
+                    Numbering::Known => format!("{name} ({num})"),
+                    Numbering::Unconfirmed => (*name).to_owned(),
+                })
                 .collect();
             cx.error(
                 self.file,
@@ -447,6 +665,15 @@ impl Item<'_> {
         }
         found.map(|(_, _, t)| *t)
     }
+}
+
+/// Whether Exchange's numbers of an enum are known (a deserialized export writes numbers).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Numbering {
+    /// Confirmed by captured cmdlet output (the source is on each table).
+    Known,
+    /// Not confirmed: a number is refused, never guessed.
+    Unconfirmed,
 }
 
 fn show(v: &Value) -> String {
@@ -478,6 +705,7 @@ struct Link {
     sites: Vec<String>,
     cost: Option<i64>,
     exchange_cost: Option<i64>,
+    max_message_size: Option<String>,
 }
 
 struct Server {
@@ -486,6 +714,9 @@ struct Server {
     roles: Vec<&'static str>,
     version: Option<(u32, u32)>,
     subscribed_site: Option<String>,
+    /// Edge only: whether the subscription created "EdgeSync - SITE to Internet" (reference
+    /// §1.11): false when the export has no such connector.
+    create_internet_send_connector: bool,
 }
 
 struct Connector {
@@ -542,35 +773,44 @@ struct Org {
     sites: Vec<Site>,
     links: Vec<Link>,
     servers: Vec<Server>,
+    dags: Vec<Dag>,
     connectors: Vec<Connector>,
     rules: Vec<Rule>,
     config: Config,
     mailboxes: Vec<(String, String)>,
 }
 
-// Enum tables: (name as the cmdlets print it, numeric value, tlsflow's value). The export script
-// writes names; the numbers (what ConvertTo-Json writes for an enum it is not told to stringify)
-// follow the declaration order of Exchange's enums (RequiredTlsAuthLevel starts at 1, the
-// others at 0). UNCONFIRMED against Microsoft's documentation, which shows only names: a
-// number that is not in a table is an error, never a guess.
+/// A database availability group: its name and its imported member servers.
+struct Dag {
+    name: String,
+    members: Vec<String>,
+}
 
-/// TlsAuthLevel as Exchange numbers it (a flags enum: there is no 3), as deserialized exports
-/// show it (issue 14).
+// Enum tables: (name as the cmdlets print it, numeric value, tlsflow's value). The export script
+// writes names; a remote PowerShell session hands enums over as numbers, which a hand-run
+// `ConvertTo-Json` (or an older script) writes. Each table says where its numbering comes from;
+// a table whose numbering is not confirmed refuses numbers ([`Numbering::Unconfirmed`]).
+
+/// TlsAuthLevel (a flags enum: there is no 3). Known: CertificateValidation = 2 in captured
+/// Get-SendConnector output (microsoft/CSS-Exchange, Diagnostics/HealthChecker/DataCollection/
+/// ExchangeInformation/Tests/DataCollection/GetSendConnectorConfiguredToRelayToM365.xml), the
+/// others from the deserialized exports of issue 14.
 const TLS_AUTH_LEVELS: &[(&str, i64, &str)] = &[
     ("EncryptionOnly", 1, "encryption_only"),
     ("CertificateValidation", 2, "certificate_validation"),
     ("DomainValidation", 4, "domain_validation"),
 ];
 
-/// RuleMode: AuditAndNotify applies no action either, so it is audit to tlsflow.
-/// Numbered as deserialized exports show it: Audit = 1, AuditAndNotify = 2, Enforce = 3.
+/// RuleMode: AuditAndNotify applies no action either, so it is audit to tlsflow. Known from the
+/// deserialized exports of issue 14: Audit = 1, AuditAndNotify = 2, Enforce = 3.
 const RULE_MODES: &[(&str, i64, bool)] = &[
     ("Audit", 1, true),
     ("AuditAndNotify", 2, true),
     ("Enforce", 3, false),
 ];
 
-/// SentToScope (ToUserScope). The partner scopes are not modelled (`None`).
+/// SentToScope (ToUserScope). The partner scopes are not modelled (`None`). The numbers are
+/// the declaration order, confirmed by no capture: numbers are refused.
 const SCOPES: &[(&str, i64, Option<&str>)] = &[
     ("InOrganization", 0, Some("in_organization")),
     ("NotInOrganization", 1, Some("not_in_organization")),
@@ -578,13 +818,16 @@ const SCOPES: &[(&str, i64, Option<&str>)] = &[
     ("ExternalNonPartner", 3, None),
 ];
 
+/// AcceptedDomainType. Known: Authoritative = 0, ExternalRelay = 1, InternalRelay = 2 in captured
+/// Get-AcceptedDomain output (microsoft/CSS-Exchange, Diagnostics/HealthChecker/Tests/
+/// DataCollection/E16/Exchange/GetAcceptedDomain.xml and E19/.../GetAcceptedDomain_Bad.xml).
 const DOMAIN_TYPES: &[(&str, i64, Option<&str>)] = &[
     ("Authoritative", 0, Some("Authoritative")),
     ("ExternalRelay", 1, Some("ExternalRelay")),
     ("InternalRelay", 2, Some("InternalRelay")),
 ];
 
-/// RuleState: Enabled = 0, Disabled = 1 (as deserialized exports show it).
+/// RuleState. Known from the deserialized exports of issue 14: Enabled = 0, Disabled = 1.
 const RULE_STATES: &[(&str, i64, bool)] = &[("Enabled", 0, true), ("Disabled", 1, false)];
 
 /// New-TransportRule predicates tlsflow does not model; each also exists as `ExceptIf...`.
@@ -656,7 +899,9 @@ impl Org {
             get(EDGE_SUBSCRIPTION),
             &site_names,
         );
-        let connectors = connectors(cx, get(SEND_CONNECTOR), &servers);
+        let mut servers = servers;
+        let connectors = connectors(cx, get(SEND_CONNECTOR), &mut servers);
+        let dags = dags(cx, get(DAG), &servers);
         let rules = rules(cx, get(TRANSPORT_RULE));
         let config = config(cx, get(TRANSPORT_CONFIG), get(TRANSPORT_SERVICE), &servers);
         let accepted = accepted(cx, get(ACCEPTED_DOMAIN));
@@ -670,10 +915,27 @@ impl Org {
             sites,
             links,
             servers,
+            dags,
             connectors,
             rules,
             config,
             mailboxes,
+        }
+    }
+
+    /// An organisation with no way out, or no rule to check, has nothing for `check` to prove:
+    /// said at import, where a failed export would otherwise pass unseen.
+    fn warn_when_there_is_nothing_to_check(&self, cx: &mut Cx) {
+        if self.connectors.is_empty()
+            && !self
+                .servers
+                .iter()
+                .any(|s| s.subscribed_site.is_some() && s.create_internet_send_connector)
+        {
+            cx.warn("no Send connector was imported and no Edge subscription creates one: in this topology no mail leaves the organisation, so `check` can find no exposure — that proves nothing about the real organisation; check Get-SendConnector.json");
+        }
+        if self.rules.is_empty() {
+            cx.warn("no enabled transport rule has the action RouteMessageOutboundRequireTls: no message is required to leave over TLS, so `check` has nothing to prove; check Get-TransportRule.json");
         }
     }
 }
@@ -709,8 +971,30 @@ fn links(cx: &mut Cx, docs: &[Value], sites: &BTreeSet<String>) -> Vec<Link> {
         let Some(name) = item.required_text(cx, "Name") else {
             continue;
         };
-        let cost = item.int(cx, "Cost");
+        // Get-AdSiteLink's `Cost` is computed: ExchangeCost when set, else ADCost. The AD cost
+        // is `ADCost`; `Cost` stands for it only in an export without ExchangeCost.
         let exchange_cost = item.int(cx, "ExchangeCost").filter(|&c| c > 0);
+        let cost = match (item.int(cx, "ADCost"), exchange_cost) {
+            (Some(ad), _) => Some(ad),
+            (None, None) => item.int(cx, "Cost"),
+            (None, Some(_)) => {
+                cx.note(AD_SITE_LINK, &format!("site link `{name}`: no ADCost in the export (its `Cost` is the ExchangeCost); the AD cost is left at its default"));
+                None
+            }
+        };
+        let max_message_size = match prop(item.value, "MaxMessageSize").map(size) {
+            Some(Ok(s)) if s == "unlimited" => None,
+            Some(Ok(s)) => Some(s),
+            Some(Err(Unreadable::Lost)) => {
+                cx.lost_size(AD_SITE_LINK, &format!("site link `{name}`"));
+                None
+            }
+            Some(Err(Unreadable::Bad(e))) => {
+                cx.error(AD_SITE_LINK, &item.path("MaxMessageSize"), &e);
+                None
+            }
+            None => None,
+        };
         let mut linked = Vec::new();
         let mut missing = Vec::new();
         for site in item.texts("Sites").iter().map(|s| leaf_name(s)) {
@@ -742,6 +1026,7 @@ fn links(cx: &mut Cx, docs: &[Value], sites: &BTreeSet<String>) -> Vec<Link> {
             sites: linked,
             cost,
             exchange_cost,
+            max_message_size,
         });
     }
     out
@@ -872,6 +1157,7 @@ fn servers(
                 roles: vec!["edge"],
                 version,
                 subscribed_site: Some(site),
+                create_internet_send_connector: true,
             });
             continue;
         }
@@ -914,6 +1200,7 @@ fn servers(
             roles,
             version,
             subscribed_site: None,
+            create_internet_send_connector: true,
         });
     }
     for (edge, site) in subscribed.into_values() {
@@ -927,6 +1214,7 @@ fn servers(
             roles: vec!["edge"],
             version: None,
             subscribed_site: Some(site),
+            create_internet_send_connector: true,
         });
     }
     out
@@ -979,24 +1267,45 @@ fn address_space(v: &Value) -> Result<Option<String>, String> {
     Ok(Some(text))
 }
 
-/// `35 MB (36,700,160 bytes)` -> `36700160`; `Unlimited` -> `unlimited`.
-fn size(v: &Value) -> Result<String, String> {
+/// Why a size could not be read.
+enum Unreadable {
+    /// A raw `ConvertTo-Json` of an Exchange object: `Unlimited<ByteQuantifiedSize>` becomes
+    /// `{"IsUnlimited": false, "Value": {}}`, the size itself is gone.
+    Lost,
+    /// Anything else that is not a size.
+    Bad(String),
+}
+
+/// `35 MB (36,700,160 bytes)` -> `36700160`; `Unlimited` -> `unlimited`; the objects a raw
+/// `ConvertTo-Json` writes: `{"IsUnlimited": true}`, `{"IsUnlimited": false, "Value": ...}`
+/// with the size as text or as `ToBytes`/`Bytes`, or with nothing left of it ([`Unreadable::Lost`]).
+fn size(v: &Value) -> Result<String, Unreadable> {
     if let Some(unlimited) = prop(v, "IsUnlimited").and_then(Value::as_bool) {
         if unlimited {
             return Ok("unlimited".to_owned());
         }
-        if let Some(inner) = prop(v, "Value") {
-            return size(inner);
-        }
+        return match prop(v, "Value") {
+            Some(Value::Object(map))
+                if !map.keys().any(|k| {
+                    ["ToBytes", "Bytes", "Value"]
+                        .iter()
+                        .any(|w| w.eq_ignore_ascii_case(k))
+                }) =>
+            {
+                Err(Unreadable::Lost)
+            }
+            Some(inner) => size(inner),
+            None => Err(Unreadable::Lost),
+        };
     }
     if let Some(bytes) = prop(v, "ToBytes").or_else(|| prop(v, "Bytes")) {
         return size(bytes);
     }
     let t = text(v).ok_or_else(|| {
-        format!(
+        Unreadable::Bad(format!(
             "expected a size such as \"35 MB (36,700,160 bytes)\", found {}",
             show(v)
-        )
+        ))
     })?;
     if let Some((_, inside)) = t.split_once('(') {
         let digits: String = inside
@@ -1011,15 +1320,15 @@ fn size(v: &Value) -> Result<String, String> {
     match load::values::size(&t) {
         Ok(None) => Ok("unlimited".to_owned()),
         Ok(Some(bytes)) => Ok(bytes.0.to_string()),
-        Err(e) => Err(e),
+        Err(e) => Err(Unreadable::Bad(e)),
     }
 }
 
-fn connectors(cx: &mut Cx, docs: &[Value], servers: &[Server]) -> Vec<Connector> {
-    let find = |name: &str| servers.iter().find(|s| s.name.eq_ignore_ascii_case(name));
+fn connectors(cx: &mut Cx, docs: &[Value], servers: &mut [Server]) -> Vec<Connector> {
     let mut out: Vec<Connector> = Vec::new();
     let mut edge_sync = BTreeSet::new();
     for item in items(SEND_CONNECTOR, docs) {
+        let find = |name: &str| servers.iter().find(|s| s.name.eq_ignore_ascii_case(name));
         let Some(name) = item.required_text(cx, "Name") else {
             continue;
         };
@@ -1047,10 +1356,6 @@ fn connectors(cx: &mut Cx, docs: &[Value], servers: &[Server]) -> Vec<Connector>
             .iter()
             .map(|s| server_name(s))
             .collect();
-        let edge_sources = !sources.is_empty()
-            && sources
-                .iter()
-                .all(|s| find(s).is_some_and(|s| s.subscribed_site.is_some()));
         if name.starts_with("EdgeSync - Inbound to ") {
             cx.note(
                 SEND_CONNECTOR,
@@ -1058,7 +1363,7 @@ fn connectors(cx: &mut Cx, docs: &[Value], servers: &[Server]) -> Vec<Connector>
             );
             continue;
         }
-        if edge_sources || name.starts_with("EdgeSync - ") {
+        if name.starts_with("EdgeSync - ") {
             edge_sync.insert(name.to_lowercase());
             cx.note(
                 SEND_CONNECTOR,
@@ -1075,8 +1380,8 @@ fn connectors(cx: &mut Cx, docs: &[Value], servers: &[Server]) -> Vec<Connector>
         let mut source_servers = Vec::new();
         for s in &sources {
             match find(s) {
-                Some(server) if server.roles.contains(&"mailbox") => source_servers.push(server.name.clone()),
-                _ => cx.note(SEND_CONNECTOR, &format!("connector `{name}`: source server `{s}` is not an imported Mailbox server; left out")),
+                Some(server) if server.roles.contains(&"mailbox") || server.subscribed_site.is_some() => source_servers.push(server.name.clone()),
+                _ => cx.note(SEND_CONNECTOR, &format!("connector `{name}`: source server `{s}` is not an imported Mailbox server or subscribed Edge server; left out")),
             }
         }
         if spaces.is_empty() || source_servers.is_empty() {
@@ -1084,7 +1389,13 @@ fn connectors(cx: &mut Cx, docs: &[Value], servers: &[Server]) -> Vec<Connector>
             continue;
         }
         let require_tls = item.bool(cx, "RequireTLS").unwrap_or(false);
-        let level = item.enumerated(cx, "TlsAuthLevel", "TlsAuthLevel", TLS_AUTH_LEVELS);
+        let level = item.enumerated(
+            cx,
+            "TlsAuthLevel",
+            "TlsAuthLevel",
+            TLS_AUTH_LEVELS,
+            Numbering::Known,
+        );
         let tls_domain = item.text("TlsDomain");
         let tls_domain = match (tls_domain, level) {
             (Some(d), Some("domain_validation")) => Some(d),
@@ -1114,7 +1425,11 @@ fn connectors(cx: &mut Cx, docs: &[Value], servers: &[Server]) -> Vec<Connector>
         };
         let max_message_size = match prop(item.value, "MaxMessageSize").map(size) {
             Some(Ok(s)) => Some(s),
-            Some(Err(e)) => {
+            Some(Err(Unreadable::Lost)) => {
+                cx.lost_size(SEND_CONNECTOR, &format!("connector `{name}`"));
+                None
+            }
+            Some(Err(Unreadable::Bad(e))) => {
                 cx.error(SEND_CONNECTOR, &item.path("MaxMessageSize"), &e);
                 None
             }
@@ -1145,15 +1460,56 @@ fn connectors(cx: &mut Cx, docs: &[Value], servers: &[Server]) -> Vec<Connector>
             max_message_size,
         });
     }
-    for edge in servers.iter().filter_map(|s| s.subscribed_site.as_ref()) {
-        let expected = format!("edgesync - {} to internet", edge.to_lowercase());
-        if !docs.is_empty() && !edge_sync.contains(&expected) {
+    // New-EdgeSubscription -CreateInternetSendConnector $false leaves no "EdgeSync - SITE to
+    // Internet" connector in AD: an Edge whose site has none in the export created none.
+    for edge in servers.iter_mut().filter(|s| s.subscribed_site.is_some()) {
+        let site = edge.subscribed_site.clone().unwrap_or_default();
+        if !edge_sync.contains(&format!("edgesync - {} to internet", site.to_lowercase())) {
             cx.note(
                 SEND_CONNECTOR,
-                &format!("no `EdgeSync - {edge} to Internet` connector in the export, but tlsflow creates one for every Edge subscription (New-EdgeSubscription -CreateInternetSendConnector $false is not modelled)"),
+                &format!("Edge server `{}`: no `EdgeSync - {site} to Internet` connector in the export, so its subscription was made with -CreateInternetSendConnector $false (imported as create_internet_send_connector: false; reference §1.11)", edge.name),
             );
-            edge_sync.insert(expected);
+            edge.create_internet_send_connector = false;
         }
+    }
+    out
+}
+
+/// Get-DatabaseAvailabilityGroup: each DAG with its members (`Servers`) that were imported as
+/// Mailbox servers; a DAG is one delivery group (reference §1.3).
+fn dags(cx: &mut Cx, docs: &[Value], servers: &[Server]) -> Vec<Dag> {
+    let mut out: Vec<Dag> = Vec::new();
+    for item in items(DAG, docs) {
+        let Some(name) = item.required_text(cx, "Name") else {
+            continue;
+        };
+        let mut members = Vec::new();
+        for member in item.texts("Servers").iter().map(|s| server_name(s)) {
+            match servers
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(&member) && s.roles.contains(&"mailbox"))
+            {
+                Some(server) if !members.contains(&server.name) => members.push(server.name.clone()),
+                Some(_) => {}
+                None => cx.note(DAG, &format!("DAG `{name}`: member `{member}` is not an imported Mailbox server; left out")),
+            }
+        }
+        if members.is_empty() {
+            cx.note(
+                DAG,
+                &format!("DAG `{name}` has no imported member server; not imported"),
+            );
+            continue;
+        }
+        if out.iter().any(|d| d.name.eq_ignore_ascii_case(&name)) {
+            cx.error(
+                DAG,
+                &item.path("Name"),
+                &format!("DAG `{name}` appears twice"),
+            );
+            continue;
+        }
+        out.push(Dag { name, members });
     }
     out
 }
@@ -1166,7 +1522,13 @@ fn predicates(cx: &mut Cx, item: &Item, rule: &str, prefix: &str) -> Predicates 
         .into_iter()
         .map(|d| d.to_lowercase())
         .collect();
-    let scope = item.enumerated(cx, &key("SentToScope"), "SentToScope", SCOPES);
+    let scope = item.enumerated(
+        cx,
+        &key("SentToScope"),
+        "SentToScope",
+        SCOPES,
+        Numbering::Unconfirmed,
+    );
     let which = if prefix.is_empty() {
         "condition"
     } else {
@@ -1188,7 +1550,7 @@ fn predicates(cx: &mut Cx, item: &Item, rule: &str, prefix: &str) -> Predicates 
         );
     }
     match item.text(&key("FromScope")) {
-        Some(s) if s.eq_ignore_ascii_case("InOrganization") || s == "0" => cx.note(
+        Some(s) if s.eq_ignore_ascii_case("InOrganization") => cx.note(
             TRANSPORT_RULE,
             &format!("rule `{rule}`: {which} {} InOrganization holds for every sender tlsflow models (mailboxes of the organisation); left out", key("FromScope")),
         ),
@@ -1216,8 +1578,10 @@ fn predicates(cx: &mut Cx, item: &Item, rule: &str, prefix: &str) -> Predicates 
 }
 
 fn rules(cx: &mut Cx, docs: &[Value]) -> Vec<Rule> {
-    let mut out = Vec::new();
+    let mut out: Vec<Rule> = Vec::new();
     let mut ignored = Vec::new();
+    // Enabled rules with StopRuleProcessing: (name, priority).
+    let mut stoppers: Vec<(String, Option<i64>)> = Vec::new();
     for item in items(TRANSPORT_RULE, docs) {
         let Some(name) = item.required_text(cx, "Name") else {
             continue;
@@ -1226,12 +1590,15 @@ fn rules(cx: &mut Cx, docs: &[Value]) -> Vec<Rule> {
             .bool(cx, "RouteMessageOutboundRequireTls")
             .unwrap_or(false);
         let enabled = item
-            .enumerated(cx, "State", "rule State", RULE_STATES)
+            .enumerated(cx, "State", "rule State", RULE_STATES, Numbering::Known)
             .unwrap_or(true);
         let audit = item
-            .enumerated(cx, "Mode", "rule Mode", RULE_MODES)
+            .enumerated(cx, "Mode", "rule Mode", RULE_MODES, Numbering::Known)
             .unwrap_or(false);
         let priority = item.int(cx, "Priority");
+        if enabled && item.bool(cx, "StopRuleProcessing").unwrap_or(false) {
+            stoppers.push((name.clone(), priority));
+        }
         if !tls {
             ignored.push(name);
             continue;
@@ -1239,6 +1606,11 @@ fn rules(cx: &mut Cx, docs: &[Value]) -> Vec<Rule> {
         if !enabled {
             cx.note(TRANSPORT_RULE, &format!("rule `{name}` has the TLS action but is disabled (State Disabled); not imported"));
             continue;
+        }
+        for (key, what) in [("ActivationDate", "from"), ("ExpiryDate", "until")] {
+            if let Some(date) = item.text(key) {
+                cx.note(TRANSPORT_RULE, &format!("rule `{name}`: {key} {date}: Exchange applies it only {what} then; imported as always active"));
+            }
         }
         let conditions = predicates(cx, &item, &name, "");
         let exceptions = predicates(cx, &item, &name, "ExceptIf");
@@ -1249,6 +1621,18 @@ fn rules(cx: &mut Cx, docs: &[Value]) -> Vec<Rule> {
             conditions,
             exceptions,
         });
+    }
+    for (stopper, priority) in &stoppers {
+        let after: Vec<String> = out
+            .iter()
+            .filter(|r| {
+                r.name != *stopper && matches!((priority, r.priority), (Some(p), Some(q)) if q > *p)
+            })
+            .map(|r| format!("`{}`", r.name))
+            .collect();
+        if !after.is_empty() {
+            cx.note(TRANSPORT_RULE, &format!("rule `{stopper}` has StopRuleProcessing: a message it matches is not evaluated by the rules after it, among them {} (with the TLS action); not modelled: tlsflow evaluates them anyway", after.join(", ")));
+        }
     }
     if !ignored.is_empty() {
         cx.note(
@@ -1285,7 +1669,7 @@ fn duration(v: &Value) -> Result<(String, u64), String> {
                 reason = "checked finite, non-negative and below 1e15 just above"
             )]
             let ms = ms.round() as u64;
-            return Ok((format!("{ms}ms"), ms));
+            return Ok((timespan_text(ms), ms));
         }
         return Err(format!("TotalMilliseconds {ms} is not a duration"));
     }
@@ -1297,6 +1681,21 @@ fn duration(v: &Value) -> Result<(String, u64), String> {
     })?;
     let ms = load::values::duration(&t)?;
     Ok((t, ms.0))
+}
+
+/// Milliseconds as Exchange prints a timespan (`2.00:00:00`, `00:05:00`), so a raw export's
+/// TimeSpan object reads the same as the export script's text; `1500ms` below a whole second.
+fn timespan_text(ms: u64) -> String {
+    if !ms.is_multiple_of(1000) {
+        return format!("{ms}ms");
+    }
+    let s = ms / 1000;
+    let (days, hours, minutes, seconds) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    if days > 0 {
+        format!("{days}.{hours:02}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{hours:02}:{minutes:02}:{seconds:02}")
+    }
 }
 
 // Get-TransportService: per-server settings; tlsflow has one set, taken from the first
@@ -1424,7 +1823,13 @@ fn accepted(cx: &mut Cx, docs: &[Value]) -> Vec<String> {
         };
         let domain = domain.to_lowercase();
         let kind = item
-            .enumerated(cx, "DomainType", "DomainType", DOMAIN_TYPES)
+            .enumerated(
+                cx,
+                "DomainType",
+                "DomainType",
+                DOMAIN_TYPES,
+                Numbering::Known,
+            )
             .unwrap_or(Some("Authoritative"));
         let bare = domain.strip_prefix("*.").unwrap_or(&domain);
         if bare.contains('*') || load::values::domain_name(bare).is_err() {
@@ -1509,12 +1914,6 @@ fn notes(cx: &mut Cx, get: &Get<'_>) {
     let frontend = get(FRONTEND_TRANSPORT_SERVICE).len();
     if frontend > 0 {
         cx.note(FRONTEND_TRANSPORT_SERVICE, &format!("{frontend} Front End Transport services: only their existence is modelled (servers with IsFrontendTransportServer); their settings are not"));
-    }
-    let dags: Vec<String> = items(DAG, get(DAG))
-        .filter_map(|i| i.text("Name"))
-        .collect();
-    if !dags.is_empty() {
-        cx.note(DAG, &format!("DAGs {} are not delivery groups to tlsflow: mailboxes are placed on the server of their database's active copy (reference §1.3)", dags.join(", ")));
     }
     if !get(EDGE_SUBSCRIPTION).is_empty() {
         cx.note(EDGE_SUBSCRIPTION, "settings on the Edge servers themselves (their own transport rules, Receive connectors, EdgeTransport.exe.config) are not in an organisation export and are not modelled",);
@@ -1603,7 +2002,12 @@ fn list(items: &[String]) -> String {
 }
 
 impl Org {
-    fn render(&self, unmapped: &[String]) -> String {
+    fn render(
+        &self,
+        warnings: &[String],
+        unmapped: &[String],
+        manifest: Option<&Manifest>,
+    ) -> String {
         let mut y = String::new();
         let w = &mut y;
         let _ = writeln!(
@@ -1623,6 +2027,39 @@ impl Org {
             "# MX hosts behave, and the check's answer depends on it."
         );
         let _ = writeln!(w, "#");
+        match manifest {
+            Some(m) if m.provenance.is_empty() => {
+                let _ = writeln!(
+                    w,
+                    "# EXPORT: manifest.json: every cmdlet the model needs succeeded."
+                );
+            }
+            Some(m) => {
+                let _ = writeln!(
+                    w,
+                    "# EXPORT: manifest.json ({}): every cmdlet the model needs succeeded.",
+                    c(&m.provenance)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    w,
+                    "# EXPORT: no manifest.json: whether every cmdlet succeeded is unknown."
+                );
+            }
+        }
+        let _ = writeln!(w, "#");
+        if !warnings.is_empty() {
+            let _ = writeln!(
+                w,
+                "# WARNINGS ({}): read these before trusting a `check` of this topology:",
+                warnings.len()
+            );
+            for warning in warnings {
+                let _ = writeln!(w, "#   - {}", c(warning));
+            }
+            let _ = writeln!(w, "#");
+        }
         if unmapped.is_empty() {
             let _ = writeln!(
                 w,
@@ -1659,6 +2096,7 @@ impl Org {
         );
         self.render_sites(w);
         self.render_servers(w);
+        self.render_dags(w);
         self.render_connectors(w);
         self.render_rules(w);
         self.render_config(w);
@@ -1672,8 +2110,22 @@ impl Org {
         for (address, server) in &self.mailboxes {
             let _ = writeln!(w, "  - {{address: {}, server: {}}}", q(address), q(server));
         }
-        render_external(w);
+        self.render_external(w);
         y
+    }
+
+    fn render_dags(&self, w: &mut String) {
+        if self.dags.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            w,
+            "\ndatabase_availability_groups:   # from Get-DatabaseAvailabilityGroup (Servers); each is one delivery group (reference §1.3)"
+        );
+        for d in &self.dags {
+            let _ = writeln!(w, "  - name: {}", q(&d.name));
+            let _ = writeln!(w, "    members: {}", list(&d.members));
+        }
     }
 
     fn render_sites(&self, w: &mut String) {
@@ -1698,13 +2150,16 @@ impl Org {
             let _ = writeln!(w, "  - name: {}   # from Get-AdSiteLink", q(&l.name));
             let _ = writeln!(w, "    sites: {}", list(&l.sites));
             if let Some(cost) = l.cost {
-                let _ = writeln!(w, "    cost: {cost}");
+                let _ = writeln!(w, "    cost: {cost}   # ADCost");
             }
             if let Some(cost) = l.exchange_cost {
                 let _ = writeln!(
                     w,
                     "    exchange_cost: {cost}   # replaces the AD cost for Exchange routing (reference §1.4)"
                 );
+            }
+            if let Some(size) = &l.max_message_size {
+                let _ = writeln!(w, "    max_message_size: {}", q(size));
             }
         }
     }
@@ -1729,12 +2184,21 @@ impl Org {
                 let _ = writeln!(w, "    version: \"{a}.{b}\"");
             }
             if let Some(site) = &s.subscribed_site {
-                let _ = writeln!(
-                    w,
-                    "    subscribed_site: {}   # creates \"EdgeSync - {} to Internet\" (reference §1.11)",
-                    q(site),
-                    c(site)
-                );
+                if s.create_internet_send_connector {
+                    let _ = writeln!(
+                        w,
+                        "    subscribed_site: {}   # creates \"EdgeSync - {} to Internet\" (reference §1.11)",
+                        q(site),
+                        c(site)
+                    );
+                } else {
+                    let _ = writeln!(w, "    subscribed_site: {}", q(site));
+                    let _ = writeln!(
+                        w,
+                        "    create_internet_send_connector: false   # no \"EdgeSync - {} to Internet\" in the export",
+                        c(site)
+                    );
+                }
             }
         }
     }
@@ -1852,8 +2316,45 @@ impl Org {
     }
 }
 
-fn render_external(w: &mut String) {
-    let text = r#"
+impl Org {
+    /// The outside world: a template, with one worst-case entry per smart host the connectors
+    /// name (the export cannot say what a smart host does with STARTTLS either).
+    fn render_external(&self, w: &mut String) {
+        w.push_str(EXTERNAL_HEAD);
+        let mut hosts: Vec<(String, Vec<&str>)> = Vec::new();
+        for k in &self.connectors {
+            for h in &k.smart_hosts {
+                let host = load::values::host_key(h);
+                match hosts.iter_mut().find(|(x, _)| *x == host) {
+                    Some((_, names)) => names.push(&k.name),
+                    None => hosts.push((host, vec![&k.name])),
+                }
+            }
+        }
+        for (host, connectors) in &hosts {
+            let _ = writeln!(
+                w,
+                "  - domain: {}   # TEMPLATE: smart host of {}; described as `*` until you say what it does",
+                q(host),
+                c(&connectors.join(", "))
+            );
+            let _ = writeln!(w, "    mx:");
+            let _ = writeln!(w, "      - host: {}", q(host));
+            let _ = writeln!(w, "        preference: 10");
+            let _ = writeln!(w, "        starttls: offered");
+            let name = host.trim_start_matches('[').trim_end_matches(']');
+            let _ = writeln!(
+                w,
+                "        certificate: {{subject: {}, san: [{}], trusted: true, not_before: 2000-01-01, not_after: 2099-12-31}}",
+                q(name),
+                q(name)
+            );
+        }
+        w.push_str(EXTERNAL_TAIL);
+    }
+}
+
+const EXTERNAL_HEAD: &str = r#"
 # ---- TEMPLATE: THE OUTSIDE WORLD -- FILL THIS IN ---------------------------------------------
 # No Exchange export says how remote MX hosts behave; the entries below are placeholders.
 # Describe the domains your TLS rules care about (partners, regulators), each with its MX
@@ -1862,7 +2363,9 @@ fn render_external(w: &mut String) {
 #
 # `cleartext.example` is a WORST-CASE PLACEHOLDER: a domain whose MX offers no STARTTLS, so that
 # `tlsflow check` shows every site whose rule-required mail would leave in clear text (TLS001).
-# Replace it with real domains, or delete it.
+# Replace it with real domains, or delete it. Each smart host of a Send connector has an entry
+# of its own, a copy of `*`: replace it with what the smart host really does (an IP smart host
+# is written `[10.1.1.1]`).
 #
 # Example of a partner whose MX validates:
 #   - domain: partner.example
@@ -1876,7 +2379,9 @@ external_domains:
   - domain: cleartext.example   # TEMPLATE placeholder: no STARTTLS
     mx:
       - {host: mx.cleartext.example, preference: 10, starttls: not_offered}
-  - domain: "*"                 # TEMPLATE: every other domain offers STARTTLS, trusted certificate
+"#;
+
+const EXTERNAL_TAIL: &str = r#"  - domain: "*"                 # TEMPLATE: every other domain offers STARTTLS, trusted certificate
     mx:
       - host: mx.internet.example
         preference: 10
@@ -1888,5 +2393,3 @@ external_domains:
           not_before: 2000-01-01
           not_after: 2099-12-31
 "#;
-    w.push_str(text);
-}

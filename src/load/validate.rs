@@ -1077,7 +1077,7 @@ impl Validator<'_> {
             let smart_hosts: Vec<String> = r
                 .smart_hosts
                 .iter()
-                .map(|h| h.value.trim().to_lowercase())
+                .map(|h| values::host_key(&h.value))
                 .collect();
 
             if !dns_routing && smart_hosts.is_empty() {
@@ -1757,8 +1757,10 @@ impl Validator<'_> {
         let mut out = Vec::new();
         for (i, d) in raw.external_domains.iter().enumerate() {
             let path = format!("external_domains[{i}]");
-            let domain = d.value.domain.value.trim().to_lowercase();
+            // An IP smart host is described by an entry named `[a.b.c.d]`.
+            let domain = values::host_key(&d.value.domain.value);
             if domain != "*"
+                && !domain.starts_with('[')
                 && let Err(message) = values::domain_name(&domain)
             {
                 self.error(
@@ -1767,7 +1769,10 @@ impl Validator<'_> {
                     &format!("{path}.domain"),
                     message,
                 )
-                .hint = Some("`*` stands for every domain not listed".to_owned());
+                .hint = Some(
+                    "`*` stands for every domain not listed; an IP smart host is `[10.1.1.1]`"
+                        .to_owned(),
+                );
             }
             if let Some(line) = seen.get(&domain) {
                 let line = *line;
@@ -1813,8 +1818,10 @@ impl Validator<'_> {
 
     fn mx(&mut self, m: &S<super::raw::RawMx>, path: &str) -> MxHost {
         let r = &m.value;
-        let host = r.host.value.trim().trim_end_matches('.').to_lowercase();
-        if let Err(message) = values::domain_name(&host) {
+        let host = values::host_key(r.host.value.trim().trim_end_matches('.'));
+        if !host.starts_with('[')
+            && let Err(message) = values::domain_name(&host)
+        {
             self.error(Code::Cfg018, pos(&r.host), &format!("{path}.host"), message);
         }
         let preference = r.preference.as_ref().map_or(10, |p| {

@@ -216,6 +216,21 @@ pub(crate) fn version(text: &str) -> Result<String, String> {
     }
 }
 
+/// The key a host is looked up by: lowercase, and an IP address always in brackets
+/// (`10.1.1.1` and `[10.1.1.1]` are one smart host), so a smart host finds the
+/// `external_domains` entry that describes it however either is written.
+pub(crate) fn host_key(text: &str) -> String {
+    let t = text.trim();
+    let bare = t
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(t);
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => format!("[{ip}]"),
+        Err(_) => t.to_lowercase(),
+    }
+}
+
 /// A smart host: an FQDN, an IP address, or an IP address in brackets (`[10.1.1.1]`).
 pub(crate) fn smart_host(text: &str) -> Result<(), String> {
     let t = text.trim();

@@ -562,7 +562,17 @@ impl Topology {
         let mut domains: Vec<String> = self
             .external_domains
             .iter()
-            .filter(|d| d.domain != "*")
+            // An entry that names a connector's smart host (`relay.contoso.net`, `[10.1.1.1]`)
+            // describes that host, not a recipient domain; an address space naming it below
+            // makes it one again.
+            .filter(|d| {
+                d.domain != "*"
+                    && !d.domain.starts_with('[')
+                    && !self
+                        .send_connectors
+                        .iter()
+                        .any(|c| c.smart_hosts.contains(&d.domain))
+            })
             .map(|d| d.domain.clone())
             .collect();
         for c in &self.send_connectors {

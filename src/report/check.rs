@@ -206,6 +206,14 @@ pub fn caveats(topology: &Topology) -> Vec<String> {
                 .to_owned(),
         );
     }
+    // A failed or partial export (issue 14) can leave no Send connector: nothing leaves, so
+    // nothing can leak, and that proves nothing about the organisation.
+    if !topology.send_connectors.iter().any(|c| c.enabled) {
+        out.push(
+            "nothing to prove: the topology has no enabled Send connector (nor an Edge subscription that creates one), so no mail leaves the organisation in the model; if the organisation sends Internet mail, its Send connectors are missing from this topology (a failed Get-SendConnector?)"
+                .to_owned(),
+        );
+    }
     let mut relays: Vec<&str> = topology
         .send_connectors
         .iter()

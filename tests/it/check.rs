@@ -510,4 +510,21 @@ fn the_conclusion_says_what_the_check_cannot_prove() {
         "{}",
         none.conclusion
     );
+    // Issue 14: an export whose Get-SendConnector failed imports with no connector. The rule is
+    // there, but no mail leaves: no exposure, and still no proof.
+    let closed = tlsflow::load::topology_from_source(tlsflow::load::SourceFile {
+        name: "closed.yaml".to_owned(),
+        text: "format: 1\nsites: [{name: HQ}]\nservers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\ntransport_rules: [{name: TLS, actions: {require_tls: true}}]\nexternal_domains: [{domain: \"*\", mx: [{host: mx.example.com, starttls: not_offered}]}]\n".to_owned(),
+        base_dir: None,
+    })
+    .expect("loads")
+    .topology;
+    let closed = report(&closed);
+    assert!(closed.exposures.is_empty(), "{:?}", closed.exposures);
+    assert!(
+        closed.conclusion.contains("no enabled Send connector")
+            && !closed.conclusion.contains("a proof"),
+        "{}",
+        closed.conclusion
+    );
 }

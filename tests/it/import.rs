@@ -148,18 +148,15 @@ fn check_of_contoso_finds_the_branch_exposure_an_architect_predicts() {
 }
 
 /// Northwind: Internet mail leaves through the Edge, which cannot carry the rule's requirement
-/// (reference §1.11, §3.7): both sites are exposed.
+/// (reference §1.11, §3.7): both sites are exposed. The mailboxes are in DAG1, imported from
+/// Get-DatabaseAvailabilityGroup, so the rules run on a DAG member (reference §1.10).
 #[test]
 fn check_of_northwind_finds_both_sites_exposed_through_the_edge() {
     let lines = exposures(NORTHWIND);
-    assert!(
-        lines.contains(&"Amsterdam -> cleartext.example TLS001".to_owned()),
-        "{lines:?}"
-    );
-    assert!(
-        lines.contains(&"Rotterdam -> cleartext.example TLS001".to_owned()),
-        "{lines:?}"
-    );
+    for site in ["Amsterdam", "Rotterdam"] {
+        let line = format!("{site} (mailboxes in DAG DAG1) -> cleartext.example TLS001");
+        assert!(lines.contains(&line), "{line} not in {lines:?}");
+    }
 }
 
 #[test]
@@ -274,7 +271,11 @@ fn cli_writes_the_topology_and_warns_about_what_is_not_mapped() {
         .code(0);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(
-        stderr.starts_with("warning: 5 items of the export are not mapped"),
+        stderr.starts_with("warning: manifest.json: missing"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\nwarning: 5 items of the export are not mapped"),
         "{stderr}"
     );
     let written = std::fs::read_to_string(&out).expect("written");
@@ -451,10 +452,11 @@ fn edge_subscriptions_decide_which_edges_are_imported() {
     );
 }
 
-/// An enum written as a number (ConvertTo-Json without the script's conversion) is read by the
-/// documented declaration order, and the import says so: Microsoft documents only the names.
+/// An enum written as a number (a remote session's deserialized enum) is read by Exchange's
+/// numbering where captures confirm it (TlsAuthLevel CertificateValidation = 2), with no guess to
+/// report.
 #[test]
-fn a_numeric_enum_is_read_and_flagged_as_unconfirmed() {
+fn a_numeric_enum_with_known_numbering_is_read() {
     let mut files = export(CONTOSO);
     let connectors = String::from_utf8(files["Get-SendConnector.json"].clone()).expect("UTF-8");
     let numeric = connectors.replace(
@@ -469,12 +471,26 @@ fn a_numeric_enum_is_read_and_flagged_as_unconfirmed() {
             .yaml
             .contains("tls_auth_level: certificate_validation")
     );
+    assert_eq!(body(&imported.yaml), body(&self::imported(CONTOSO).yaml));
+}
+
+/// SentToScope's numbering is confirmed by no capture: a number is refused by name, with the
+/// fix, rather than guessed (issue 14 point 2).
+#[test]
+fn a_number_of_an_enum_with_unconfirmed_numbering_is_refused() {
+    let mut files = export(CONTOSO);
+    let rules = String::from_utf8(files["Get-TransportRule.json"].clone()).expect("UTF-8");
+    let numeric = rules.replacen("\"NotInOrganization\"", "1", 1);
+    assert_ne!(numeric, rules, "the fixture has a SentToScope");
+    files.insert("Get-TransportRule.json".to_owned(), numeric.into_bytes());
+    let text = errors(&files);
     assert!(
-        imported.unmapped.iter().any(|u| u
-            .contains("TlsAuthLevel 2 read as CertificateValidation")
-            && u.contains("UNCONFIRMED")),
-        "{:?}",
-        imported.unmapped
+        text.contains(".SentToScope: SentToScope 1 is a number"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Export-TlsflowInventory.ps1 writes their names"),
+        "{text}"
     );
 }
 
@@ -578,4 +594,171 @@ fn numeric_enums_read_with_exchange_numbering() {
         three.join("\n").contains("unknown TlsAuthLevel 3"),
         "{three:?}"
     );
+}
+
+// ---- issue 14: exports built from real captured cmdlet output ---------------------------------
+
+/// SoloORG in the three shapes a real run produces: the export script's names (with a
+/// manifest), a remote session's numbers, and a hand-run raw `ConvertTo-Json` of deserialized
+/// objects. Every value form comes from a capture in microsoft/CSS-Exchange: each folder's
+/// PROVENANCE.md names the capture of each value.
+const SOLO_SHAPES: [&str; 3] = [
+    "import/solo-lab-names",
+    "import/solo-lab-numbers",
+    "import/solo-lab-raw",
+];
+
+/// The YAML without its comment lines (the header says how the export was read).
+fn body(yaml: &str) -> String {
+    yaml.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_three_shapes_of_one_export_import_alike() {
+    let names = imported(SOLO_SHAPES[0]);
+    assert!(names.warnings.is_empty(), "{:?}", names.warnings);
+    for shape in &SOLO_SHAPES[1..] {
+        let other = imported(shape);
+        assert_eq!(body(&other.yaml), body(&names.yaml), "{shape}");
+        assert_eq!(other.warnings.len(), 1, "{shape}: {:?}", other.warnings);
+        assert!(
+            other.warnings[0].contains("manifest.json: missing"),
+            "{shape}: {:?}",
+            other.warnings
+        );
+    }
+    insta::assert_snapshot!("solo-lab", names.yaml);
+}
+
+/// Field by field, in every shape, against the captures (PROVENANCE.md): versions and roles of
+/// E15/E16/E19 and the Edge, the accepted domains with their wildcards and types, rule modes and
+/// states, the TLS level, smart hosts (a name, and an IP as `[a.b.c.d]`), the size, the
+/// mailboxes and the DAG.
+#[test]
+fn solo_lab_imports_field_by_field_as_the_captures_say() {
+    use tlsflow::model::{AcceptedDomainType, MailboxAddress, RuleMode, TlsLevel};
+    for shape in SOLO_SHAPES {
+        let t = topology(shape);
+        let server = |name: &str| {
+            t.servers
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("{shape}: no server {name}"))
+        };
+        assert_eq!(t.organization, "SoloORG", "{shape}");
+        for (name, version) in [
+            ("SOLO-E15A", "15.0"),
+            ("SOLO-E16A", "15.1"),
+            ("SOLO-E19A", "15.2"),
+        ] {
+            let s = server(name);
+            assert_eq!(s.version.as_deref(), Some(version), "{shape}: {name}");
+            assert!(s.is_transport(), "{shape}: {name} runs Transport");
+        }
+        let edge = server("SOLO-EDGE1");
+        assert!(
+            edge.site.is_none() && edge.subscribed_site.is_some(),
+            "{shape}"
+        );
+        assert!(edge.create_internet_send_connector, "{shape}");
+        let site_of = |name: &str| server(name).site.map(|s| t.sites[s.index()].name.clone());
+        assert_eq!(site_of("SOLO-E15A").as_deref(), Some("Branch"), "{shape}");
+        assert_eq!(
+            site_of("SOLO-E19A").as_deref(),
+            Some("Default-First-Site-Name"),
+            "{shape}"
+        );
+        let domains: Vec<(String, bool, AcceptedDomainType)> = t
+            .accepted_domains
+            .iter()
+            .map(|d| (d.domain.clone(), d.subdomains, d.kind))
+            .collect();
+        assert_eq!(
+            domains,
+            [
+                (
+                    "solo.com".to_owned(),
+                    false,
+                    AcceptedDomainType::Authoritative
+                ),
+                (
+                    "contoso.local".to_owned(),
+                    true,
+                    AcceptedDomainType::Authoritative
+                ),
+                ("com".to_owned(), true, AcceptedDomainType::InternalRelay),
+            ],
+            "{shape}: `*.contoso.local` and `*.com` keep their wildcard, `Wild .com` is InternalRelay (2)"
+        );
+        let rules: Vec<(&str, u32, RuleMode)> = t
+            .transport_rules
+            .iter()
+            .map(|r| (r.name.as_str(), r.priority, r.mode))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("Require TLS to Adatum", 0, RuleMode::Enforce),
+                ("Pilot: TLS for all mail", 2, RuleMode::Audit),
+                ("Confidential: TLS (notify)", 3, RuleMode::Audit),
+            ],
+            "{shape}: Enforce 3, Audit 1, AuditAndNotify 2; the Disabled (1) rule is left out"
+        );
+        let connector = |name: &str| {
+            t.send_connectors
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("{shape}: no connector {name}"))
+        };
+        let o365 = connector("Mail to O365");
+        assert_eq!(
+            o365.smart_hosts,
+            ["contoso-com.mail.protection.outlook.com"],
+            "{shape}"
+        );
+        assert_eq!(
+            o365.max_message_size.map(|b| b.0),
+            Some(36_700_160),
+            "{shape}"
+        );
+        assert_eq!(o365.tls_auth_level, None, "{shape}");
+        let adatum = connector("Relay to Adatum");
+        assert_eq!(adatum.smart_hosts, ["[10.10.10.25]"], "{shape}");
+        assert!(adatum.require_tls, "{shape}");
+        assert_eq!(
+            adatum.tls_auth_level,
+            Some(TlsLevel::CertificateValidation),
+            "{shape}"
+        );
+        let mailboxes: Vec<(String, String)> = t
+            .mailboxes
+            .iter()
+            .map(|m| {
+                let address = match &m.address {
+                    MailboxAddress::Exact(a) => a.clone(),
+                    MailboxAddress::Domain(d) => format!("*@{d}"),
+                };
+                (address, t.servers[m.server.index()].name.clone())
+            })
+            .collect();
+        assert_eq!(
+            mailboxes,
+            [
+                ("alice@solo.com".to_owned(), "SOLO-E19A".to_owned()),
+                ("bob@solo.com".to_owned(), "SOLO-E16A".to_owned()),
+                ("carol@solo.com".to_owned(), "SOLO-E15A".to_owned()),
+            ],
+            "{shape}: addresses from SmtpAddress.Address, never its Domain"
+        );
+        assert_eq!(t.dags.len(), 1, "{shape}");
+        assert_eq!(t.dags[0].name, "DAG19", "{shape}");
+        assert_eq!(t.site_links[0].cost, 100, "{shape}");
+        assert_eq!(
+            t.transport_config.message_expiration_timeout.0, 172_800_000,
+            "{shape}"
+        );
+    }
 }

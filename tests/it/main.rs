@@ -13,6 +13,7 @@ mod reports;
 mod routing;
 mod scenarios;
 mod schema;
+mod script;
 mod simulate;
 mod submission;
 mod support;
