@@ -8,7 +8,11 @@
 //!   200-site, 1,000-server organisation (the per-message routing decision, uncached).
 //! - `check/200x5/k1`, `k2`: `check --failures 1` and `2` on that organisation (rayon, every
 //!   core), without the fixes (each fix is one more check of a modified copy).
+//! - `import/100000-mailboxes`: `import::exchange` of the SoloORG export
+//!   (`tests/data/import/solo-lab-names`) with 100,000 mailboxes, the export script's maximum:
+//!   parsing, mapping, rendering and validating the topology it writes (issue 14: under 2 s).
 
+use std::fmt::Write as _;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -112,5 +116,46 @@ fn routing_and_check(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, loading, routing_and_check);
+fn importing(c: &mut Criterion) {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/import/solo-lab-names");
+    let mut files = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).expect("the fixture") {
+        let path = entry.expect("an entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("a name")
+            .to_owned();
+        if name != "manifest.json" {
+            files.insert(name, std::fs::read(&path).expect("readable"));
+        }
+    }
+    let mut json = String::from("[");
+    for i in 0..100_000 {
+        let db = ["DB19", "DB16", "DB15"][i % 3];
+        let _ = write!(
+            json,
+            "{{\"PrimarySmtpAddress\":\"firstname.lastname{i:06}@Solo.com\",\"Database\":\"{db}\"}},"
+        );
+    }
+    json.pop();
+    json.push(']');
+    files.insert("Get-Mailbox.json".to_owned(), json.into_bytes());
+    let mut group = c.benchmark_group("import");
+    group.sample_size(10);
+    group.bench_function("100000-mailboxes", |b| {
+        b.iter(|| {
+            black_box(
+                tlsflow::import::exchange("export", &files)
+                    .expect("imports")
+                    .yaml
+                    .len(),
+            )
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, loading, routing_and_check, importing);
 criterion_main!(benches);

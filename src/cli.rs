@@ -607,17 +607,27 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
             continue;
         };
         let path = entry.path();
-        let too_big = entry
-            .metadata()
-            .is_ok_and(|m| m.len() > load::MAX_INPUT_BYTES);
-        if too_big {
-            return Err(bad(format!(
-                "{file_name}: larger than {} bytes; export a smaller mailbox sample",
-                load::MAX_INPUT_BYTES
-            )));
+        let limit = crate::import::MAX_FILE_BYTES;
+        let too_big = |len: u64| {
+            bad(format!(
+                "{file_name}: {len} bytes, larger than the {limit} bytes (32 MiB) an export file may have; export a smaller mailbox sample (-MailboxSample)"
+            ))
+        };
+        if let Ok(meta) = entry.metadata()
+            && meta.len() > limit
+        {
+            return Err(too_big(meta.len()));
         }
-        let bytes = std::fs::read(&path)
+        // Bounded even when the size above was not known (a FIFO, a file still growing).
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|f| {
+                std::io::Read::read_to_end(&mut std::io::Read::take(f, limit + 1), &mut bytes)
+            })
             .map_err(|e| bad(format!("{file_name}: cannot read: {}", load::io_reason(&e))))?;
+        if bytes.len() as u64 > limit {
+            return Err(too_big(bytes.len() as u64));
+        }
         files.insert(name.to_owned(), bytes);
     }
     if files.is_empty() {

@@ -78,6 +78,10 @@ pub fn export_file(name: &str) -> Option<&'static str> {
         .find(|n| n.eq_ignore_ascii_case(name))
 }
 
+/// The largest export file read: `Get-Mailbox.json` of 100,000 mailboxes (the script's maximum)
+/// is ~10 MB compact, ~25 MB as Windows PowerShell 5.1 indents it.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Nesting deeper than this in an export is refused (ConvertTo-Json -Depth 5 writes at most 6).
 const MAX_DEPTH: usize = 32;
 
@@ -172,6 +176,15 @@ pub fn exchange(dir: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Imported
     }
     org.warn_when_there_is_nothing_to_check(&mut cx);
     let yaml = org.render(&cx.warnings, &cx.unmapped, manifest.as_ref());
+    if yaml.len() as u64 > load::MAX_INPUT_BYTES {
+        return Err(vec![format!(
+            "{}: the topology would be {} bytes ({} mailboxes), over the {} bytes (8 MiB) tlsflow reads: export fewer mailboxes (Export-TlsflowInventory.ps1 -MailboxSample; every database keeps at least one, so every server stays represented)",
+            cx.dir,
+            yaml.len(),
+            org.mailboxes.len(),
+            load::MAX_INPUT_BYTES
+        )]);
+    }
     let source = match load::source_from_bytes("topology.yaml", yaml.as_bytes(), None) {
         Ok(source) => source,
         Err(failure) => return Err(vec![failure.render()]),
@@ -1866,6 +1879,14 @@ fn mailboxes(
             db_server.insert(name.to_lowercase(), server_name(&server));
         }
     }
+    // Mailbox servers by lowercase name; addresses already imported, lowercase (a set: an
+    // export holds up to 100,000 mailboxes).
+    let mailbox_servers: BTreeMap<String, &str> = servers
+        .iter()
+        .filter(|s| s.roles.contains(&"mailbox"))
+        .map(|s| (s.name.to_lowercase(), s.name.as_str()))
+        .collect();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut out: Vec<(String, String)> = Vec::new();
     for item in items(MAILBOX, docs) {
         let Some(address) = item.required_text(cx, "PrimarySmtpAddress") else {
@@ -1884,10 +1905,7 @@ fn mailboxes(
             );
             continue;
         };
-        let Some(server) = servers
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(server) && s.roles.contains(&"mailbox"))
-        else {
+        let Some(&server) = mailbox_servers.get(&server.to_lowercase()) else {
             cx.note(MAILBOX, &format!("mailbox `{address}`: server `{server}` of database `{db}` is not an imported Mailbox server; left out"));
             continue;
         };
@@ -1898,8 +1916,8 @@ fn mailboxes(
             );
             continue;
         }
-        if !out.iter().any(|(a, _)| a.eq_ignore_ascii_case(&address)) {
-            out.push((address, server.name.clone()));
+        if seen.insert(address.to_lowercase()) {
+            out.push((address, server.to_owned()));
         }
     }
     out

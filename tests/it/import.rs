@@ -4,6 +4,7 @@
 //! the real binary writes the file atomically, or nothing.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use assert_cmd::Command;
 use tlsflow::check::{self, CheckOptions};
@@ -726,7 +727,7 @@ fn solo_lab_imports_field_by_field_as_the_captures_say() {
         );
         assert_eq!(o365.tls_auth_level, None, "{shape}");
         let adatum = connector("Relay to Adatum");
-        assert_eq!(adatum.smart_hosts, ["[10.10.10.25]"], "{shape}");
+        assert_eq!(adatum.smart_hosts, ["[192.168.10.25]"], "{shape}");
         assert!(adatum.require_tls, "{shape}");
         assert_eq!(
             adatum.tls_auth_level,
@@ -761,4 +762,255 @@ fn solo_lab_imports_field_by_field_as_the_captures_say() {
             "{shape}"
         );
     }
+}
+
+/// `export("import/solo-lab-names")` with its manifest changed by `edit`.
+fn with_manifest(edit: impl FnOnce(&mut serde_json::Value)) -> BTreeMap<String, Vec<u8>> {
+    let mut files = export(SOLO_SHAPES[0]);
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&files["manifest.json"]).expect("the fixture's manifest");
+    edit(&mut manifest);
+    files.insert(
+        "manifest.json".to_owned(),
+        serde_json::to_vec(&manifest).expect("JSON"),
+    );
+    files
+}
+
+fn entry<'a>(manifest: &'a mut serde_json::Value, file: &str) -> &'a mut serde_json::Value {
+    manifest["cmdlets"]
+        .as_array_mut()
+        .expect("cmdlets")
+        .iter_mut()
+        .find(|e| e["file"] == file)
+        .expect("the file is in the manifest")
+}
+
+/// Issue 14 point 4: a failed cmdlet is not an empty organisation. The script records it in
+/// manifest.json and writes `[]`; the importer refuses the export, naming the cmdlet and its
+/// error, unless the cmdlet feeds nothing the check depends on (then a warning).
+#[test]
+fn a_failed_cmdlet_refuses_the_import_and_never_reads_as_empty() {
+    let mut files = with_manifest(|m| {
+        let e = entry(m, "Get-SendConnector.json");
+        e["status"] = "failed".into();
+        e["count"] = 0.into();
+        e["error"] = "Active Directory operation failed on DC1: insufficient access rights".into();
+    });
+    files.insert("Get-SendConnector.json".to_owned(), b"[]".to_vec());
+    let text = errors(&files);
+    assert!(
+        text.contains("export/Get-SendConnector.json: `Get-SendConnector` failed during the export: Active Directory operation failed on DC1: insufficient access rights"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a failed cmdlet is not an empty one"),
+        "{text}"
+    );
+
+    let mut files = with_manifest(|m| {
+        let e = entry(m, "Get-ReceiveConnector.json");
+        e["status"] = "failed".into();
+        e["error"] = "The operation couldn't be performed".into();
+    });
+    files.insert("Get-ReceiveConnector.json".to_owned(), b"[]".to_vec());
+    let imported = import::exchange("export", &files).expect("Receive connectors are not modelled");
+    assert!(
+        imported.warnings.iter().any(|w| w
+            .starts_with("Get-ReceiveConnector.json: `Get-ReceiveConnector` failed during the export (The operation couldn't be performed)")),
+        "{:?}",
+        imported.warnings
+    );
+    assert!(
+        imported.yaml.contains("# WARNINGS (1)"),
+        "{}",
+        imported.yaml
+    );
+}
+
+/// The manifest also catches a partial run, a cut or edited file, and a file left behind.
+#[test]
+fn the_manifest_catches_partial_cut_and_missing_files() {
+    let incomplete = with_manifest(|m| m["complete"] = false.into());
+    let text = errors(&incomplete);
+    assert!(
+        text.contains("export/manifest.json: the export script did not finish"),
+        "{text}"
+    );
+
+    let cut = with_manifest(|m| entry(m, "Get-TransportRule.json")["count"] = 6.into());
+    let text = errors(&cut);
+    assert!(
+        text.contains("export/Get-TransportRule.json: holds 5 objects, but manifest.json says `Get-TransportRule -ResultSize Unlimited` returned 6"),
+        "{text}"
+    );
+
+    let mut missing = export(SOLO_SHAPES[0]);
+    missing.remove("Get-DatabaseAvailabilityGroup.json");
+    let text = errors(&missing);
+    assert!(
+        text.contains(
+            "export/Get-DatabaseAvailabilityGroup.json: missing, although manifest.json says"
+        ),
+        "{text}"
+    );
+
+    let mut foreign = export(SOLO_SHAPES[0]);
+    foreign.insert(
+        "manifest.json".to_owned(),
+        b"{\"tool\": \"Other\", \"schema\": 1, \"cmdlets\": []}".to_vec(),
+    );
+    assert!(errors(&foreign).contains("written by `Other`"));
+    foreign.insert("manifest.json".to_owned(), b"[1, 2".to_vec());
+    assert!(errors(&foreign).contains("export/manifest.json: not a manifest"));
+}
+
+/// Without a manifest, an empty Send connector list or no rule with the TLS action is said
+/// loudly, in the YAML and on stderr, because `check` would find nothing to report.
+#[test]
+fn an_export_with_nothing_to_check_is_warned_about() {
+    let mut files = export(CONTOSO);
+    files.insert("Get-SendConnector.json".to_owned(), b"[]".to_vec());
+    files.insert("Get-TransportRule.json".to_owned(), b"[]".to_vec());
+    let imported = import::exchange("export", &files).expect("imports");
+    let warnings = imported.warnings.join("\n");
+    for needle in [
+        "Get-SendConnector.json: empty, and with no manifest.json",
+        "Get-TransportRule.json: empty, and with no manifest.json",
+        "no Send connector was imported",
+        "no enabled transport rule has the action RouteMessageOutboundRequireTls",
+    ] {
+        assert!(warnings.contains(needle), "{needle} not in:\n{warnings}");
+        assert!(imported.yaml.contains(needle), "{needle} not in the YAML");
+    }
+}
+
+/// A raw ConvertTo-Json of live objects writes Exchange's sizes as `{}`: the size is lost, and
+/// the import says so by name instead of writing a wrong value. An IPAddress without its
+/// `IPAddressToString` is read from its little-endian `Address` (420128960 = 192.168.10.25, as issue 14 saw it).
+#[test]
+fn raw_objects_that_lost_their_value_are_said_or_decoded() {
+    let mut files = export(SOLO_SHAPES[2]);
+    let text = String::from_utf8(files["Get-SendConnector.json"].clone()).expect("UTF-8");
+    let mut connectors: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    connectors[0]["MaxMessageSize"] = serde_json::json!({"IsUnlimited": false, "Value": {}});
+    let ip = &mut connectors[1]["SmartHosts"][0]["Address"];
+    ip.as_object_mut()
+        .expect("an IPAddress object")
+        .remove("IPAddressToString");
+    assert_eq!(ip["Address"], 420_128_960);
+    files.insert(
+        "Get-SendConnector.json".to_owned(),
+        serde_json::to_vec(&connectors).expect("JSON"),
+    );
+    let imported = import::exchange("export", &files).expect("imports");
+    assert!(
+        imported.warnings.iter().any(|w| w.starts_with(
+            "Get-SendConnector.json: connector `Mail to O365`: MaxMessageSize is lost — this file is a raw ConvertTo-Json export"
+        )),
+        "{:?}",
+        imported.warnings
+    );
+    let o365 = imported
+        .yaml
+        .split("- name: \"Mail to O365\"")
+        .nth(1)
+        .and_then(|s| s.split("- name:").next())
+        .expect("the connector");
+    assert!(!o365.contains("max_message_size"), "{o365}");
+    assert!(imported.yaml.contains("smart_hosts: [\"[192.168.10.25]\"]"));
+}
+
+/// Issue 14 point 5: UTF-16 BE with its byte-order mark reads like UTF-8; a file in the ANSI
+/// code page (Windows PowerShell 5.1's Set-Content) is read as Windows-1252 with a warning that
+/// names the byte, the line and the fix; UTF-16 without a byte-order mark is refused with the
+/// likely cause.
+#[test]
+fn ansi_and_utf16_be_exports_are_read_and_said() {
+    let mut files = export(CONTOSO);
+    let sites = String::from_utf8(files["Get-ADSite.json"].clone()).expect("UTF-8");
+    let mut be = vec![0xFE, 0xFF];
+    be.extend(sites.encode_utf16().flat_map(u16::to_be_bytes));
+    files.insert("Get-ADSite.json".to_owned(), be);
+    let imported_be = import::exchange("export", &files).expect("UTF-16 BE imports");
+    assert_eq!(imported_be.yaml, imported(CONTOSO).yaml);
+
+    let rules = String::from_utf8(files["Get-TransportRule.json"].clone()).expect("UTF-8");
+    let renamed = rules.replace(
+        "Top secret must use TLS",
+        "Top secret must use TLS (Zürich)",
+    );
+    let ansi: Vec<u8> = renamed
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("Latin-1 text"))
+        .collect();
+    files.insert("Get-TransportRule.json".to_owned(), ansi);
+    let imported = import::exchange("export", &files).expect("ANSI imports");
+    assert!(
+        imported
+            .yaml
+            .contains("name: \"Top secret must use TLS (Zürich)\""),
+        "the rule name is decoded"
+    );
+    let warning = imported
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("Get-TransportRule.json: not UTF-8"))
+        .unwrap_or_else(|| panic!("{:?}", imported.warnings));
+    assert!(
+        warning.contains("Windows-1252")
+            && warning.contains("`ü`")
+            && warning.contains("re-export"),
+        "{warning}"
+    );
+
+    let mut no_bom = export(CONTOSO);
+    no_bom.insert(
+        "Get-ADSite.json".to_owned(),
+        sites.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+    );
+    let text = errors(&no_bom);
+    assert!(
+        text.contains(
+            "export/Get-ADSite.json: not text: byte 1 is 0x00. UTF-16 without a byte-order mark?"
+        ),
+        "{text}"
+    );
+}
+
+/// The SoloORG export with `n` mailboxes spread over its three databases, as the export script
+/// writes them (compact JSON), plus one address repeated in another case.
+fn solo_with_mailboxes(n: usize) -> BTreeMap<String, Vec<u8>> {
+    let mut files = export(SOLO_SHAPES[0]);
+    files.remove("manifest.json");
+    let mut json = String::from("[");
+    for i in 0..n {
+        let db = ["DB19", "DB16", "DB15"][i % 3];
+        let _ = write!(
+            json,
+            "{{\"PrimarySmtpAddress\":\"firstname.lastname{i:06}@Solo.com\",\"Database\":\"{db}\"}},"
+        );
+    }
+    json.push_str(
+        "{\"PrimarySmtpAddress\":\"FIRSTNAME.LASTNAME000000@solo.com\",\"Database\":\"DB16\"}]",
+    );
+    files.insert("Get-Mailbox.json".to_owned(), json.into_bytes());
+    files
+}
+
+/// Issue 14 point 7: the script's maximum sample, 100,000 mailboxes, imports (the duplicate
+/// check is a set, not a scan: `cargo bench --bench scale -- import` measures it) and the topology
+/// loads; an address repeated in another case is one mailbox.
+#[test]
+fn a_100000_mailbox_export_imports() {
+    let imported = import::exchange("export", &solo_with_mailboxes(100_000)).expect("imports");
+    assert!(
+        imported.summary.contains("mailboxes 100000;"),
+        "{}",
+        imported.summary
+    );
+    let source = load::source_from_bytes("topology.yaml", imported.yaml.as_bytes(), None)
+        .expect("under the input cap");
+    let loaded = load::topology_from_source(source).expect("loads");
+    assert_eq!(loaded.topology.mailboxes.len(), 100_000);
 }
