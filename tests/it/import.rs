@@ -1014,3 +1014,112 @@ fn a_100000_mailbox_export_imports() {
     let loaded = load::topology_from_source(source).expect("loads");
     assert_eq!(loaded.topology.mailboxes.len(), 100_000);
 }
+
+/// Get-AdSiteLink's `Cost` is ExchangeCost when that is set: the AD cost is `ADCost`, and both
+/// are kept. Without ADCost, `Cost` cannot stand for it, and the import says so.
+#[test]
+fn site_links_keep_the_ad_cost_and_the_exchange_cost() {
+    let with_link = |link: &str| {
+        let mut files = export(SOLO_SHAPES[0]);
+        files.remove("manifest.json");
+        let text = format!(
+            "[{{\"Name\": \"DEFAULTIPSITELINK\", \"Sites\": [\"Solo.com/Configuration/Sites/Default-First-Site-Name\", \"Solo.com/Configuration/Sites/Branch\"], {link}}}]"
+        );
+        files.insert("Get-AdSiteLink.json".to_owned(), text.into_bytes());
+        import::exchange("export", &files).expect("imports")
+    };
+    let both = with_link("\"Cost\": 50, \"ADCost\": 200, \"ExchangeCost\": 50");
+    assert!(
+        both.yaml
+            .contains("    cost: 200   # ADCost\n    exchange_cost: 50"),
+        "{}",
+        both.yaml
+    );
+    let no_ad = with_link("\"Cost\": 50, \"ExchangeCost\": 50");
+    assert!(!no_ad.yaml.contains("    cost: 50"), "{}", no_ad.yaml);
+    assert!(no_ad.yaml.contains("    exchange_cost: 50"));
+    assert!(
+        no_ad
+            .unmapped
+            .iter()
+            .any(|u| u.contains("no ADCost in the export (its `Cost` is the ExchangeCost)")),
+        "{:?}",
+        no_ad.unmapped
+    );
+}
+
+/// New-EdgeSubscription -CreateInternetSendConnector $false leaves no "EdgeSync - SITE to
+/// Internet" connector: the Edge is imported with `create_internet_send_connector: false`, and a
+/// Send connector sourced on the Edge subscription is imported (not dropped as EdgeSync's).
+#[test]
+fn an_edge_without_its_edgesync_connector_is_imported_as_such() {
+    let mut files = export(SOLO_SHAPES[0]);
+    files.remove("manifest.json");
+    let mut connectors: serde_json::Value =
+        serde_json::from_slice(&files["Get-SendConnector.json"]).expect("JSON");
+    let list = connectors.as_array_mut().expect("an array");
+    list.retain(|c| !c["Name"].as_str().unwrap_or("").starts_with("EdgeSync - "));
+    let mut via_edge = list[0].clone();
+    via_edge["Name"] = "Internet via SOLO-EDGE1".into();
+    via_edge["AddressSpaces"] = serde_json::json!(["SMTP:*;1"]);
+    via_edge["SourceTransportServers"] = serde_json::json!(["SOLO-EDGE1"]);
+    via_edge["DNSRoutingEnabled"] = true.into();
+    via_edge["SmartHosts"] = serde_json::json!([]);
+    list.push(via_edge);
+    files.insert(
+        "Get-SendConnector.json".to_owned(),
+        serde_json::to_vec(&connectors).expect("JSON"),
+    );
+    let imported = import::exchange("export", &files).expect("imports");
+    assert!(
+        imported
+            .yaml
+            .contains("    create_internet_send_connector: false"),
+        "{}",
+        imported.yaml
+    );
+    assert!(imported.yaml.contains("source_servers: [\"SOLO-EDGE1\"]"));
+    let t = {
+        let source =
+            load::source_from_bytes("t.yaml", imported.yaml.as_bytes(), None).expect("text");
+        load::topology_from_source(source).expect("loads").topology
+    };
+    assert!(
+        !t.send_connectors.iter().any(|c| c.implicit),
+        "no implicit EdgeSync connector"
+    );
+}
+
+/// An IP smart host is one host however it is written: `192.168.10.25` on the connector finds
+/// the `[192.168.10.25]` entry the import template writes (its behaviour, not `*`'s, decides),
+/// and that entry is not a recipient domain.
+#[test]
+fn an_ip_smart_host_finds_its_bracketed_entry() {
+    let yaml = "format: 1\nsites: [{name: HQ}]\nservers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\nsend_connectors: [{name: Relay, address_spaces: [\"SMTP:*;1\"], source_servers: [HQ-MBX1], dns_routing: false, smart_hosts: [\"192.168.10.25\"]}]\ntransport_rules: [{name: TLS, actions: {require_tls: true}}]\nexternal_domains:\n  - {domain: \"[192.168.10.25]\", mx: [{host: \"[192.168.10.25]\", starttls: not_offered}]}\n  - {domain: \"*\", mx: [{host: mx.example.com, certificate: {subject: mx.example.com, trusted: true}}]}\n";
+    let source = load::source_from_bytes("t.yaml", yaml.as_bytes(), None).expect("text");
+    let t = load::topology_from_source(source)
+        .unwrap_or_else(|f| panic!("{}", f.render()))
+        .topology;
+    assert_eq!(t.send_connectors[0].smart_hosts, ["[192.168.10.25]"]);
+    assert!(
+        !t.domain_classes().iter().any(|d| d.starts_with('[')),
+        "{:?}",
+        t.domain_classes()
+    );
+    // The rule runs on the connector's source server, so the requirement holds: the relay's
+    // own entry (no STARTTLS) defers the message; `*` (a trusted certificate) would deliver it.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("t.yaml");
+    std::fs::write(&path, yaml).expect("written");
+    let out = tlsflow()
+        .arg("route")
+        .arg(&path)
+        .args(["--from", "HQ-MBX1", "--to", "a@fabrikam.com"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("[192.168.10.25]: 451 5.7.3 STARTTLS is required to send mail"),
+        "{stdout}"
+    );
+}
