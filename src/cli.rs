@@ -441,10 +441,10 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
                     valid: true,
                     profile: Some(loaded.topology.profile.name.clone()),
                     summary: Some(report::validate::Summary::of(&loaded.topology)),
-                    rendered: diagnostics
-                        .iter()
-                        .map(|d| d.render(&loaded.source.text))
-                        .collect(),
+                    rendered: {
+                        let index = load::SourceIndex::new(&loaded.source.text);
+                        diagnostics.iter().map(|d| d.render_in(&index)).collect()
+                    },
                     diagnostics,
                 }
             }
@@ -456,7 +456,14 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
                     valid: false,
                     profile: None,
                     summary: None,
-                    rendered: failure.diagnostics.iter().map(|d| d.render(text)).collect(),
+                    rendered: {
+                        let index = load::SourceIndex::new(text);
+                        failure
+                            .diagnostics
+                            .iter()
+                            .map(|d| d.render_in(&index))
+                            .collect()
+                    },
                     diagnostics: failure.diagnostics,
                 }
             }
@@ -570,13 +577,35 @@ fn emit(common: &Common, text: &str) -> Result<(), UserError> {
             } else {
                 text.to_owned()
             };
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (e.g. `| head`) is not an error worth reporting.
-            let _ = stdout.write_all(text.as_bytes());
-            let _ = stdout.flush();
-            Ok(())
+            write_stdout(&text)
         }
     }
+}
+
+/// Writes to standard output, checking every write and the flush: a closed pipe
+/// (`tlsflow … | head`) ends the output quietly, as the reader asked; any other failure (a full
+/// disk behind a redirection) is an error with its cause, never a truncated report and exit 0
+/// (issue 15).
+pub fn write_stdout(text: &str) -> Result<(), UserError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::Write {
+            path: "standard output".to_owned(),
+            reason: load::io_reason(&e),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Writes to standard error; a failure there has nowhere left to be reported, so it is
+/// ignored (`eprint!` panics on a closed stderr, and the panic hook then aborts).
+pub fn write_stderr(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.flush();
 }
 
 /// `tlsflow import exchange DIR`: reads the export's files (names matched case-insensitively),
@@ -653,7 +682,7 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
         for warning in &imported.warnings {
             let _ = writeln!(text, "warning: {warning}");
         }
-        eprint!("{text}");
+        write_stderr(&text);
     }
     if !common.quiet && !imported.unmapped.is_empty() {
         let mut text = format!(
@@ -663,18 +692,18 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
         for item in &imported.unmapped {
             let _ = writeln!(text, "  - {item}");
         }
-        eprint!("{text}");
+        write_stderr(&text);
     }
     emit(common, &imported.yaml)?;
     if !common.quiet
         && let Some(out) = &common.out
     {
-        eprintln!(
-            "{}; wrote {}: fill in its external_domains template, then run `tlsflow check {}`",
+        write_stderr(&format!(
+            "{}; wrote {}: fill in its external_domains template, then run `tlsflow check {}`\n",
             imported.summary,
             out.display(),
             out.display()
-        );
+        ));
     }
     Ok(Exit::Clean)
 }
@@ -705,15 +734,16 @@ fn validate_scenario(path: &Path) -> FileReport {
             let baseline = &loaded.scenario.runs[0].topology;
             let mut diagnostics = loaded.warnings.clone();
             diagnostics.extend(crate::lint::lint(baseline, &loaded.topology_source.name));
+            let topology_index = load::SourceIndex::new(&loaded.topology_source.text);
+            let scenario_index = load::SourceIndex::new(&loaded.source.text);
             let rendered = diagnostics
                 .iter()
                 .map(|d| {
-                    let text = if d.file == loaded.topology_source.name {
-                        &loaded.topology_source.text
+                    if d.file == loaded.topology_source.name {
+                        d.render_in(&topology_index)
                     } else {
-                        &loaded.source.text
-                    };
-                    d.render(text)
+                        d.render_in(&scenario_index)
+                    }
                 })
                 .collect();
             FileReport {
@@ -732,7 +762,14 @@ fn validate_scenario(path: &Path) -> FileReport {
                 valid: false,
                 profile: None,
                 summary: None,
-                rendered: failure.diagnostics.iter().map(|d| d.render(text)).collect(),
+                rendered: {
+                    let index = load::SourceIndex::new(text);
+                    failure
+                        .diagnostics
+                        .iter()
+                        .map(|d| d.render_in(&index))
+                        .collect()
+                },
                 diagnostics: failure.diagnostics,
             }
         }
@@ -782,6 +819,12 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
                 }
                 None => crate::sim::run(scenario, index, &options, &mut crate::sim::NullSink),
             };
+            if let Some(why) = &result.stopped {
+                return Err(UserError::Usage(format!(
+                    "simulate: variant `{}`: {why}; no report is written for an incomplete run",
+                    scenario.runs[index].name
+                )));
+            }
             let wall_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
             let mut run = report::simulate::run_report(scenario, &result, args.recipients);
             if args.stats {
@@ -911,6 +954,10 @@ fn simulate_with_log(
     let writer = std::io::BufWriter::new(file.as_file().try_clone().map_err(|e| fail(&e))?);
     let mut sink = report::tracking::TrackingCsv::new(writer, scenario.start);
     let result = crate::sim::run(scenario, index, options, &mut sink);
+    if result.stopped.is_some() {
+        // The caller refuses the run; the temporary log is removed with `file`.
+        return Ok(result);
+    }
     sink.finish().map_err(|e| fail(&e))?;
     readable_by_all(file.as_file()).map_err(|e| fail(&e))?;
     file.persist(path).map_err(|e| fail(&e.error))?;
@@ -1152,14 +1199,14 @@ fn run_generate(common: &Common, args: &GenerateArgs) -> Result<Exit, UserError>
     write_atomically(&topology, generated.topology.as_bytes())?;
     write_atomically(&scenario, generated.scenario.as_bytes())?;
     if !common.quiet {
-        println!(
-            "wrote {} ({} bytes) and {} ({} bytes)\n{}",
+        write_stdout(&format!(
+            "wrote {} ({} bytes) and {} ({} bytes)\n{}\n",
             topology.display(),
             generated.topology.len(),
             scenario.display(),
             generated.scenario.len(),
             generated.summary
-        );
+        ))?;
     }
     Ok(Exit::Clean)
 }
@@ -1177,6 +1224,24 @@ fn run_replications(
             "--replications: N must be at least 1".to_owned(),
         ));
     }
+    // Bounded before any allocation: N seeds are held, N runs are made (issue 15).
+    if n > MAX_REPLICATIONS {
+        return Err(UserError::Usage(format!(
+            "--replications {n}: at most {MAX_REPLICATIONS} (a 95 % interval narrows with the square root of N: 10,000 runs give one 100 times narrower than a single run's spread)"
+        )));
+    }
+    #[expect(clippy::cast_precision_loss, reason = "an estimate")]
+    let total = scenario.expected_messages() * (n * runs.len()) as f64;
+    let budget = f64::from(REPLICATED_RUNS) * f64::from(load::scenario::MAX_MESSAGES_PER_RUN);
+    if total > budget {
+        return Err(UserError::Usage(format!(
+            "--replications {n}: {} variants × {n} runs of about {} messages each is about {} messages, more than the {} tlsflow simulates in one command; use fewer replications, shard them (--shard K/N on several machines, then `tlsflow merge`), or shorten the scenario",
+            runs.len(),
+            load::scenario::thousands(scenario.expected_messages()),
+            load::scenario::thousands(total),
+            load::scenario::thousands(budget)
+        )));
+    }
     let shard = shard.map(parse_shard).transpose()?;
     let seeds: Vec<u64> = (0..n)
         .filter(|i| shard.is_none_or(|s| i % s.count == s.index))
@@ -1191,10 +1256,14 @@ fn run_replications(
         runs: runs
             .iter()
             .map(|&i| {
-                let per_seed = crate::sim::replications::replicate(scenario, i, &seeds);
-                report::replications::replication_run(&scenario.runs[i].name, &per_seed)
+                let per_seed = crate::sim::replications::replicate(scenario, i, &seeds)
+                    .map_err(UserError::Usage)?;
+                Ok(report::replications::replication_run(
+                    &scenario.runs[i].name,
+                    &per_seed,
+                ))
             })
-            .collect(),
+            .collect::<Result<_, UserError>>()?,
     };
     output(
         common,
@@ -1203,6 +1272,12 @@ fn run_replications(
         None,
     )
 }
+
+/// The most replications one command runs.
+const MAX_REPLICATIONS: usize = 10_000;
+
+/// `simulate --replications` submits at most this many full runs' worth of messages in all.
+const REPLICATED_RUNS: u32 = 10;
 
 /// `tlsflow merge`: shards of `check` or of `simulate --replications`.
 fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
@@ -1423,7 +1498,11 @@ fn run_reports(common: &Common, scenarios: &Path, into: &Path) -> Result<Exit, U
         write_atomically(&into.join(name), content.as_bytes())?;
     }
     if !common.quiet {
-        println!("wrote {} reports into {}", files.len(), into.display());
+        write_stdout(&format!(
+            "wrote {} reports into {}\n",
+            files.len(),
+            into.display()
+        ))?;
     }
     Ok(Exit::Clean)
 }
@@ -1448,13 +1527,13 @@ pub fn shipped_reports(dir: &Path) -> Result<Vec<(String, String)>, UserError> {
         };
         let runs = (0..scenario.runs.len())
             .map(|i| {
-                report::simulate::run_report(
-                    scenario,
-                    &crate::sim::run(scenario, i, &options, &mut crate::sim::NullSink),
-                    false,
-                )
+                let result = crate::sim::run(scenario, i, &options, &mut crate::sim::NullSink);
+                match &result.stopped {
+                    Some(why) => Err(UserError::Usage(format!("{}: {why}", path.display()))),
+                    None => Ok(report::simulate::run_report(scenario, &result, false)),
+                }
             })
-            .collect();
+            .collect::<Result<_, UserError>>()?;
         let report = report::simulate::SimulateReport::new(scenario, scenario.seed, runs);
         let stem = path
             .file_stem()

@@ -18,7 +18,7 @@ mod yaml;
 
 use std::path::{Path, PathBuf};
 
-pub use diagnostic::Diagnostic;
+pub use diagnostic::{Diagnostic, SourceIndex};
 
 use crate::model::{Code, Topology};
 
@@ -54,10 +54,10 @@ pub struct LoadFailure {
 impl LoadFailure {
     /// Every diagnostic rendered with its snippet.
     pub fn render(&self) -> String {
-        let text = self.source.as_ref().map_or("", |s| s.text.as_str());
+        let index = SourceIndex::new(self.source.as_ref().map_or("", |s| s.text.as_str()));
         self.diagnostics
             .iter()
-            .map(|d| d.render(text))
+            .map(|d| d.render_in(&index))
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -7,19 +7,19 @@ use tlsflow::error::Exit;
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
-        eprintln!(
-            "tlsflow: internal error (a bug, please report it with the input that caused it): {info}"
-        );
+        tlsflow::cli::write_stderr(&format!(
+            "tlsflow: internal error (a bug, please report it with the input that caused it): {info}\n"
+        ));
         std::process::exit(Exit::Internal as i32);
     }));
     match tlsflow::cli::run(std::env::args_os()) {
         Ok(exit) => exit.into(),
         Err(e) => {
-            let text = e.to_string();
-            eprint!("{text}");
+            let mut text = e.to_string();
             if !text.ends_with('\n') {
-                eprintln!();
+                text.push('\n');
             }
+            tlsflow::cli::write_stderr(&text);
             Exit::BadInput.into()
         }
     }

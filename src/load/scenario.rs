@@ -602,18 +602,39 @@ pub fn scenario_with_topology(
         }
     });
     let baseline = &runs[0].topology;
-    let messages = raw
+    let messages: Vec<ExplicitMessage> = raw
         .messages
         .iter()
         .enumerate()
         .filter_map(|(i, m)| v.message(baseline, m, &format!("messages[{i}]")))
         .collect();
-    let workload = raw
+    let workload: Vec<Workload> = raw
         .workload
         .iter()
         .enumerate()
         .filter_map(|(i, w)| v.workload(baseline, w, &format!("workload[{i}]")))
         .collect();
+    // The work a run will do, estimated before it starts (issue 15): a scenario that would
+    // submit more messages than one run can hold is refused with the numbers, not run for
+    // minutes and then stopped.
+    let expected = crate::model::scenario::expected_messages(&workload, messages.len(), duration);
+    if expected > f64::from(MAX_MESSAGES_PER_RUN) {
+        v.error(
+            Code::Cfg007,
+            pos(&raw.duration),
+            "duration",
+            format!(
+                "this scenario would submit about {} messages per run (each workload's rate × duration {}), more than the {} tlsflow simulates in one run",
+                thousands(expected),
+                duration,
+                thousands(f64::from(MAX_MESSAGES_PER_RUN))
+            ),
+        )
+        .hint = Some(
+            "shorten `duration` or lower the workload rates: a week of a 100,000-mailbox organisation is about 35,000,000 messages"
+                .to_owned(),
+        );
+    }
     let mut events: Vec<TimedEvent> = raw
         .events
         .iter()
@@ -663,6 +684,30 @@ pub fn scenario_with_topology(
         source,
         topology_source,
     })
+}
+
+/// The most messages one run submits: about four minutes of this machine's engine (a week of a
+/// 100,000-mailbox organisation, 35 million messages, takes 26 s; BENCHMARKS.md), and well under
+/// the engine's bound of 2,000,000,000 events.
+pub const MAX_MESSAGES_PER_RUN: u32 = 300_000_000;
+
+/// `123456789.4` -> `123,456,789`.
+pub(crate) fn thousands(x: f64) -> String {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a non-negative estimate shown to the unit; saturates past u64"
+    )]
+    let n = x.round() as u64;
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Positions inside an inline topology belong to the scenario file, under `topology.`.

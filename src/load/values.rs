@@ -14,7 +14,12 @@ pub fn duration(text: &str) -> Result<Millis, String> {
         )
     };
     if t.contains(':') {
-        return timespan(t).ok_or_else(bad);
+        let ms = timespan(t).ok_or_else(bad)?;
+        return if ms <= MAX_DURATION {
+            Ok(ms)
+        } else {
+            Err(too_long(text)())
+        };
     }
     let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| {
         format!("`{text}` has no unit: write `{text}s`, `{text}m`, `{text}h` or `{text}d`")
@@ -31,7 +36,17 @@ pub fn duration(text: &str) -> Result<Millis, String> {
     };
     n.checked_mul(unit_ms)
         .map(Millis)
-        .ok_or_else(|| format!("`{text}` is too long a duration"))
+        .filter(|ms| *ms <= MAX_DURATION)
+        .ok_or_else(too_long(text))
+}
+
+/// The longest duration tlsflow reads: ten years. Simulated time, retry timers and certificate
+/// dates all stay far inside i64 milliseconds, so no sum of them can overflow (issue 15:
+/// `18446744073709551615ms` ran simulated time backwards).
+pub const MAX_DURATION: Millis = Millis(3_650 * 86_400_000);
+
+fn too_long(text: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("`{text}` is longer than tlsflow reads: at most 3650d (ten years)")
 }
 
 fn timespan(t: &str) -> Option<Millis> {
@@ -94,10 +109,12 @@ pub fn instant(text: &str) -> Result<Timestamp, String> {
     if let Ok(ts) = t.parse::<jiff::Timestamp>() {
         return Ok(Timestamp(ts.as_millisecond()));
     }
-    if let Ok(date) = t.parse::<jiff::civil::Date>()
-        && let Ok(zoned) = date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(Timestamp(zoned.timestamp().as_millisecond()));
+    if let Ok(date) = t.parse::<jiff::civil::Date>() {
+        // Days from 1970-01-01, so `9999-12-31` (a common "never expires") reads too: jiff's
+        // Timestamp stops a day short of it.
+        if let Ok(span) = date.since((jiff::Unit::Day, jiff::civil::date(1970, 1, 1))) {
+            return Ok(Timestamp(i64::from(span.get_days()) * 86_400_000));
+        }
     }
     Err(format!(
         "`{text}` is not a date: write `2025-01-01` or `2025-01-01T08:00:00Z`"

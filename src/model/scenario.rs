@@ -25,6 +25,29 @@ pub struct Scenario {
     pub expect: BTreeMap<String, Expectation>,
 }
 
+impl Scenario {
+    /// Messages one run submits on average (the work estimate of issue 15).
+    pub fn expected_messages(&self) -> f64 {
+        expected_messages(&self.workload, self.messages.len(), self.duration)
+    }
+}
+
+/// Messages a run submits on average: every workload's rate over the run, and the explicit ones.
+pub(crate) fn expected_messages(workload: &[Workload], explicit: usize, duration: Millis) -> f64 {
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "an estimate: durations are bounded to ten years of milliseconds (2^43)"
+    )]
+    let hours = duration.0 as f64 / 3_600_000.0;
+    #[expect(clippy::cast_precision_loss, reason = "an estimate")]
+    let explicit = explicit as f64;
+    workload
+        .iter()
+        .map(|w| w.rate_per_hour * hours)
+        .sum::<f64>()
+        + explicit
+}
+
 /// How long a hop takes (SPEC §4: small and configurable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HopLatency {

@@ -144,6 +144,9 @@ pub struct RunResult {
     pub findings_omitted: u64,
     pub recipients: Vec<RecipientOutcome>,
     pub stats: Stats,
+    /// Why the run stopped before its end, when it did: its report would be incomplete, so
+    /// the caller refuses to give one (the load-time estimate makes this rare; issue 15).
+    pub stopped: Option<String>,
 }
 
 /// How many findings a run keeps per (code, origin site, connector): the earliest. Every
@@ -410,7 +413,10 @@ struct Engine<'a, 's> {
     domain_names: Vec<String>,
     /// `route::next_step` decisions per (server, target, size class), valid while the faults
     /// stay as they are: every timeline event clears it. Routing is a pure function of these.
-    step_cache: HashMap<(ServerId, TargetKey, u8), Step>,
+    /// Keyed by (server, target, size class): the size class is the number of distinct size
+    /// limits below the message's size (a `u32`: a topology may have thousands of limits; a
+    /// `u8` panicked past 255, issue 15).
+    step_cache: HashMap<(ServerId, TargetKey, u32), Step>,
     /// Submissions per (sender's mailbox server, the one mailbox recipient's server): they
     /// depend on the configured topology only.
     submission_cache: HashMap<(ServerId, Option<ServerId>), Rc<Submission>>,
@@ -509,6 +515,7 @@ pub fn run(
             findings_omitted: 0,
             recipients: Vec::new(),
             stats: Stats::default(),
+            stopped: None,
         },
         finding_groups: HashMap::default(),
         topology,
@@ -592,9 +599,16 @@ impl Engine<'_, '_> {
 
     fn run_loop(&mut self) {
         let end = self.end_ms();
-        while let Some((_, event)) = self.events.pop_until(end) {
+        while let Some((time, event)) = self.events.pop_until(end) {
             self.result.stats.events += 1;
-            assert!(self.result.stats.events < MAX_EVENTS, "event bound reached");
+            if self.result.stats.events >= MAX_EVENTS {
+                self.result.stopped = Some(format!(
+                    "the run reached tlsflow's bound of {MAX_EVENTS} events at simulated time {} of {}: messages retry or wait more than the workload estimate allowed for; shorten `duration`, lower the rates, or shorten the retry and expiry timers",
+                    crate::model::Millis(time),
+                    crate::model::Millis(end)
+                ));
+                break;
+            }
             self.dispatch(event);
             self.result.stats.peak_in_flight = self.result.stats.peak_in_flight.max(self.msgs.live);
             self.result.stats.peak_items = self.result.stats.peak_items.max(self.items.live);
@@ -1058,8 +1072,10 @@ impl Engine<'_, '_> {
                 status: "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".to_owned(),
             });
         };
-        let class = u8::try_from(self.size_limits.partition_point(|&l| l < size))
-            .expect("fewer than 256 distinct connector size limits");
+        // At most one class per connector and site link, which the 8 MiB input bounds far
+        // below u32::MAX.
+        let class =
+            u32::try_from(self.size_limits.partition_point(|&l| l < size)).unwrap_or(u32::MAX);
         if let Some(step) = self.step_cache.get(&(at, key, class)) {
             return step.clone();
         }

@@ -60,11 +60,18 @@ pub fn metrics(r: &RunResult) -> Vec<(String, f64)> {
 
 /// Runs `variant` with each of `seeds` (in parallel) and returns the metrics per seed, in seed
 /// order.
-pub fn replicate(scenario: &Scenario, variant: usize, seeds: &[u64]) -> Vec<Vec<(String, f64)>> {
+///
+/// `Err` says why a run stopped before its end (`RunResult::stopped`): a mean over incomplete
+/// runs would be wrong.
+pub fn replicate(
+    scenario: &Scenario,
+    variant: usize,
+    seeds: &[u64],
+) -> Result<Vec<Vec<(String, f64)>>, String> {
     seeds
         .par_iter()
         .map(|&seed| {
-            metrics(&run(
+            let result = run(
                 scenario,
                 variant,
                 &RunOptions {
@@ -72,7 +79,11 @@ pub fn replicate(scenario: &Scenario, variant: usize, seeds: &[u64]) -> Vec<Vec<
                     record_recipients: false,
                 },
                 &mut NullSink,
-            ))
+            );
+            match result.stopped {
+                Some(why) => Err(format!("seed {seed}: {why}")),
+                None => Ok(metrics(&result)),
+            }
         })
         .collect()
 }

@@ -6,6 +6,7 @@ mod cli;
 mod diagnostics;
 mod diagram;
 mod generate;
+mod hostile;
 mod import;
 mod profiles;
 mod properties;

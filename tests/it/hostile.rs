@@ -1,0 +1,290 @@
+//! Hostile input (issue 15): each class of defect a hostile run found, with a reproducer and
+//! variants of it, run through the real binary. None may panic (exit 3 or an abort), run
+//! unbounded, or answer silently wrong.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+use crate::support::repo;
+
+fn tlsflow() -> Command {
+    let mut cmd = Command::cargo_bin("tlsflow").expect("the binary builds");
+    cmd.current_dir(repo("")).env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs tlsflow; returns (exit code, stdout, stderr). A panic is never an answer.
+fn run(args: &[&str], files: &[&Path]) -> (i32, String, String) {
+    let mut cmd = tlsflow();
+    cmd.args(args);
+    for f in files {
+        cmd.arg(f);
+    }
+    let out = cmd.output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked"),
+        "tlsflow {args:?} panicked:\n{stderr}"
+    );
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// A one-line JSON topology of `sites` sites whose only error is at its far end.
+fn one_line_topology(sites: usize) -> String {
+    let mut s = String::from("{\"format\": 1, \"sites\": [");
+    for i in 0..sites {
+        let _ = write!(
+            s,
+            "{}{{\"name\": \"S{i:05}\"}}",
+            if i > 0 { ", " } else { "" }
+        );
+    }
+    s.push_str("], \"servers\": [{\"name\": \"M\", \"site\": \"S00000\", \"roles\": [\"mailbox\"]}], \"site_links\": [{\"name\": \"L\", \"sites\": [\"S00000\", \"NOPE\"]}]}\n");
+    s
+}
+
+/// Panics, class 1: a diagnostic at a column past 65,535 made miette panic ("Formatting
+/// argument out of range") in every command that loads a topology. The snippet now shows the
+/// line cut around the position, and the header keeps the true column.
+#[test]
+fn a_diagnostic_past_column_65535_is_rendered_not_a_panic() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for sites in [6_000, 12_000] {
+        let text = one_line_topology(sites);
+        let column = text.find("\"NOPE\"").expect("the bad reference") + 1;
+        assert!(sites < 12_000 || column > 65_535, "column {column}");
+        let path = dir.path().join(format!("wide-{sites}.yaml"));
+        std::fs::write(&path, &text).expect("written");
+        for command in [
+            &["validate"][..],
+            &["check", "--at", "2026-06-01T00:00:00Z"],
+            &["graph"],
+            &["route", "--from", "M", "--to", "a@example.com"],
+        ] {
+            let (code, stdout, stderr) = run(command, &[&path]);
+            assert_eq!(code, 2, "{command:?}: {stdout}{stderr}");
+            let all = format!("{stdout}{stderr}");
+            let header = format!(":1:{column}: error[CFG005]: unknown site `NOPE`");
+            assert!(all.contains(&header), "{command:?}: {all}");
+            assert!(
+                all.contains(&format!("╭─[{}:1:{column}]", path.display())),
+                "the snippet names the true column: {all}"
+            );
+            assert!(all.contains(" 1 │ …"), "the line is cut: {all}");
+            let longest = all.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            assert!(longest < 400, "a line of {longest} characters");
+        }
+    }
+}
+
+/// Panics, class 2: durations, instants and rates are bounded at load time, so simulated time
+/// cannot overflow; `9999-12-31`, a common "never expires", is a date.
+#[test]
+fn durations_are_bounded_and_far_dates_read() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let topology = repo("scenarios/topologies/busy-four-sites.yaml");
+    for (duration, expected) in [
+        (
+            "18446744073709551615ms",
+            "is longer than tlsflow reads: at most 3650d",
+        ),
+        ("3651d", "is longer than tlsflow reads: at most 3650d"),
+        (
+            "99999999.00:00:00",
+            "is longer than tlsflow reads: at most 3650d",
+        ),
+    ] {
+        let path = dir.path().join("s.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "format: 1\nname: n\ntopology: {}\nstart: 2026-06-01T08:00:00Z\nduration: {duration}\nmessages:\n  - {{at: 1h, from: anne@wideworldimporters.com, to: [x@fabrikam.com]}}\n",
+                topology.display()
+            ),
+        )
+        .expect("written");
+        let (code, stdout, stderr) = run(&["simulate"], &[&path]);
+        assert_eq!(code, 2, "{duration}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(expected) && stderr.contains("(at duration)"),
+            "{duration}: {stderr}"
+        );
+    }
+    let never = dir.path().join("never.yaml");
+    std::fs::write(
+        &never,
+        "format: 1\nsites: [{name: HQ}]\nservers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\nsend_connectors: [{name: I, address_spaces: [\"SMTP:*;1\"], source_servers: [HQ-MBX1]}]\nexternal_domains:\n  - {domain: \"*\", mx: [{host: mx.example.com, certificate: {subject: mx.example.com, trusted: true, not_before: 2000-01-01, not_after: 9999-12-31}}]}\n",
+    )
+    .expect("written");
+    let (code, stdout, stderr) = run(&["validate"], &[&never]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+/// Unbounded work: a valid 9-line scenario of 100,000,000 messages an hour for a year ran for
+/// two minutes and then panicked on the engine's event bound. The work is estimated at load
+/// time and refused with the numbers; `--replications` is bounded before anything is allocated.
+#[test]
+fn work_beyond_the_limits_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("year.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "format: 1\nname: a year at full rate\ntopology: {}\nstart: 2026-06-01T08:00:00Z\nduration: 365d\nworkload:\n  - site: Chicago\n    rate: 100000000/h\n    to: {{fabrikam.com: 1}}\n",
+            repo("scenarios/topologies/busy-four-sites.yaml").display()
+        ),
+    )
+    .expect("written");
+    let (code, _, stderr) = run(&["simulate"], &[&path]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "error[CFG007]: this scenario would submit about 876,000,000,000 messages per run"
+        ) && stderr.contains("more than the 300,000,000 tlsflow simulates in one run"),
+        "{stderr}"
+    );
+    for n in ["1000000000", "18446744073709551615"] {
+        let (code, _, stderr) = run(
+            &["simulate", "scenarios/busy-week.yaml", "--replications", n],
+            &[],
+        );
+        assert_eq!(code, 2, "{n}: {stderr}");
+        assert!(
+            stderr.contains("at most 10000") || stderr.contains("invalid value"),
+            "{n}: {stderr}"
+        );
+    }
+    // Within the count, the total work is bounded too: busy-week's 3 variants are ~17,000
+    // messages a run; 10,000 runs of each fit, so shorten the bound with a denser scenario.
+    let dense = dir.path().join("dense.yaml");
+    std::fs::write(
+        &dense,
+        format!(
+            "format: 1\nname: dense\ntopology: {}\nstart: 2026-06-01T08:00:00Z\nduration: 30d\nworkload:\n  - site: Chicago\n    rate: 400000/h\n    to: {{fabrikam.com: 1}}\n",
+            repo("scenarios/topologies/busy-four-sites.yaml").display()
+        ),
+    )
+    .expect("written");
+    let (code, _, stderr) = run(&["simulate", "--replications", "20"], &[&dense]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("1 variants × 20 runs of about 288,000,000 messages each"),
+        "{stderr}"
+    );
+}
+
+/// Panics, class 3: more than 255 distinct connector size limits overflowed a `u8` size class in
+/// `simulate`.
+#[test]
+fn hundreds_of_distinct_size_limits_simulate() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut t = String::from(
+        "format: 1\nsites: [{name: HQ}]\nservers: [{name: HQ-MBX1, site: HQ, roles: [mailbox]}]\nmailboxes: [{address: alice@contoso.com, server: HQ-MBX1}]\naccepted_domains: [contoso.com]\nsend_connectors:\n",
+    );
+    for i in 0..300 {
+        let _ = writeln!(
+            t,
+            "  - {{name: C{i}, address_spaces: [\"SMTP:d{i}.example;1\"], source_servers: [HQ-MBX1], max_message_size: {}}}",
+            1_000_000 + i
+        );
+    }
+    t.push_str("external_domains:\n  - {domain: \"*\", mx: [{host: mx.example.com}]}\n");
+    let topology = dir.path().join("t.yaml");
+    std::fs::write(&topology, t).expect("written");
+    let mut s = format!(
+        "format: 1\nname: sizes\ntopology: {}\nstart: 2026-06-01T08:00:00Z\nduration: 1h\nmessages:\n",
+        topology.display()
+    );
+    for i in (0..300).step_by(7) {
+        let _ = writeln!(
+            s,
+            "  - {{at: 1m, from: alice@contoso.com, to: [bob@d{i}.example], size: {}}}",
+            1_000_000 + i
+        );
+    }
+    let scenario = dir.path().join("s.yaml");
+    std::fs::write(&scenario, s).expect("written");
+    let (code, stdout, stderr) = run(&["simulate"], &[&scenario]);
+    assert!(code == 0 || code == 1, "{stdout}{stderr}");
+    assert!(stdout.contains("messages"), "{stdout}");
+}
+
+/// Panics, class 6: a closed pipe is a normal end (`tlsflow … | head`), a closed stderr is no
+/// reason to abort, and a full disk behind a redirection is an error with its cause, not a
+/// truncated report with exit 0.
+#[cfg(unix)]
+#[test]
+fn closed_pipes_closed_stderr_and_full_disks() {
+    let bin = assert_cmd::cargo::cargo_bin("tlsflow");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (code, _, stderr) = run(
+        &["generate", "--sites", "300", "--seed", "7", "--out"],
+        &[dir.path()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let topology = dir.path().join("topology.yaml");
+    let shell = |script: &str| {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(repo(""))
+            .output()
+            .expect("bash runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // A reader that leaves at once (`| true`) or after a few bytes, of a short message and of
+    // more than a pipe holds (64 KiB): tlsflow's own exit status must be 0.
+    let gen_dir = dir.path().join("again");
+    for writer in [
+        format!(
+            "'{}' generate --sites 3 --out '{}'",
+            bin.display(),
+            gen_dir.display()
+        ),
+        format!("'{}' graph '{}'", bin.display(), topology.display()),
+        format!("'{}' schema", bin.display()),
+    ] {
+        for reader in ["true", "head -c 100 >/dev/null"] {
+            let (_, stdout, stderr) =
+                shell(&format!("{writer} | {reader}; echo \"${{PIPESTATUS[0]}}\""));
+            assert!(
+                !stderr.contains("internal error"),
+                "{writer} | {reader}: {stderr}"
+            );
+            assert_eq!(stdout.trim(), "0", "{writer} | {reader}: {stderr}");
+        }
+    }
+    for script in [
+        format!("'{}' validate /nonexistent 2>&-; echo $?", bin.display()),
+        format!(
+            "'{}' validate scenarios/topologies/contoso-cross-site.yaml 2>&-; echo $?",
+            bin.display()
+        ),
+    ] {
+        let (_, stdout, _) = shell(&script);
+        let code = stdout.lines().last().unwrap_or_default();
+        assert!(
+            code == "0" || code == "2",
+            "{script}: exit {code} (134 is an abort)"
+        );
+    }
+    if Path::new("/dev/full").exists() {
+        let (_, stdout, stderr) = shell(&format!(
+            "'{}' graph '{}' > /dev/full; echo $?",
+            bin.display(),
+            topology.display()
+        ));
+        assert_eq!(stdout.trim(), "2", "{stderr}");
+        assert!(
+            stderr.contains("cannot write standard output: no space left on device"),
+            "{stderr}"
+        );
+    }
+}
