@@ -788,7 +788,7 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
         let index = scenario
             .runs
             .iter()
-            .position(|r| r.name.eq_ignore_ascii_case(name))
+            .position(|r| crate::model::name_key(&r.name) == crate::model::name_key(name))
             .ok_or_else(|| {
                 let names: Vec<&str> = scenario.runs.iter().map(|r| r.name.as_str()).collect();
                 UserError::Usage(format!(
@@ -932,7 +932,27 @@ fn variant_path(path: &Path, variant: &str, baseline: bool) -> PathBuf {
     let ext = path
         .extension()
         .map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
-    path.with_file_name(format!("{stem}-{variant}{ext}"))
+    path.with_file_name(format!("{stem}-{}{ext}", file_safe(variant)))
+}
+
+/// A variant name as one file-name component: letters, digits, `-` and `_` kept, every
+/// other character `_`, so `a/../b` cannot leave the folder of `--tracking-log` (issue 15).
+fn file_safe(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() {
+        "_".to_owned()
+    } else {
+        safe
+    }
 }
 
 /// Runs with the tracking log streamed to a temporary file, renamed into place at the end.
@@ -1104,7 +1124,7 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
             let runs = &loaded.scenario.runs;
             let run = runs
                 .iter()
-                .find(|r| r.name.eq_ignore_ascii_case(variant))
+                .find(|r| crate::model::name_key(&r.name) == crate::model::name_key(variant))
                 .ok_or_else(|| {
                     let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
                     UserError::Usage(format!(

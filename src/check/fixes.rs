@@ -148,9 +148,9 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
             Fix {
                 description: format!("add {names} to the source servers of {}", connector.name),
                 command: format!(
-                    "Set-SendConnector \"{}\" -SourceTransportServers @{{Add=\"{}\"}}",
-                    connector.name,
-                    origin_names.join("\",\"")
+                    "Set-SendConnector {} -SourceTransportServers @{{Add={}}}",
+                    ps_quote(&connector.name),
+                    ps_list(&origin_names)
                 ),
             },
             t,
@@ -186,8 +186,9 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
             Fix {
                 description: format!("a send connector scoped to site {site}, sourced on {}", servers.join(", ")),
                 command: format!(
-                    "New-SendConnector -Name \"{name}\" -AddressSpaces \"SMTP:*;1\" -SourceTransportServers \"{}\" -IsScopedConnector $true",
-                    servers.join("\",\"")
+                    "New-SendConnector -Name {} -AddressSpaces 'SMTP:*;1' -SourceTransportServers {} -IsScopedConnector $true",
+                    ps_quote(&name),
+                    ps_list(&servers)
                 ),
             },
             t,
@@ -220,9 +221,10 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
             .map(|&s| topology.server(s).name.as_str())
             .collect();
         let command = format!(
-            "New-SendConnector -Name \"{name}\" -AddressSpaces \"SMTP:{};1\" -SourceTransportServers \"{}\" -RequireTLS $true",
-            e.recipient_domain,
-            sources.join("\",\"")
+            "New-SendConnector -Name {} -AddressSpaces {} -SourceTransportServers {} -RequireTLS $true",
+            ps_quote(&name),
+            ps_quote(&format!("SMTP:{};1", e.recipient_domain)),
+            ps_list(&sources)
         );
         t.send_connectors.push(c);
         out.push((
@@ -249,8 +251,8 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
                     connector.name
                 ),
                 command: format!(
-                    "Set-SendConnector \"{}\" -FrontendProxyEnabled $true",
-                    connector.name
+                    "Set-SendConnector {} -FrontendProxyEnabled $true",
+                    ps_quote(&connector.name)
                 ),
             },
             t,
@@ -327,4 +329,31 @@ fn deliverable(topology: &Topology, options: &CheckOptions) -> BTreeSet<(ServerI
         }
     }
     out
+}
+
+/// A PowerShell single-quoted string literal of `text`: nothing in it is expanded (`$(…)`,
+/// `$var` and backticks stay text), and each quote character PowerShell ends such a string on —
+/// `'` and the typographic `‘ ’ ‚ ‛` — is doubled. Every name tlsflow puts into a suggested
+/// command goes through here, so pasting the command never runs what a name holds (issue 15:
+/// a connector named `Internet $(…)` ran code inside double quotes).
+fn ps_quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// A PowerShell array of single-quoted strings: `'a','b'`.
+fn ps_list<S: AsRef<str>>(items: &[S]) -> String {
+    items
+        .iter()
+        .map(|i| ps_quote(i.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -129,8 +129,8 @@ struct Window {
     first_line: usize,
     /// The label: byte offset in `text` and byte length.
     label: (usize, usize),
-    /// The label's 0-based byte column in the file's line (as miette counts columns), which
-    /// the cut line no longer gives.
+    /// The label's 0-based column in characters, as the header line counts it (miette would
+    /// count bytes, and the cut line no longer gives either).
     label_column: usize,
 }
 

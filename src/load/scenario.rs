@@ -538,6 +538,18 @@ pub fn scenario_with_topology(
             );
             continue;
         }
+        if let Some(c) = crate::model::forbidden_char(&name) {
+            v.error(
+                Code::Cfg018,
+                pos(&variant.value.name),
+                &format!("{path}.name"),
+                format!(
+                    "variant name {name:?} contains the character U+{:04X}: control characters and bidirectional overrides would forge or reorder text wherever the name is printed",
+                    u32::from(c)
+                ),
+            );
+            continue;
+        }
         if let Some(line) = variant_names.get(&name_key(&name)) {
             let line = *line;
             v.error(

@@ -301,6 +301,8 @@ struct Validator<'a> {
 /// Name → id with the position of the first definition, for duplicate and reference checks.
 struct Names<Id> {
     by_key: BTreeMap<String, (Id, Pos)>,
+    /// What each name looks like ([`look_key`]) -> the name and its position.
+    by_look: BTreeMap<String, (String, Pos)>,
     display: Vec<String>,
 }
 
@@ -308,6 +310,7 @@ impl<Id: Copy> Names<Id> {
     fn new() -> Self {
         Names {
             by_key: BTreeMap::new(),
+            by_look: BTreeMap::new(),
             display: Vec::new(),
         }
     }
@@ -358,7 +361,47 @@ impl Validator<'_> {
             );
             return false;
         }
+        if let Some(c) = crate::model::forbidden_char(text) {
+            self.error(
+                Code::Cfg018,
+                pos(name),
+                path,
+                format!(
+                    "{kind} name {:?} contains the character U+{:04X}: control characters and bidirectional overrides would forge or reorder text wherever the name is printed",
+                    text,
+                    u32::from(c)
+                ),
+            );
+            return false;
+        }
         let key = name_key(text);
+        let look = crate::model::look_key(text);
+        if !names.by_key.contains_key(&key)
+            && let Some((other, first)) = names.by_look.get(&look)
+            && !(text.is_ascii() && other.is_ascii())
+        {
+            let odd: Vec<String> = text
+                .chars()
+                .filter(|c| !c.is_ascii())
+                .map(|c| format!("'{c}' U+{:04X}", u32::from(c)))
+                .collect();
+            let (first_line, other) = (first.line, other.clone());
+            self.error(
+                Code::Cfg004,
+                pos(name),
+                path,
+                format!("{kind} `{text}` looks the same as `{other}` but is a different name"),
+            )
+            .hint = Some(format!(
+                "`{other}` is on line {first_line}; `{text}` has {}: write the name once, in one script",
+                if odd.is_empty() {
+                    "other characters".to_owned()
+                } else {
+                    odd.join(", ")
+                }
+            ));
+            return false;
+        }
         if let Some((_, first)) = names.by_key.get(&key) {
             let first_line = first.line;
             self.error(
@@ -373,6 +416,10 @@ impl Validator<'_> {
             return false;
         }
         names.by_key.insert(key, (id, pos(name)));
+        names
+            .by_look
+            .entry(look)
+            .or_insert_with(|| (text.to_owned(), pos(name)));
         names.display.push(text.to_owned());
         true
     }

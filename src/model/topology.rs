@@ -547,9 +547,37 @@ pub struct ExternalDomain {
     pub origin: Origin,
 }
 
-/// Lower-case comparison key for names (AD compares names case-insensitively).
+/// The comparison key of a name: Unicode NFC, then lower case (AD compares names
+/// case-insensitively; `Café` typed with a combining accent is the same name as with `é`, issue
+/// 15).
 pub fn name_key(name: &str) -> String {
-    name.to_lowercase()
+    use unicode_normalization::UnicodeNormalization as _;
+    if name.is_ascii() {
+        return name.to_ascii_lowercase();
+    }
+    name.nfc().collect::<String>().to_lowercase()
+}
+
+/// What a name looks like: its confusable skeleton (Unicode TR 39), in lower case, so `НQ` with
+/// a Cyrillic `Н` looks like `HQ`. The loader refuses two different names that look alike when
+/// one of them is not ASCII (`rn` and `m` are confusable too, but two ASCII names are as
+/// distinct as the administrator who typed them).
+pub fn look_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    let nfc: String = name.nfc().collect();
+    unicode_security::skeleton(&nfc)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The first character of a name that would forge or hide text where the name is printed: a
+/// control character (a newline starts a fake line in a report, ESC drives the terminal) or a
+/// bidirectional override (it reorders what is shown).
+pub fn forbidden_char(name: &str) -> Option<char> {
+    name.chars().find(|&c| {
+        c.is_control()
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    })
 }
 
 /// The domain that stands for "every domain not listed" when a `*` must be exercised.

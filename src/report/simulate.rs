@@ -209,7 +209,9 @@ fn expectation_findings(scenario: &Scenario, run: &RunResult) -> Vec<SimFindingR
     let Some(e) = scenario
         .expect
         .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(&run.variant))
+        // The loader matched the key to a variant with `name_key`; the same comparison here
+        // (ASCII-only case folding never found `Übergang` for `übergang`, issue 15).
+        .find(|(name, _)| crate::model::name_key(name) == crate::model::name_key(&run.variant))
         .map(|(_, e)| e)
     else {
         return Vec::new();

@@ -288,3 +288,136 @@ fn closed_pipes_closed_stderr_and_full_disks() {
         );
     }
 }
+
+/// Every syntax node of a PowerShell text: its kind, and its text for variables (`$true`).
+fn powershell_kinds(text: &str) -> Vec<String> {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_powershell::LANGUAGE.into())
+        .expect("the PowerShell grammar loads");
+    let tree = parser.parse(text, None).expect("a tree");
+    let mut out = Vec::new();
+    let mut cursor = tree.walk();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "variable" {
+            let name = node.utf8_text(text.as_bytes()).unwrap_or("?");
+            out.push(format!("variable {}", name.to_lowercase()));
+        } else {
+            out.push(node.kind().to_owned());
+        }
+        stack.extend(node.children(&mut cursor));
+    }
+    out
+}
+
+/// Injection: suggested fix commands put names inside double quotes, so a connector named
+/// `Internet $(…)` ran code when an administrator pasted the fix. Names are now PowerShell
+/// single-quoted literals (quotes, typographic ones too, doubled): parsed with a PowerShell
+/// grammar, a command has no subexpression, no variable and no expandable string.
+#[test]
+fn fix_commands_never_run_what_a_name_holds() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let original = std::fs::read_to_string(repo("scenarios/topologies/contoso-cross-site.yaml"))
+        .expect("the topology");
+    for hostile in [
+        "Internet $(Remove-Item -Recurse C:\\\\)",
+        "Internet'; Remove-Item C:\\\\ -Recurse; '",
+        "Internet\u{2019}; Stop-Computer; \u{2018}",
+        "Internet `$env:USERNAME \\\"x\\\"",
+    ] {
+        let text = original.replacen(
+            "  - name: Internet\n",
+            &format!("  - name: \"{hostile}\"\n"),
+            1,
+        );
+        assert_ne!(text, original);
+        let path = dir.path().join("t.yaml");
+        std::fs::write(&path, text).expect("written");
+        let (code, stdout, stderr) = run(
+            &["check", "--at", "2026-06-01T00:00:00Z", "--format", "json"],
+            &[&path],
+        );
+        assert_eq!(code, 1, "{hostile}: {stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+        let commands: Vec<String> = report["exposures"]
+            .as_array()
+            .expect("exposures")
+            .iter()
+            .flat_map(|e| e["fixes"].as_array().cloned().unwrap_or_default())
+            .filter_map(|f| f["command"].as_str().map(str::to_owned))
+            .filter(|c| c.contains("SendConnector"))
+            .collect();
+        assert!(!commands.is_empty(), "{hostile}: no command to check");
+        for command in commands {
+            let kinds = powershell_kinds(&command);
+            for kind in &kinds {
+                let bad = matches!(
+                    kind.as_str(),
+                    "sub_expression" | "expandable_string_literal" | "ERROR"
+                ) || (kind.starts_with("variable ")
+                    && kind != "variable $true"
+                    && kind != "variable $false");
+                assert!(!bad, "{hostile}: `{command}` has a {kind}");
+            }
+            let commands_in_it = kinds.iter().filter(|k| *k == "command").count();
+            assert_eq!(
+                commands_in_it, 1,
+                "{hostile}: `{command}` is more than one command"
+            );
+        }
+    }
+}
+
+/// Silent wrong answers and escaping paths in scenarios: an expectation keyed `Übergang` for the
+/// variant `übergang` was never evaluated (ASCII-only case folding), so CI passed; a variant
+/// named with `/` and `..` wrote its tracking log outside the folder asked for.
+#[test]
+fn variant_names_match_in_unicode_and_stay_in_their_folder() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let original =
+        std::fs::read_to_string(repo("scenarios/connector-outage.yaml")).expect("the scenario");
+    let text = original
+        .replace(
+            "  - name: sourced-on-hq-mbx2\n",
+            "  - name: übergang\n    changes:\n      - modify_send_connector: {name: Internet, source_servers: [HQ-MBX2]}\n  - name: \"../../escape\"\n",
+        )
+        .replace(
+            "  sourced-on-hq-mbx2:\n",
+            "  Übergang:\n    outcomes: {ndr: 0}\n  ../../escape:\n",
+        );
+    assert_ne!(text, original);
+    let scenario = dir.path().join("s.yaml");
+    std::fs::write(&scenario, &text).expect("written");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("a folder");
+    let log = logs.join("track.csv");
+    let (code, stdout, stderr) = run(
+        &["simulate", "--all-variants", "--tracking-log"],
+        &[&log, &scenario],
+    );
+    assert_eq!(
+        code, 1,
+        "the expectation for übergang fails: {stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("EXP001"),
+        "the expectation keyed `Übergang` is evaluated for `übergang`: {stdout}"
+    );
+    let mut written: Vec<String> = std::fs::read_dir(&logs)
+        .expect("the folder")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        ["track-______escape.csv", "track-übergang.csv", "track.csv"],
+        "{written:?}"
+    );
+    assert!(!dir.path().join("escape.csv").exists());
+}
