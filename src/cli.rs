@@ -141,6 +141,69 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The files the command reads, to refuse an output written over one of them.
+    fn inputs(&self) -> Vec<PathBuf> {
+        match self {
+            Command::Validate { files } | Command::Merge { files } => files.clone(),
+            Command::Route { topology, .. } | Command::Graph { topology, .. } => {
+                vec![topology.clone()]
+            }
+            Command::Check(args) => vec![args.topology.clone()],
+            Command::Simulate(args) => vec![args.scenario.clone()],
+            Command::Diff(args) => std::iter::once(args.old.clone())
+                .chain(args.new.clone())
+                .collect(),
+            Command::Import {
+                source: ImportSource::Exchange { dir },
+            } => crate::import::FILES
+                .iter()
+                .map(|(f, _)| *f)
+                .chain([crate::import::MANIFEST])
+                .map(|f| dir.join(f))
+                .collect(),
+            Command::Explain { .. }
+            | Command::Schema { .. }
+            | Command::Reports { .. }
+            | Command::Generate(_) => Vec::new(),
+        }
+    }
+}
+
+/// Refuses an output path that is one of the command's inputs (the same file, however named:
+/// another path, a symlink, a hard link): tlsflow would overwrite what it reads (issue 15).
+fn refuse_output_over_input(out: &Path, inputs: &[PathBuf]) -> Result<(), UserError> {
+    for input in inputs {
+        if same_file(out, input) {
+            return Err(UserError::Usage(format!(
+                "--out {} is the input {}: writing the report there would destroy it; name another file",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+    }
+}
+
 /// What `tlsflow import` reads.
 #[derive(Debug, Subcommand)]
 enum ImportSource {
@@ -362,6 +425,9 @@ where
         }
     };
     let common = &cli.common;
+    if let (Some(out), Some(command)) = (&common.out, &cli.command) {
+        refuse_output_over_input(out, &command.inputs())?;
+    }
     match cli.command {
         None => {
             let text = crate::demo::run();
@@ -425,13 +491,18 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
     let mut any_invalid = false;
     for path in files {
         let name = path.display().to_string();
-        if std::fs::read_to_string(path).is_ok_and(|t| load::scenario::looks_like_scenario(&t)) {
-            let file = validate_scenario(path);
-            any_invalid |= !file.valid;
-            report.files.push(file);
-            continue;
-        }
-        let file = match load::load_topology(path) {
+        // Read once: a pipe (`<(cat x.yaml)`) cannot be read twice (issue 15).
+        let loaded = match load::read_source(path) {
+            Ok(source) if load::scenario::looks_like_scenario(&source.text) => {
+                let file = validate_scenario(&name, source);
+                any_invalid |= !file.valid;
+                report.files.push(file);
+                continue;
+            }
+            Ok(source) => load::topology_from_source(source),
+            Err(failure) => Err(failure),
+        };
+        let file = match loaded {
             Ok(loaded) => {
                 let mut diagnostics = loaded.warnings.clone();
                 diagnostics.extend(crate::lint::lint(&loaded.topology, &name));
@@ -636,27 +707,13 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
             continue;
         };
         let path = entry.path();
-        let limit = crate::import::MAX_FILE_BYTES;
-        let too_big = |len: u64| {
+        // Bounded on the opened file: a symlink cannot lead past the size check (issue 15).
+        let bytes = load::read_bounded(&path, crate::import::MAX_FILE_BYTES).map_err(|reason| {
             bad(format!(
-                "{file_name}: {len} bytes, larger than the {limit} bytes (32 MiB) an export file may have; export a smaller mailbox sample (-MailboxSample)"
+                "{file_name}: {reason}; an export file may have {} bytes (32 MiB): export a smaller mailbox sample (-MailboxSample)",
+                crate::import::MAX_FILE_BYTES
             ))
-        };
-        if let Ok(meta) = entry.metadata()
-            && meta.len() > limit
-        {
-            return Err(too_big(meta.len()));
-        }
-        // Bounded even when the size above was not known (a FIFO, a file still growing).
-        let mut bytes = Vec::new();
-        std::fs::File::open(&path)
-            .and_then(|f| {
-                std::io::Read::read_to_end(&mut std::io::Read::take(f, limit + 1), &mut bytes)
-            })
-            .map_err(|e| bad(format!("{file_name}: cannot read: {}", load::io_reason(&e))))?;
-        if bytes.len() as u64 > limit {
-            return Err(too_big(bytes.len() as u64));
-        }
+        })?;
         files.insert(name.to_owned(), bytes);
     }
     if files.is_empty() {
@@ -708,28 +765,177 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
     Ok(Exit::Clean)
 }
 
-/// Writes to a temporary file in the target's directory, then renames it over the target, so
-/// an interrupted run never leaves a half-written file.
+/// Writes an output file so that it is whole or absent, never half-written (SPEC §7, issue 15):
+///
+/// - a regular file (new, or existing) is written to a temporary file beside it, named
+///   `.tlsflow-*.tmp`, then renamed over it; a symlink is followed and the file it names is
+///   replaced, the link kept;
+/// - a device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO) is written in place: renaming
+///   over it would replace the device node with a regular file (as root, `--out /dev/null`
+///   did);
+/// - temporary files are removed when the run is interrupted (Ctrl-C, SIGTERM), and those a
+///   killed run left behind more than an hour ago are removed by the next write there.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), UserError> {
     let fail = |e: &dyn std::fmt::Display| UserError::Write {
         path: path.display().to_string(),
         reason: e.to_string(),
     };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
-    file.write_all(bytes).map_err(|e| fail(&e))?;
-    readable_by_all(file.as_file()).map_err(|e| fail(&e))?;
-    file.as_file().sync_all().map_err(|e| fail(&e))?;
-    file.persist(path).map_err(|e| fail(&e.error))?;
+    match output_target(path)? {
+        OutputTarget::InPlace(mut file) => file
+            .write_all(bytes)
+            .and_then(|()| file.flush())
+            .map_err(|e| fail(&load::io_reason(&e))),
+        OutputTarget::Replace(target) => {
+            let mut file = temporary_beside(&target).map_err(|e| fail(&e))?;
+            let _guard = TempGuard::register(file.path());
+            file.write_all(bytes).map_err(|e| fail(&e))?;
+            readable_by_all(file.as_file()).map_err(|e| fail(&e))?;
+            file.as_file().sync_all().map_err(|e| fail(&e))?;
+            file.persist(&target).map_err(|e| fail(&e.error))?;
+            Ok(())
+        }
+    }
+}
+
+/// Writes several regular files that belong together (a topology and its scenario): each is
+/// written and synced to its temporary file first, and only when all are whole are they renamed
+/// into place, so a full disk leaves none of them rather than a topology without its scenario.
+fn write_together(files: &[(&Path, &[u8])]) -> Result<(), UserError> {
+    let mut written = Vec::new();
+    for &(path, bytes) in files {
+        let fail = |e: &dyn std::fmt::Display| UserError::Write {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let OutputTarget::Replace(target) = output_target(path)? else {
+            return Err(fail(&"not a regular file: name a file in a folder"));
+        };
+        let mut file = temporary_beside(&target).map_err(|e| fail(&e))?;
+        let guard = TempGuard::register(file.path());
+        file.write_all(bytes).map_err(|e| fail(&e))?;
+        readable_by_all(file.as_file()).map_err(|e| fail(&e))?;
+        file.as_file().sync_all().map_err(|e| fail(&e))?;
+        written.push((path, target, file, guard));
+    }
+    for (path, target, file, _guard) in written {
+        file.persist(&target).map_err(|e| UserError::Write {
+            path: path.display().to_string(),
+            reason: e.error.to_string(),
+        })?;
+    }
     Ok(())
 }
 
-fn validate_scenario(path: &Path) -> FileReport {
-    let name = path.display().to_string();
-    match load::scenario::load_scenario(path) {
+/// Where an output goes: written in place (a device, a pipe), or a regular file replaced whole.
+enum OutputTarget {
+    InPlace(std::fs::File),
+    Replace(PathBuf),
+}
+
+fn output_target(path: &Path) -> Result<OutputTarget, UserError> {
+    let fail = |e: &dyn std::fmt::Display| UserError::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(fail(&"is a directory")),
+        Ok(meta) if !meta.is_file() => std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map(OutputTarget::InPlace)
+            .map_err(|e| fail(&load::io_reason(&e))),
+        Ok(_) => Ok(OutputTarget::Replace(
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        )),
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => Err(fail(
+            &"a symbolic link to nothing: name the file it should point to",
+        )),
+        Err(_) => Ok(OutputTarget::Replace(path.to_path_buf())),
+    }
+}
+
+/// A `.tlsflow-*.tmp` file beside `target`, after removing stale ones there.
+fn temporary_beside(target: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    remove_stale_temporaries(dir);
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
+}
+
+const TEMP_PREFIX: &str = ".tlsflow-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Temporary files being written now, removed by the Ctrl-C / SIGTERM handler.
+static TEMPORARIES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers a temporary file for removal on interruption while it lives.
+struct TempGuard(PathBuf);
+
+impl TempGuard {
+    fn register(path: &Path) -> TempGuard {
+        if let Ok(mut list) = TEMPORARIES.lock() {
+            list.push(path.to_path_buf());
+        }
+        TempGuard(path.to_path_buf())
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Ok(mut list) = TEMPORARIES.lock() {
+            list.retain(|p| p != &self.0);
+        }
+    }
+}
+
+/// Installs the handler that removes the temporary files of an interrupted run, then exits
+/// with 130 (SIGINT's conventional status); once per process.
+pub fn remove_temporaries_on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        if let Ok(list) = TEMPORARIES.lock() {
+            for path in list.iter() {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        write_stderr("tlsflow: interrupted; no output was written\n");
+        std::process::exit(130);
+    });
+}
+
+/// Removes `.tlsflow-*.tmp` files over an hour old in `dir`: what a killed run (SIGKILL, a
+/// power cut) left. Younger ones may belong to a run still writing.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
+            continue;
+        }
+        let stale = entry.metadata().is_ok_and(|m| {
+            m.is_file()
+                && m.modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > hour)
+        });
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn validate_scenario(name: &str, source: load::SourceFile) -> FileReport {
+    let name = name.to_owned();
+    match load::scenario::scenario_from_source(source) {
         Ok(loaded) => {
             let baseline = &loaded.scenario.runs[0].topology;
             let mut diagnostics = loaded.warnings.clone();
@@ -800,6 +1006,19 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
     } else {
         vec![0]
     };
+    if let Some(log) = &args.tracking_log {
+        let mut inputs = vec![
+            args.scenario.clone(),
+            PathBuf::from(&loaded.topology_source.name),
+        ];
+        inputs.extend(common.out.clone());
+        refuse_output_over_input(log, &inputs).map_err(|_| {
+            UserError::Usage(format!(
+                "--tracking-log {} names the scenario, its topology or --out: the log would overwrite it; name another file",
+                log.display()
+            ))
+        })?;
+    }
     if let Some(n) = args.replications {
         return run_replications(common, scenario, &runs, seed, n, args.shard.as_deref());
     }
@@ -955,7 +1174,8 @@ fn file_safe(name: &str) -> String {
     }
 }
 
-/// Runs with the tracking log streamed to a temporary file, renamed into place at the end.
+/// Runs with the tracking log streamed to a temporary file, renamed into place at the end (or
+/// streamed in place into a device or pipe, see [`write_atomically`]).
 fn simulate_with_log(
     scenario: &crate::model::scenario::Scenario,
     index: usize,
@@ -966,11 +1186,18 @@ fn simulate_with_log(
         path: path.display().to_string(),
         reason: e.to_string(),
     };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
+    let target = match output_target(path)? {
+        OutputTarget::InPlace(file) => {
+            let mut sink =
+                report::tracking::TrackingCsv::new(std::io::BufWriter::new(file), scenario.start);
+            let result = crate::sim::run(scenario, index, options, &mut sink);
+            sink.finish().map_err(|e| fail(&e))?;
+            return Ok(result);
+        }
+        OutputTarget::Replace(target) => target,
+    };
+    let file = temporary_beside(&target).map_err(|e| fail(&e))?;
+    let _guard = TempGuard::register(file.path());
     let writer = std::io::BufWriter::new(file.as_file().try_clone().map_err(|e| fail(&e))?);
     let mut sink = report::tracking::TrackingCsv::new(writer, scenario.start);
     let result = crate::sim::run(scenario, index, options, &mut sink);
@@ -980,7 +1207,7 @@ fn simulate_with_log(
     }
     sink.finish().map_err(|e| fail(&e))?;
     readable_by_all(file.as_file()).map_err(|e| fail(&e))?;
-    file.persist(path).map_err(|e| fail(&e.error))?;
+    file.persist(&target).map_err(|e| fail(&e.error))?;
     Ok(result)
 }
 
@@ -1216,8 +1443,10 @@ fn run_generate(common: &Common, args: &GenerateArgs) -> Result<Exit, UserError>
     std::fs::create_dir_all(dir).map_err(|e| write_error(&e))?;
     let topology = dir.join(TOPOLOGY_FILE);
     let scenario = dir.join(SCENARIO_FILE);
-    write_atomically(&topology, generated.topology.as_bytes())?;
-    write_atomically(&scenario, generated.scenario.as_bytes())?;
+    write_together(&[
+        (&topology, generated.topology.as_bytes()),
+        (&scenario, generated.scenario.as_bytes()),
+    ])?;
     if !common.quiet {
         write_stdout(&format!(
             "wrote {} ({} bytes) and {} ({} bytes)\n{}\n",
@@ -1299,13 +1528,18 @@ const MAX_REPLICATIONS: usize = 10_000;
 /// `simulate --replications` submits at most this many full runs' worth of messages in all.
 const REPLICATED_RUNS: u32 = 10;
 
+/// The largest shard `merge` reads (a check report of a 1,000-site organisation is ~20 MB).
+const MAX_SHARD_BYTES: u64 = 256 * 1024 * 1024;
+
 /// `tlsflow merge`: shards of `check` or of `simulate --replications`.
 fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
     let mut texts = Vec::new();
     for path in files {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| UserError::Usage(format!("{name}: cannot read: {e}")))?;
+        let bytes = load::read_bounded(path, MAX_SHARD_BYTES)
+            .map_err(|reason| UserError::Usage(format!("{name}: {reason}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| UserError::Usage(format!("{name}: not UTF-8: not a tlsflow shard")))?;
         texts.push((name, text));
     }
     let is_replications = texts.first().is_some_and(|(_, t)| {

@@ -76,21 +76,75 @@ pub fn read_source(path: &Path) -> Result<SourceFile, LoadFailure> {
         )],
         source: None,
     };
-    let meta = std::fs::metadata(path)
-        .map_err(|e| fail(format!("cannot read the file: {}", io_reason(&e))))?;
-    if meta.is_dir() {
-        return Err(fail("is a directory, not a YAML file".to_owned()));
-    }
-    if meta.len() > MAX_INPUT_BYTES {
-        return Err(fail(format!(
-            "the file is {} bytes; tlsflow reads input files of at most {MAX_INPUT_BYTES} bytes (8 MiB)",
-            meta.len()
-        )));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| fail(format!("cannot read the file: {}", io_reason(&e))))?;
+    let bytes = read_bounded(path, MAX_INPUT_BYTES).map_err(fail)?;
     let base_dir = path.parent().map(Path::to_path_buf);
     source_from_bytes(&name, &bytes, base_dir)
+}
+
+/// Reads a whole input once, at most `limit` bytes, whatever the path names (issue 15): a
+/// regular file (its size checked on the opened file, so a symlink cannot lead past the check),
+/// a pipe such as `<(cat x.yaml)` (read once, not twice), a character device such as
+/// `/dev/zero` (read up to the limit, then refused), or a named pipe with no writer (opened
+/// without blocking, so it reads as empty instead of hanging). `Err` is the reason, in words.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let too_big = |len: u64| {
+        format!(
+            "the file is {len} bytes; tlsflow reads input files of at most {limit} bytes ({} MiB)",
+            limit >> 20
+        )
+    };
+    let file =
+        open_for_reading(path).map_err(|e| format!("cannot read the file: {}", io_reason(&e)))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read the file: {}", io_reason(&e)))?;
+    if meta.is_dir() {
+        return Err("is a directory, not a YAML file".to_owned());
+    }
+    if meta.is_file() && meta.len() > limit {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {}", io_reason(&e)))?;
+    if bytes.len() as u64 > limit {
+        return Err(if meta.is_file() {
+            too_big(bytes.len() as u64)
+        } else {
+            format!(
+                "more than {limit} bytes came from it ({} MiB is tlsflow's limit for an input; is it a device such as /dev/zero?)",
+                limit >> 20
+            )
+        });
+    }
+    Ok(bytes)
+}
+
+/// Opens a file to read; a named pipe is opened without waiting for a writer, then read
+/// blocking (a writer that is there, as with `<(…)`, is read to its end).
+#[cfg(unix)]
+fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::OFlags;
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    let fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+    if !fifo {
+        return std::fs::File::open(path);
+    }
+    let nonblock = i32::try_from(OFlags::NONBLOCK.bits()).unwrap_or(0);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nonblock)
+        .open(path)?;
+    let flags = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
 }
 
 /// Checks that `bytes` are text tlsflow can parse: within the size cap, UTF-8, no NUL.

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         ));
         std::process::exit(Exit::Internal as i32);
     }));
+    tlsflow::cli::remove_temporaries_on_interrupt();
     match tlsflow::cli::run(std::env::args_os()) {
         Ok(exit) => exit.into(),
         Err(e) => {

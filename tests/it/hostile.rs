@@ -421,3 +421,269 @@ fn variant_names_match_in_unicode_and_stay_in_their_folder() {
     );
     assert!(!dir.path().join("escape.csv").exists());
 }
+
+/// Unbounded reads and reads twice: `/dev/zero` is read up to the 8 MiB cap and refused; a named
+/// pipe with no writer does not hang; `<(cat x.yaml)` is read once (it used to be "empty"); an
+/// import file reached through a symlink is measured on the file it names.
+#[cfg(unix)]
+#[test]
+fn devices_pipes_and_symlinks_are_read_bounded_and_once() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut cmd = tlsflow();
+    let out = cmd
+        .args(["validate", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("more than 8388608 bytes came from it"),
+        "{stdout}"
+    );
+
+    let fifo = dir.path().join("fifo.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        let out = tlsflow()
+            .arg("validate")
+            .arg(&fifo)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .expect("runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "a writer-less pipe reads as empty: {stdout}"
+        );
+        assert!(stdout.contains("the file is empty"), "{stdout}");
+    }
+
+    let bin = assert_cmd::cargo::cargo_bin("tlsflow");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' validate <(cat scenarios/topologies/contoso-cross-site.yaml) <(cat scenarios/connector-outage.yaml)",
+            bin.display()
+        ))
+        .current_dir(repo(""))
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout.matches(": valid,").count(), 2, "{stdout}");
+
+    let export = dir.path().join("export");
+    std::fs::create_dir(&export).expect("a folder");
+    for entry in std::fs::read_dir(repo("tests/data/import/contoso-2016")).expect("fixture") {
+        let entry = entry.expect("an entry");
+        std::fs::copy(entry.path(), export.join(entry.file_name())).expect("copied");
+    }
+    let big = dir.path().join("big.json");
+    let file = std::fs::File::create(&big).expect("created");
+    file.set_len(40 * 1024 * 1024)
+        .expect("a sparse 40 MiB file");
+    std::fs::remove_file(export.join("Get-Mailbox.json")).expect("removed");
+    std::os::unix::fs::symlink(&big, export.join("Get-Mailbox.json")).expect("a symlink");
+    let (code, _, stderr) = run(&["import", "exchange"], &[&export]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("Get-Mailbox.json: the file is 41943040 bytes"),
+        "{stderr}"
+    );
+}
+
+/// Destroyed and clobbered files: `--out` naming an input (however reached) is refused; an
+/// output that is a device, a pipe or a symlink is written through, never replaced by a regular
+/// file (as root, `--out /dev/null` replaced the device node).
+#[cfg(unix)]
+#[test]
+fn outputs_never_replace_inputs_devices_or_links() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let topology = dir.path().join("t.yaml");
+    std::fs::copy(
+        repo("scenarios/topologies/contoso-cross-site.yaml"),
+        &topology,
+    )
+    .expect("copy");
+    let before = std::fs::read(&topology).expect("read");
+    let alias = dir.path().join("alias.yaml");
+    std::os::unix::fs::symlink(&topology, &alias).expect("a symlink");
+    for out in [&topology, &alias] {
+        let (code, _, stderr) = run(
+            &["check", "--at", "2026-06-01T00:00:00Z", "--out"],
+            &[out.as_path(), topology.as_path()],
+        );
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("writing the report there would destroy it"),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read(&topology).expect("read"),
+            before,
+            "the input is intact"
+        );
+    }
+    let scenario = dir.path().join("s.yaml");
+    std::fs::copy(repo("scenarios/connector-outage.yaml"), &scenario).expect("copy");
+    let (code, _, stderr) = run(&["simulate", "--tracking-log"], &[&scenario, &scenario]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--tracking-log"), "{stderr}");
+    let export = repo("tests/data/import/contoso-2016/Get-ADSite.json");
+    let (code, _, stderr) = run(
+        &[
+            "import",
+            "exchange",
+            "tests/data/import/contoso-2016",
+            "--out",
+        ],
+        &[&export],
+    );
+    assert_eq!(code, 2, "{stderr}");
+
+    // A symlink to a report: the link stays, the file it names gets the report.
+    let report = dir.path().join("report.txt");
+    std::fs::write(&report, "old").expect("written");
+    let link = dir.path().join("latest.txt");
+    std::os::unix::fs::symlink(&report, &link).expect("a symlink");
+    let (code, _, stderr) = run(
+        &["check", "--at", "2026-06-01T00:00:00Z", "--out"],
+        &[link.as_path(), topology.as_path()],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("the link")
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&report)
+            .expect("the report")
+            .contains("TLS001")
+    );
+
+    // A named pipe: written through, still a pipe.
+    let fifo = dir.path().join("out.fifo");
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).expect("read the pipe"))
+        };
+        let (code, _, stderr) = run(
+            &["check", "--at", "2026-06-01T00:00:00Z", "--out"],
+            &[fifo.as_path(), topology.as_path()],
+        );
+        assert_eq!(code, 1, "{stderr}");
+        assert!(reader.join().expect("the reader").contains("TLS001"));
+        assert!(
+            std::fs::metadata(&fifo)
+                .expect("the pipe")
+                .file_type()
+                .is_fifo()
+        );
+    }
+
+    // A character device (a private null device, made only when running as root): still one.
+    let null = dir.path().join("null");
+    let made = std::process::Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status();
+    if made.is_ok_and(|s| s.success()) {
+        let (code, _, stderr) = run(
+            &["check", "--at", "2026-06-01T00:00:00Z", "--out"],
+            &[null.as_path(), topology.as_path()],
+        );
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            std::fs::metadata(&null)
+                .expect("the device")
+                .file_type()
+                .is_char_device(),
+            "the device node was replaced"
+        );
+    }
+}
+
+/// Ctrl-C during a long write leaves no temporary file, and exits 130; temporaries a killed run
+/// left over an hour ago are removed by the next write in that folder.
+#[cfg(unix)]
+#[test]
+fn interrupted_runs_leave_no_temporary_files() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let stale = dir.path().join(".tlsflow-stale.tmp");
+    let fresh = dir.path().join(".tlsflow-fresh.tmp");
+    std::fs::write(&stale, "left by a killed run").expect("written");
+    std::fs::write(&fresh, "a run writing now").expect("written");
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "2 hours ago"])
+        .arg(&stale)
+        .status();
+    assert!(touched.is_ok_and(|s| s.success()));
+    let (code, _, stderr) = run(
+        &[
+            "check",
+            "scenarios/topologies/contoso-cross-site.yaml",
+            "--at",
+            "2026-06-01T00:00:00Z",
+            "--out",
+        ],
+        &[&dir.path().join("r.txt")],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stale.exists(), "the stale temporary is removed");
+    assert!(fresh.exists(), "a young one may be another run's");
+    std::fs::remove_file(&fresh).expect("removed");
+
+    // A week of a busy organisation with its tracking log: interrupted while the log is written.
+    let log = dir.path().join("week.csv");
+    let bin = assert_cmd::cargo::cargo_bin("tlsflow");
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "simulate",
+            "scenarios/busy-week.yaml",
+            "--all-variants",
+            "--tracking-log",
+        ])
+        .arg(&log)
+        .current_dir(repo(""))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let temporaries = || {
+        std::fs::read_dir(dir.path())
+            .expect("the folder")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".tlsflow-"))
+            .count()
+    };
+    let started = std::time::Instant::now();
+    while temporaries() == 0 && started.elapsed() < std::time::Duration::from_secs(30) {
+        if child.try_wait().expect("waits").is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    if child.try_wait().expect("waits").is_none() {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let status = child.wait().expect("ends");
+        assert_eq!(status.code(), Some(130), "interrupted");
+        assert_eq!(temporaries(), 0, "no temporary file is left");
+        assert!(!log.exists(), "no half-written log");
+    } else {
+        // The machine was fast enough to finish first: then the log is whole.
+        assert!(log.exists());
+        assert_eq!(temporaries(), 0);
+    }
+}
