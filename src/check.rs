@@ -84,6 +84,29 @@ pub struct CheckResult {
     /// Situations routed: (origin, domain, requirement, failure set).
     pub scenarios_checked: u64,
     pub exposures: Vec<Exposure>,
+    /// Why the check could not finish within its bounds, when it could not: its answer would
+    /// be partial, so the caller refuses to report it (issue 15).
+    pub limit: Option<String>,
+}
+
+/// The most failure sets of one size kept for one unit: past it, the next size would not fit
+/// in memory on an ordinary machine (K = 50 on 200 sites reached 5.7 GiB).
+pub const MAX_SETS_PER_SIZE: usize = 1_000_000;
+
+/// The most failure sets `--no-pruning` enumerates for one unit (every combination of every
+/// component, a debugging aid).
+pub const MAX_UNPRUNED_SETS: u128 = 10_000_000;
+
+/// The components that can fail: servers, sites, site links and enabled connectors.
+pub fn component_count(topology: &Topology) -> usize {
+    topology.servers.len()
+        + topology.sites.len()
+        + topology.site_links.len()
+        + topology
+            .send_connectors
+            .iter()
+            .filter(|c| c.enabled)
+            .count()
 }
 
 /// The codes the check looks for: the TLS guarantee, not availability.
@@ -106,6 +129,13 @@ pub fn check(
     options: &CheckOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> CheckResult {
+    // No failure set is larger than the components there are: K is capped, so
+    // `--failures 18446744073709551615` checks every set once instead of looping forever.
+    let components = component_count(topology);
+    let options = &CheckOptions {
+        failures_max: options.failures_max.min(components),
+        ..options.clone()
+    };
     let units = units(topology, options.no_pruning);
     let mine: Vec<&Unit> = units
         .iter()
@@ -114,17 +144,21 @@ pub fn check(
         .map(|(_, u)| u)
         .collect();
     let done = std::sync::atomic::AtomicU64::new(0);
-    let results: Vec<(&Unit, Vec<Exposure>, u64)> = mine
+    let results: Vec<(&Unit, Vec<Exposure>, u64, Option<String>)> = mine
         .par_iter()
         .map(|unit| {
-            let (e, n) = check_unit(topology, unit, options);
+            let (e, n, limit) = check_unit(topology, unit, options);
             progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-            (*unit, e, n)
+            (*unit, e, n, limit)
         })
         .collect();
     let mut scenarios_checked = 0;
+    let mut limit = None;
     let mut by_unit: BTreeMap<(ServerId, &str, TlsLevel), Vec<Exposure>> = BTreeMap::new();
-    for (unit, e, n) in results {
+    for (unit, e, n, unit_limit) in results {
+        if limit.is_none() {
+            limit = unit_limit;
+        }
         scenarios_checked += n;
         by_unit
             .entry((unit.origin, unit.domain.as_str(), unit.level))
@@ -134,16 +168,10 @@ pub fn check(
     let exposures = origin_exposures(topology, options.failures_max, &units, &by_unit);
     CheckResult {
         failures_max: options.failures_max,
-        components: topology.servers.len()
-            + topology.sites.len()
-            + topology.site_links.len()
-            + topology
-                .send_connectors
-                .iter()
-                .filter(|c| c.enabled)
-                .count(),
+        components,
         scenarios_checked,
         exposures: merge_exposures(topology, exposures),
+        limit,
     }
 }
 
@@ -512,7 +540,13 @@ pub fn rule_can_match(
 /// F cannot change that route, so a minimal exposing set is always reached this way (each of its
 /// proper subsets routes without the exposure, and some missing element is in that route's
 /// support, or adding them all would change nothing).
-fn check_unit(topology: &Topology, unit: &Unit, options: &CheckOptions) -> (Vec<Exposure>, u64) {
+/// Checks one unit: its exposures, the situations routed, and why it stopped short of
+/// `failures_max` when a bound stopped it.
+fn check_unit(
+    topology: &Topology,
+    unit: &Unit,
+    options: &CheckOptions,
+) -> (Vec<Exposure>, u64, Option<String>) {
     let mut ctx = UnitCheck {
         topology,
         unit,
@@ -521,15 +555,28 @@ fn check_unit(topology: &Topology, unit: &Unit, options: &CheckOptions) -> (Vec<
         exposures: Vec::new(),
         checked: 0,
     };
+    let origin = &topology.server(unit.origin).name;
     if options.no_pruning {
         let components = all_components(topology, unit.origin);
-        for size in 0..=options.failures_max.min(components.len()) {
+        let k = options.failures_max.min(components.len());
+        let sets: u128 = (0..=k).map(|s| binomial(components.len(), s)).sum();
+        if sets > MAX_UNPRUNED_SETS {
+            return (
+                Vec::new(),
+                0,
+                Some(format!(
+                    "--no-pruning with --failures {k}: {sets} failure sets of {} components for origin {origin}, more than the {MAX_UNPRUNED_SETS} tlsflow enumerates; drop --no-pruning (the pruned check finds the same minimal sets) or lower --failures",
+                    components.len()
+                )),
+            );
+        }
+        for size in 0..=k {
             for_each_combination(components.len(), size, &mut |indices| {
                 let set: Vec<Component> = indices.iter().map(|&i| components[i]).collect();
                 ctx.evaluate(&set);
             });
         }
-        return (ctx.exposures, ctx.checked);
+        return (ctx.exposures, ctx.checked, None);
     }
     let relevant: BTreeSet<Component> =
         relevant_components(topology, unit.origin, &unit.domain, options.failures_max)
@@ -538,6 +585,10 @@ fn check_unit(topology: &Topology, unit: &Unit, options: &CheckOptions) -> (Vec<
     let mut seen: BTreeSet<Vec<Component>> = BTreeSet::new();
     let mut layer: Vec<Vec<Component>> = vec![Vec::new()];
     for size in 0..=options.failures_max {
+        // No set left to grow: no larger minimal set can exist.
+        if layer.is_empty() {
+            break;
+        }
         let mut next = Vec::new();
         for set in &layer {
             let support = ctx.evaluate(set);
@@ -556,11 +607,36 @@ fn check_unit(topology: &Topology, unit: &Unit, options: &CheckOptions) -> (Vec<
                     next.push(bigger);
                 }
             }
+            if next.len() > MAX_SETS_PER_SIZE {
+                return (
+                    ctx.exposures,
+                    ctx.checked,
+                    Some(format!(
+                        "--failures {}: origin {origin} to {} has more than {MAX_SETS_PER_SIZE} failure sets of size {} that could change its route, more than tlsflow holds; a check up to --failures {size} fits",
+                        options.failures_max,
+                        unit.domain,
+                        size + 1
+                    )),
+                );
+            }
         }
         next.sort();
         layer = next;
     }
-    (ctx.exposures, ctx.checked)
+    (ctx.exposures, ctx.checked, None)
+}
+
+/// C(n, k), saturating.
+fn binomial(n: usize, k: usize) -> u128 {
+    if k > n {
+        return 0;
+    }
+    let k = k.min(n - k);
+    let mut out: u128 = 1;
+    for i in 0..k {
+        out = out.saturating_mul((n - i) as u128) / (i as u128 + 1);
+    }
+    out
 }
 
 /// The state of one unit's check.

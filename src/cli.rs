@@ -1275,6 +1275,13 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
         shard,
         no_pruning: args.no_pruning,
     };
+    let components = crate::check::component_count(&topology);
+    if args.failures > components && !common.quiet {
+        write_stderr(&format!(
+            "note: --failures {}: the organisation has {components} components that can fail; checking every set of up to {components}\n",
+            args.failures
+        ));
+    }
     let bar = progress_bar(common, crate::check::unit_count(&topology, shard));
     let result = crate::check::check(&topology, &options, &|done| {
         if let Some(b) = &bar {
@@ -1283,6 +1290,11 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
     });
     if let Some(b) = &bar {
         b.finish_and_clear();
+    }
+    if let Some(limit) = &result.limit {
+        return Err(UserError::Usage(format!(
+            "check: {limit}. No report is written: a partial check would read as a proof"
+        )));
     }
     // Fixes need the whole analysis to prove they add nothing: not computed per shard.
     let fixes = if args.no_fixes || shard.is_some() {
@@ -1382,11 +1394,23 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
     let none = crate::check::VerifiedFixes::default();
     let check = |t: &Topology, name: &str| {
         let result = crate::check::check(t, &options, &|_| {});
-        report::check::check_report(t, name, at.to_string(), &result, &none, None)
+        match &result.limit {
+            Some(limit) => Err(UserError::Usage(format!(
+                "diff: {name}: {limit}. No report is written"
+            ))),
+            None => Ok(report::check::check_report(
+                t,
+                name,
+                at.to_string(),
+                &result,
+                &none,
+                None,
+            )),
+        }
     };
     let diff = report::diff::diff(
-        &check(&old, &old_name),
-        &check(&new, &new_name),
+        &check(&old, &old_name)?,
+        &check(&new, &new_name)?,
         &old_name,
         &new_name,
     );

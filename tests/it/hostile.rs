@@ -687,3 +687,106 @@ fn interrupted_runs_leave_no_temporary_files() {
         assert_eq!(temporaries(), 0);
     }
 }
+
+/// Unbounded work in `check`: `--failures` past the number of components is capped (2^64 - 1
+/// never ended); `--no-pruning` refuses an enumeration out of reach with its size instead of
+/// running for hours.
+#[test]
+fn check_failures_are_capped_and_estimated() {
+    let (code, stdout, stderr) = run(
+        &[
+            "check",
+            "scenarios/topologies/contoso-cross-site.yaml",
+            "--at",
+            "2026-06-01T00:00:00Z",
+            "--no-fixes",
+            "--failures",
+            "18446744073709551615",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(
+            "the organisation has 6 components that can fail; checking every set of up to 6"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("under any 6 simultaneous failures"),
+        "{stdout}"
+    );
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (code, _, stderr) = run(
+        &["generate", "--sites", "30", "--seed", "3", "--out"],
+        &[dir.path()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(
+        &[
+            "check",
+            "--at",
+            "2026-06-01T00:00:00Z",
+            "--no-fixes",
+            "--no-pruning",
+            "--failures",
+            "6",
+        ],
+        &[&dir.path().join("topology.yaml")],
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("--no-pruning with --failures 6:")
+            && stderr.contains("more than the 10000000 tlsflow enumerates")
+            && stderr.contains("No report is written"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+/// The worst inputs of this file under an address-space limit of 1 GiB (`ulimit -v`): a
+/// regression that reads, allocates or enumerates without a bound fails here instead of
+/// swapping the machine.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_worst_inputs_stay_under_a_gigabyte() {
+    let bin = assert_cmd::cargo::cargo_bin("tlsflow");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let year = dir.path().join("year.yaml");
+    std::fs::write(
+        &year,
+        format!(
+            "format: 1\nname: y\ntopology: {}\nstart: 2026-06-01T08:00:00Z\nduration: 3650d\nworkload:\n  - site: Chicago\n    rate: 100000000/h\n    to: {{fabrikam.com: 1}}\n",
+            repo("scenarios/topologies/busy-four-sites.yaml").display()
+        ),
+    )
+    .expect("written");
+    let b = bin.display();
+    for (command, expected) in [
+        (format!("'{b}' validate /dev/zero"), 2),
+        (format!("'{b}' simulate '{}'", year.display()), 2),
+        (
+            format!("'{b}' simulate scenarios/busy-week.yaml --replications 1000000000"),
+            2,
+        ),
+        (
+            format!(
+                "'{b}' check scenarios/topologies/busy-four-sites.yaml --failures 18446744073709551615 --no-fixes --at 2026-06-01T00:00:00Z"
+            ),
+            1,
+        ),
+    ] {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("ulimit -v 1048576; {command} > /dev/null"))
+            .current_dir(repo(""))
+            .output()
+            .expect("bash runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(expected), "{command}: {stderr}");
+        assert!(
+            !stderr.contains("memory allocation") && !stderr.contains("internal error"),
+            "{command}: {stderr}"
+        );
+    }
+}
