@@ -1122,12 +1122,22 @@ impl Checker {
                 w,
             ));
         }
-        if out.iter().map(|(_, w)| w).sum::<f64>() <= 0.0 {
+        let total = out.iter().map(|(_, w)| w).sum::<f64>();
+        if total <= 0.0 {
             self.error(
                 Code::Cfg007,
                 pos(map),
                 path,
                 "the weights add up to 0: nothing would ever be chosen".to_owned(),
+            );
+        } else if !total.is_finite() {
+            // Each weight is finite, but `1e308` twice is not: every draw would pick the first
+            // (issue 15).
+            self.error(
+                Code::Cfg007,
+                pos(map),
+                path,
+                format!("the weights add up to {total}: write them as shares that add up to a finite number (e.g. 0.7 and 0.3)"),
             );
         }
         out

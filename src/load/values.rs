@@ -203,6 +203,9 @@ pub(crate) fn domain_name(domain: &str) -> Result<(), String> {
 /// `alice@contoso.com` or `*@contoso.com`.
 pub(crate) fn address(text: &str) -> Result<(Option<String>, String), String> {
     let t = text.trim().to_lowercase();
+    // `fabrikam.com.` is the absolute form of `fabrikam.com` (DNS): one domain, not another
+    // that falls to `*` (a trailing dot flipped TLS001 to TLS003, issue 15).
+    let t = t.strip_suffix('.').unwrap_or(&t);
     let (local, domain) = t.rsplit_once('@').ok_or_else(|| {
         format!("`{text}` is not an e-mail address: write `alice@contoso.com` or `*@contoso.com`")
     })?;
@@ -215,7 +218,7 @@ pub(crate) fn address(text: &str) -> Result<(Option<String>, String), String> {
             "`{text}` is not an e-mail address: write `alice@contoso.com` or `*@contoso.com`"
         ));
     }
-    Ok((Some(t.clone()), domain.to_owned()))
+    Ok((Some(t.to_owned()), domain.to_owned()))
 }
 
 /// An Exchange version `major.minor`: 14.x (2010), 15.0 (2013), 15.1 (2016), 15.2 (2019).

@@ -443,6 +443,10 @@ fn explain_from(
 /// The lower-case recipient: its local part (none for a bare domain), its domain, and the whole.
 fn parse_recipient(text: &str) -> Result<(Option<String>, String, String), RequestError> {
     let recipient = text.trim().to_lowercase();
+    // The absolute form `bob@fabrikam.com.` names fabrikam.com (issue 15).
+    let recipient = recipient
+        .strip_suffix('.')
+        .map_or(recipient.clone(), str::to_owned);
     let (local, domain) = match recipient.rsplit_once('@') {
         Some((l, d)) => (Some(l.to_owned()), d.to_owned()),
         None => (None, recipient.clone()),

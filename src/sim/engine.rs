@@ -388,6 +388,8 @@ struct Engine<'a, 's> {
     events: EventQueue<Event>,
     route_rng: ChaCha8Rng,
     traffic_rng: ChaCha8Rng,
+    /// Per workload, the exact time of its latest arrival (ms, unrounded): gaps add up exactly.
+    arrival_clock: Vec<f64>,
     /// Per workload: its senders' addresses and mailbox servers (`None`: no mailbox, the
     /// message is not sent), and its subjects with their lower-case forms for the rules.
     senders: Vec<Vec<(Rc<str>, Option<ServerId>)>>,
@@ -525,6 +527,7 @@ pub fn run(
         events: EventQueue::default(),
         route_rng,
         traffic_rng,
+        arrival_clock: vec![0.0; scenario.workload.len()],
         senders,
         subjects,
         workload_domains,
@@ -583,8 +586,9 @@ impl Engine<'_, '_> {
         for i in 0..self.scenario.workload.len() {
             let rate = self.scenario.workload[i].rate_per_hour;
             if let Some(dt) = traffic::interarrival_ms(&mut self.traffic_rng, rate) {
+                self.arrival_clock[i] = dt;
                 self.events.push(
-                    dt,
+                    traffic::arrival_ms(dt),
                     Event::Workload(u32::try_from(i).expect("workload count fits u32")),
                 );
             }
@@ -676,7 +680,9 @@ impl Engine<'_, '_> {
             }
         }
         if let Some(dt) = traffic::interarrival_ms(&mut self.traffic_rng, w.rate_per_hour) {
-            let at = self.now().saturating_add(dt);
+            let exact = self.arrival_clock[i as usize] + dt;
+            self.arrival_clock[i as usize] = exact;
+            let at = traffic::arrival_ms(exact).max(self.now());
             if at <= self.end_ms() {
                 self.events.push(at, Event::Workload(i));
             }

@@ -790,3 +790,82 @@ fn the_worst_inputs_stay_under_a_gigabyte() {
         );
     }
 }
+
+/// Silent wrong answers in the traffic: Poisson gaps were rounded to whole milliseconds one by
+/// one, so rates whose mean gap is under a millisecond ran far too fast (+36 % at 10^7/h). Now
+/// arrivals are rounded, gaps are not: 36,000,000/h for one second is 10,000 messages, within
+/// the Poisson spread (σ = 100).
+#[test]
+fn high_rates_are_not_biased_by_rounding() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("fast.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "format: 1\nname: fast\nseed: 5\ntopology: {}\nstart: 2026-06-01T08:00:00Z\nduration: 1s\nworkload:\n  - site: Chicago\n    rate: 36000000/h\n    to: {{fabrikam.com: 1}}\n",
+            repo("scenarios/topologies/busy-four-sites.yaml").display()
+        ),
+    )
+    .expect("written");
+    let (code, stdout, stderr) = run(&["simulate", "--format", "json"], &[&path]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let messages = report["runs"][0]["summary"]["messages"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no message count: {stdout:.2000}"));
+    assert!(
+        (9_500..=10_500).contains(&messages),
+        "{messages} messages for an expected 10,000"
+    );
+}
+
+/// Silent wrong answers in addresses: the absolute form `bob@fabrikam.com.` is fabrikam.com, not
+/// a domain that falls to `*` (it flipped TLS001 to TLS003).
+#[test]
+fn a_trailing_dot_is_the_same_domain() {
+    let verdict = |to: &str| {
+        let (_, stdout, stderr) = run(
+            &[
+                "route",
+                "scenarios/topologies/contoso-cross-site.yaml",
+                "--from",
+                "alice@contoso.com",
+                "--subject",
+                "top secret",
+                "--to",
+                to,
+            ],
+            &[],
+        );
+        assert!(stderr.is_empty(), "{stderr}");
+        stdout
+            .lines()
+            .find(|l| l.contains("TLS00"))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(verdict("bob@fabrikam.com"), "TLS001");
+    assert_eq!(verdict("bob@fabrikam.com."), "TLS001");
+    assert_eq!(verdict("BOB@Fabrikam.COM."), "TLS001");
+}
+
+/// Weights that are each finite but add up to infinity picked the first domain every time.
+#[test]
+fn weights_must_add_up_to_a_finite_number() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("w.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "format: 1\nname: w\ntopology: {}\nstart: 2026-06-01T08:00:00Z\nduration: 1h\nworkload:\n  - site: Chicago\n    rate: 60/h\n    to: {{fabrikam.com: 1e308, woodgrove.com: 1e308}}\n",
+            repo("scenarios/topologies/busy-four-sites.yaml").display()
+        ),
+    )
+    .expect("written");
+    let (code, _, stderr) = run(&["simulate"], &[&path]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("error[CFG007]: the weights add up to inf"),
+        "{stderr}"
+    );
+}
