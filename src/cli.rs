@@ -1303,7 +1303,7 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
         crate::check::verified_fixes(&topology, &options, &result)
     };
     let shard_text = shard.map(|s| format!("{}/{}", s.index + 1, s.count));
-    let report = report::check::check_report(
+    let mut report = report::check::check_report(
         &topology,
         &args.topology.display().to_string(),
         at.to_string(),
@@ -1311,6 +1311,12 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
         &fixes,
         shard_text,
     );
+    if shard.is_some() {
+        report.input_sha256 = Some(report::check::input_fingerprint(
+            &loaded.source.text,
+            &report,
+        ));
+    }
     let rendered = match common.format {
         FormatArg::Text => report.to_text(),
         FormatArg::Json => report::to_json(&report),

@@ -23,6 +23,11 @@ pub struct CheckReport {
     /// `i/n` when this is one shard of an analysis (`tlsflow merge` joins them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// A shard's fingerprint of its input: SHA-256 of the topology file's text, the profile, the
+    /// instant and K. `tlsflow merge` joins only shards of one input (issue 15: shards of two
+    /// topologies with the same file name merged into a wrong report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_sha256: Option<String>,
     pub exposures: Vec<ExposureReport>,
     /// What the analysis cannot cover for this topology (e.g. mail handed to smart hosts), or
     /// why there is nothing to prove; part of the conclusion.
@@ -173,6 +178,7 @@ pub fn check_report(
         components: result.components,
         scenarios_checked: result.scenarios_checked,
         shard,
+        input_sha256: None,
         conclusion: conclusion(
             &topology.profile.name,
             result.failures_max,
@@ -257,6 +263,16 @@ pub fn conclusion(profile: &str, k: usize, empty: bool, caveats: &[String]) -> S
 }
 
 const WIDTH: usize = 80;
+
+/// The fingerprint of a shard's input ([`CheckReport::input_sha256`]): the topology file's text,
+/// and the profile, instant and K of the report.
+pub fn input_fingerprint(source_text: &str, report: &CheckReport) -> String {
+    let input = format!(
+        "{source_text}\0{}\0{}\0{}",
+        report.profile, report.at, report.failures_max
+    );
+    super::audit::sha256_hex(input.as_bytes())
+}
 
 impl CheckReport {
     pub fn max_severity(&self) -> Option<Severity> {

@@ -190,6 +190,16 @@ pub enum MergeError {
     NotAShard(String),
     #[error("the shards do not cover the analysis: expected shards 1..{count}, got {got}")]
     Incomplete { count: usize, got: String },
+    #[error(
+        "{0} is a shard of another split of the analysis (the shards of one run are i/n with the same n)"
+    )]
+    OtherSplit(String),
+    #[error(
+        "{0} has no input fingerprint, or one that differs from the first file's: it is a shard of another topology, profile, instant or K, or of an older tlsflow, or it was edited"
+    )]
+    OtherInput(String),
+    #[error("{name} is damaged: {what}")]
+    Damaged { name: String, what: String },
 }
 
 /// Joins the reports of `check --shard i/n`, i = 1..n, into the report one run gives.
@@ -217,8 +227,28 @@ pub fn merge(reports: &[(String, CheckReport)]) -> Result<CheckReport, MergeErro
             return Err(MergeError::NotAShard(name.clone()));
         };
         let (i, n): (usize, usize) = (i.parse().unwrap_or(0), n.parse().unwrap_or(0));
+        if r.input_sha256.is_none() || r.input_sha256 != first.input_sha256 {
+            return Err(MergeError::OtherInput(name.clone()));
+        }
+        if count != 0 && n != count {
+            return Err(MergeError::OtherSplit(name.clone()));
+        }
+        if !seen.insert(i) {
+            return Err(MergeError::Damaged {
+                name: name.clone(),
+                what: format!("shard {i}/{n} is given twice"),
+            });
+        }
         count = n;
-        seen.insert(i);
+        if let Some(e) = r.exposures.iter().find(|e| e.origin_servers.is_empty()) {
+            return Err(MergeError::Damaged {
+                name: name.clone(),
+                what: format!(
+                    "an exposure ({} to {}) names no origin server",
+                    e.origin_site, e.recipient_domain
+                ),
+            });
+        }
     }
     if seen != (1..=count).collect() {
         let got = seen
@@ -310,6 +340,7 @@ pub fn merge(reports: &[(String, CheckReport)]) -> Result<CheckReport, MergeErro
         components: first.components,
         scenarios_checked: reports.iter().map(|(_, r)| r.scenarios_checked).sum(),
         shard: None,
+        input_sha256: None,
         conclusion: conclusion(
             &first.profile,
             first.failures_max,

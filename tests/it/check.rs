@@ -283,7 +283,7 @@ fn shards_merge_into_the_unsharded_report() {
                 &|_| {},
             );
             // Through JSON, as a batch scheduler would hand them over.
-            let report = check_report(
+            let mut report = check_report(
                 &t,
                 "t",
                 "x".to_owned(),
@@ -291,6 +291,9 @@ fn shards_merge_into_the_unsharded_report() {
                 &none,
                 Some(format!("{}/3", i + 1)),
             );
+            report.input_sha256 = Some(tlsflow::report::check::input_fingerprint(
+                "t's text", &report,
+            ));
             let json = tlsflow::report::to_json(&report);
             (
                 format!("shard{i}"),
@@ -304,6 +307,36 @@ fn shards_merge_into_the_unsharded_report() {
         tlsflow::report::diff::merge(&shards[..2]).is_err(),
         "a missing shard is refused"
     );
+    // Issue 15: shards of another input, of another split, given twice, or tampered with are
+    // refused, each by name; none may panic or merge into a wrong report.
+    let refused = |shards: &[(String, tlsflow::report::check::CheckReport)], needle: &str| {
+        let e = tlsflow::report::diff::merge(shards)
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains(needle), "{needle}: {e}");
+    };
+    let mut other = shards.clone();
+    other[1].1.input_sha256 = Some("0".repeat(64));
+    refused(
+        &other,
+        "shard1 has no input fingerprint, or one that differs",
+    );
+    let mut old = shards.clone();
+    old[2].1.input_sha256 = None;
+    refused(&old, "shard2 has no input fingerprint");
+    let mut split = shards.clone();
+    split[1].1.shard = Some("2/4".to_owned());
+    refused(&split, "shard1 is a shard of another split");
+    let mut twice = shards.clone();
+    twice[1] = twice[0].clone();
+    refused(&twice, "shard 1/3 is given twice");
+    let mut tampered = shards.clone();
+    let with = tampered
+        .iter_mut()
+        .find(|(_, r)| !r.exposures.is_empty())
+        .expect("a shard with an exposure");
+    with.1.exposures[0].origin_servers.clear();
+    refused(&tampered, "names no origin server");
 }
 
 #[test]
