@@ -20,6 +20,18 @@ pub use event_queue::EventQueue;
 pub use schedule::retry_delay;
 pub use tracking::{NullSink, TrackingEvent, TrackingRow, TrackingSink};
 
+/// How many senders of a workload pattern have a mailbox server in `topology`: a workload with
+/// none sends nothing (the loader warns, CFG110).
+pub(crate) fn sending_mailboxes(
+    topology: &crate::model::Topology,
+    pattern: &crate::model::scenario::SenderPattern,
+) -> usize {
+    traffic::senders(topology, pattern)
+        .iter()
+        .filter(|a| topology.mailbox_for(a).is_some())
+        .count()
+}
+
 use crate::model::Code;
 
 /// The finding codes a run reports (SPEC §5.4), in the order summaries count them.

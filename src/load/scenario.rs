@@ -671,6 +671,9 @@ pub fn scenario_with_topology(
         }
         expect.insert(name.clone(), v.expectation(e, &format!("expect.{name}")));
     }
+    if !v.diags.iter().any(Diagnostic::is_error) {
+        silent_parts(&mut v, &raw, &runs, &messages, &workload, duration);
+    }
     let (errors, mut more_warnings): (Vec<_>, Vec<_>) =
         v.diags.into_iter().partition(Diagnostic::is_error);
     if !errors.is_empty() {
@@ -696,6 +699,57 @@ pub fn scenario_with_topology(
         source,
         topology_source,
     })
+}
+
+/// Warns (CFG110) about what a run would silently not send (issue 15): a message at or after
+/// the end, a workload without a sending mailbox, a variant that removes every sender of one.
+fn silent_parts(
+    v: &mut Checker,
+    raw: &RawScenario,
+    runs: &[Variant],
+    messages: &[ExplicitMessage],
+    workload: &[Workload],
+    duration: Millis,
+) {
+    for (i, (m, r)) in messages.iter().zip(&raw.messages).enumerate() {
+        if m.at >= duration {
+            v.error(
+                Code::Cfg110,
+                pos(&r.value.at),
+                &format!("messages[{i}].at"),
+                format!(
+                    "this message is sent at {}, when the run of {duration} has ended: it is never sent",
+                    m.at
+                ),
+            );
+        }
+    }
+    for (i, (w, r)) in workload.iter().zip(&raw.workload).enumerate() {
+        let baseline = crate::sim::sending_mailboxes(&runs[0].topology, &w.from);
+        if baseline == 0 {
+            v.error(
+                Code::Cfg110,
+                pos(r),
+                &format!("workload[{i}]"),
+                "no mailbox of the topology matches this workload's senders: it sends nothing"
+                    .to_owned(),
+            );
+            continue;
+        }
+        for (variant, rv) in runs[1..].iter().zip(&raw.variants) {
+            if crate::sim::sending_mailboxes(&variant.topology, &w.from) == 0 {
+                v.error(
+                    Code::Cfg110,
+                    pos(&rv.value.name),
+                    &format!("variants[{}]", variant.name),
+                    format!(
+                        "variant `{}` leaves workload[{i}] no sender with a mailbox: in it, that workload sends nothing",
+                        variant.name
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// The most messages one run submits: about four minutes of this machine's engine (a week of a

@@ -96,6 +96,7 @@ codes! {
     Cfg107 = "CFG107", Warning, "a Domain Secure partner with no Domain Secure connector";
     Cfg108 = "CFG108", Warning, "Domain Secure that cannot work: smart-host routing or ignore_starttls";
     Cfg109 = "CFG109", Warning, "tls_domain is ignored without tls_auth_level domain_validation";
+    Cfg110 = "CFG110", Warning, "part of the scenario sends nothing";
 }
 
 impl fmt::Display for Code {

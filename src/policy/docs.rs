@@ -812,6 +812,20 @@ pub fn doc(code: Code) -> CodeDoc {
                   litwareinc.com (tls_auth_level: domain_validation, which needs require_tls: \
                   true), or remove tls_domain.",
         },
+        Code::Cfg110 => CodeDoc {
+            what: "Part of a scenario sends nothing: a message at or after the end of the run, \
+                   a workload whose senders have no mailbox, or a variant that removes every \
+                   sender of a workload.",
+            why: "The run is silent about it otherwise: a scenario that expects no TLS001 passes \
+                  when the mail that would have shown it is never sent (issue 15).",
+            example: concat!(
+                "# in a scenario whose duration is 1d:\n",
+                "messages:\n",
+                "  - {at: 2d, from: alice@contoso.com, to: [bob@fabrikam.com]}",
+            ),
+            fix: "Send the message before the end (or lengthen `duration`), name senders that \
+                  have a mailbox (`mailboxes:` in the topology), or keep a sender in the variant.",
+        },
         Code::Cfg101 => CodeDoc {
             what: "The defect warning: an enforcing rule with require_tls can match mail from a \
                    site whose route to a recipient domain crosses a hop where the profile drops \

@@ -869,3 +869,33 @@ fn weights_must_add_up_to_a_finite_number() {
         "{stderr}"
     );
 }
+
+/// Silent parts of a scenario: a message after the end of the run, a workload that matches no
+/// mailbox, a variant that removes every sender of a workload; each silently produced nothing,
+/// so expectations of "no TLS001" passed. Each is now the warning CFG110, at its place.
+#[test]
+fn parts_of_a_scenario_that_send_nothing_are_said() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("silent.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "format: 1\nname: silent\ntopology: {}\nstart: 2026-06-01T08:00:00Z\nduration: 1d\nmessages:\n  - {{at: 2d, from: carl@wideworldimporters.com, to: [x@fabrikam.com]}}\nworkload:\n  - from: \"*@nowhere.example\"\n    rate: 10/h\n    to: {{fabrikam.com: 1}}\n  - from: cleo@wideworldimporters.com\n    rate: 10/h\n    to: {{fabrikam.com: 1}}\nvariants:\n  - name: no-cleo\n    changes:\n      - remove_mailbox: cleo@wideworldimporters.com\n",
+            repo("scenarios/topologies/busy-four-sites.yaml").display()
+        ),
+    )
+    .expect("written");
+    let (code, stdout, stderr) = run(&["validate"], &[&path]);
+    let all = format!("{stdout}{stderr}");
+    for needle in [
+        "warning[CFG110]: this message is sent at 2d, when the run of 1d has ended",
+        "warning[CFG110]: no mailbox of the topology matches this workload's senders",
+        "warning[CFG110]: variant `no-cleo` leaves workload[1] no sender with a mailbox",
+    ] {
+        assert!(all.contains(needle), "{needle} not in:\n{all}");
+    }
+    assert_eq!(code, 0, "warnings, not errors: {all}");
+    let (code, stdout, _) = run(&["explain", "CFG110"], &[]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("sends nothing"), "{stdout}");
+}
