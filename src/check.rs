@@ -74,6 +74,9 @@ pub struct Exposure {
     pub lost_at: Option<LostAt>,
     pub hops: Vec<String>,
     pub message: String,
+    /// `Some(limit)`: the exposure is of messages larger than `limit` only (a size limit on the
+    /// way sends them another way, issue 15); `None`: of messages of any size.
+    pub larger_than: Option<Bytes>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +124,8 @@ struct Unit {
     class: Vec<ServerId>,
     domain: String,
     level: TlsLevel,
+    /// The message size routed: 0, or one byte over a size limit that can change the route.
+    size: Bytes,
 }
 
 /// Runs the check. `progress` is called with the number of units done so far (from any thread).
@@ -164,6 +169,9 @@ pub fn check(
             .entry((unit.origin, unit.domain.as_str(), unit.level))
             .or_default()
             .extend(e);
+    }
+    for exposures in by_unit.values_mut() {
+        drop_covered_by_smaller_sizes(exposures);
     }
     let exposures = origin_exposures(topology, options.failures_max, &units, &by_unit);
     CheckResult {
@@ -403,20 +411,85 @@ fn units(topology: &Topology, one_per_origin: bool) -> Vec<Unit> {
             any_site
         })
         .collect();
+    let sizes_by_domain: Vec<Vec<Bytes>> =
+        domains.iter().map(|d| size_classes(topology, d)).collect();
     for class in classes {
         let origin = class[0];
-        for (domain, any_site) in domains.iter().zip(&levels_by_domain) {
+        for ((domain, any_site), sizes) in
+            domains.iter().zip(&levels_by_domain).zip(&sizes_by_domain)
+        {
             for &level in any_site {
-                out.push(Unit {
-                    origin,
-                    class: class.clone(),
-                    domain: domain.clone(),
-                    level,
-                });
+                for &size in sizes {
+                    out.push(Unit {
+                        origin,
+                        class: class.clone(),
+                        domain: domain.clone(),
+                        level,
+                        size,
+                    });
+                }
             }
         }
     }
     out
+}
+
+/// The message sizes worth routing for `domain`: 0, and one byte over each size limit that can
+/// change the route (a connector that serves the domain, a site link), below the organisation's
+/// own limits (a larger message is refused at submission and leaks nothing). `route --size`
+/// showed a TLS001 that `check`, routing only small messages, missed (issue 15).
+fn size_classes(topology: &Topology, domain: &str) -> Vec<Bytes> {
+    let config = &topology.transport_config;
+    let cap = config
+        .max_send_size
+        .into_iter()
+        .chain(config.max_receive_size)
+        .min();
+    let mut limits: Vec<u64> = topology
+        .send_connectors
+        .iter()
+        .filter(|c| {
+            c.enabled
+                && c.address_spaces
+                    .iter()
+                    .any(|a| a.pattern.specificity(domain).is_some())
+        })
+        .filter_map(|c| c.max_message_size)
+        .chain(
+            topology
+                .site_links
+                .iter()
+                .filter_map(|l| l.max_message_size),
+        )
+        .map(|b| b.0)
+        .filter(|&l| cap.is_none_or(|c| l < c.0))
+        .collect();
+    limits.sort_unstable();
+    limits.dedup();
+    std::iter::once(Bytes(0))
+        .chain(limits.into_iter().map(|l| Bytes(l.saturating_add(1))))
+        .collect()
+}
+
+/// Drops the exposures that a smaller message already shows with a subset of the failures:
+/// they say nothing new (the same code, origin, domain and requirement).
+fn drop_covered_by_smaller_sizes(exposures: &mut Vec<Exposure>) {
+    let covers = |a: &Exposure, b: &Exposure| {
+        a.code == b.code
+            && a.recipient_domain == b.recipient_domain
+            && a.required_tls == b.required_tls
+            && a.larger_than < b.larger_than
+            && a.failure_set.iter().all(|c| b.failure_set.contains(c))
+    };
+    let keep: Vec<bool> = exposures
+        .iter()
+        .map(|b| !exposures.iter().any(|a| covers(a, b)))
+        .collect();
+    let mut i = 0;
+    exposures.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }
 
 /// What makes two origin servers route alike: site, delivery group, sourced connectors, roles.
@@ -665,7 +738,7 @@ impl UnitCheck<'_> {
             sender_text: topology.server(unit.origin).name.clone(),
             recipient: recipient.clone(),
             subject: String::new(),
-            size: Bytes(0),
+            size: unit.size,
             at: self.options.at,
             assume_required: Some(unit.level),
             message_recipients: Vec::new(),
@@ -726,6 +799,7 @@ impl UnitCheck<'_> {
                 lost_at: f.lost_at.clone(),
                 hops,
                 message: f.message.replace(&recipient, &format!("mail to {class}")),
+                larger_than: unit.size.0.checked_sub(1).map(Bytes),
             });
         }
         support(topology, &e, &faults)

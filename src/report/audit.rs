@@ -397,9 +397,10 @@ pub fn of_check(r: &CheckReport, files: &[AnalysedFile]) -> Audit {
                 code: e.code,
                 severity: e.severity,
                 headline: format!(
-                    "{} -> {}, required {}: {}",
+                    "{} -> {}{}, required {}: {}",
                     e.origin_label(),
                     e.recipient_domain,
+                    e.size_text(),
                     e.required_tls,
                     e.message
                 ),

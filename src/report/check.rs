@@ -59,6 +59,10 @@ pub struct ExposureReport {
     pub origin_servers: Vec<String>,
     pub recipient_domain: String,
     pub required_tls: TlsLevel,
+    /// Only messages larger than this size (bytes) are exposed: a size limit sends them
+    /// another way. Absent: messages of any size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub larger_than_bytes: Option<u64>,
     pub failure_set: Vec<String>,
     pub connector: Option<String>,
     pub lost_at: Option<LostAtReport>,
@@ -135,6 +139,7 @@ pub fn check_report(
                 .collect(),
             recipient_domain: e.recipient_domain.clone(),
             required_tls: e.required_tls,
+            larger_than_bytes: e.larger_than.map(|b| b.0),
             failure_set: e
                 .failure_set
                 .iter()
@@ -274,6 +279,15 @@ pub fn input_fingerprint(source_text: &str, report: &CheckReport) -> String {
     super::audit::sha256_hex(input.as_bytes())
 }
 
+impl ExposureReport {
+    /// `, messages over 10MB` for an exposure of large messages only; empty otherwise.
+    pub fn size_text(&self) -> String {
+        self.larger_than_bytes.map_or_else(String::new, |b| {
+            format!(", messages over {}", crate::model::Bytes(b))
+        })
+    }
+}
+
 impl CheckReport {
     pub fn max_severity(&self) -> Option<Severity> {
         self.exposures.iter().map(|e| e.severity).max()
@@ -312,8 +326,9 @@ impl CheckReport {
             } else {
                 format!("down: {}", e.failure_set.join(", "))
             };
+            let size = e.size_text();
             let first = format!(
-                "{} -> {}, required {}, {failures}; rules run on {}",
+                "{} -> {}{size}, required {}, {failures}; rules run on {}",
                 e.origin_label(),
                 e.recipient_domain,
                 e.required_tls,

@@ -11,7 +11,7 @@ use super::check::{CheckReport, ExposureReport, conclusion};
 use super::text::wrap;
 
 /// Where and under which failures: an exposure without its code.
-type Situation = (String, String, TlsLevel, Vec<String>);
+type Situation = (String, String, TlsLevel, Option<u64>, Vec<String>);
 
 /// Who an exposure concerns (`check::OriginKey` by name): a site's mail, or every site's mail
 /// that also goes to a mailbox in a group.
@@ -27,6 +27,7 @@ fn situation(e: &ExposureReport) -> Situation {
         origin_key(e),
         e.recipient_domain.clone(),
         e.required_tls,
+        e.larger_than_bytes,
         e.failure_set.clone(),
     )
 }
@@ -50,6 +51,9 @@ pub struct ChangedReport {
     pub origin_site: String,
     pub recipient_domain: String,
     pub required_tls: TlsLevel,
+    /// Only messages larger than this many bytes (see `ExposureReport::larger_than_bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub larger_than_bytes: Option<u64>,
     pub failure_set: Vec<String>,
     pub old_codes: Vec<Code>,
     pub new_codes: Vec<Code>,
@@ -90,7 +94,8 @@ pub fn diff(old: &CheckReport, new: &CheckReport, old_name: &str, new_name: &str
                 origin_site: s.0.clone(),
                 recipient_domain: s.1.clone(),
                 required_tls: s.2,
-                failure_set: s.3.clone(),
+                larger_than_bytes: s.3,
+                failure_set: s.4.clone(),
                 old_codes: o.iter().copied().collect(),
                 new_codes: n.iter().copied().collect(),
             });

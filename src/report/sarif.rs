@@ -118,19 +118,22 @@ pub fn from_check(r: &CheckReport) -> Vec<SarifItem> {
             SarifItem {
                 code: e.code,
                 message: format!(
-                    "{} -> {}, required {}, {failures}: {}",
+                    "{} -> {}{}, required {}, {failures}: {}",
                     e.origin_label(),
                     e.recipient_domain,
+                    e.size_text(),
                     e.required_tls,
                     e.message
                 ),
                 location: e.location.clone(),
                 identity: format!(
-                    "{}|{}|{}|{}",
+                    "{}|{}|{}|{}{}",
                     e.origin_identity(),
                     e.recipient_domain,
                     e.required_tls,
-                    e.failure_set.join(",")
+                    e.failure_set.join(","),
+                    e.larger_than_bytes
+                        .map_or_else(String::new, |b| format!("|>{b}"))
                 ),
             }
         })

@@ -899,3 +899,73 @@ fn parts_of_a_scenario_that_send_nothing_are_said() {
     assert_eq!(code, 0);
     assert!(stdout.contains("sends nothing"), "{stdout}");
 }
+
+/// Silent wrong answers between commands: `route --size 20MB` showed a TLS001 that `check`,
+/// routing only small messages, never reported. `check` now routes one byte over every size
+/// limit that can change the route, and says which messages an exposure is of.
+#[test]
+fn check_sees_what_route_sees_for_large_messages() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("sizes.yaml");
+    std::fs::write(
+        &path,
+        "format: 1\naccepted_domains: [contoso.com]\nsites: [{name: HQ}, {name: Branch}]\nsite_links: [{name: L, sites: [HQ, Branch], cost: 10}]\nservers:\n  - {name: HQ-MBX1, site: HQ, roles: [mailbox]}\n  - {name: BR-MBX1, site: Branch, roles: [mailbox]}\nsend_connectors:\n  - {name: Branch Internet, address_spaces: [\"SMTP:*;1\"], source_servers: [BR-MBX1], max_message_size: 10MB}\n  - {name: HQ Internet, address_spaces: [\"SMTP:*;1\"], source_servers: [HQ-MBX1]}\ntransport_rules: [{name: TLS, actions: {require_tls: true}}]\ntransport_config: {max_send_size: 50MB, max_receive_size: 50MB}\nmailboxes: [{address: alice@contoso.com, server: BR-MBX1}]\nexternal_domains:\n  - {domain: \"*\", mx: [{host: mx.example.com, starttls: not_offered}]}\n",
+    )
+    .expect("written");
+    let route = |size: &str| {
+        let (_, stdout, _) = run(
+            &[
+                "route",
+                "--from",
+                "alice@contoso.com",
+                "--to",
+                "bob@fabrikam.com",
+                "--size",
+                size,
+            ],
+            &[&path],
+        );
+        stdout
+    };
+    assert!(
+        !route("1MB").contains("TLS001"),
+        "the Branch connector keeps the requirement"
+    );
+    assert!(
+        route("20MB").contains("TLS001"),
+        "too large for it: relayed to HQ, requirement lost"
+    );
+    assert!(
+        !route("60MB").contains("TLS001"),
+        "over the organisation's limit: refused"
+    );
+    let (code, stdout, stderr) = run(
+        &[
+            "check",
+            "--at",
+            "2026-06-01T00:00:00Z",
+            "--no-fixes",
+            "--format",
+            "json",
+        ],
+        &[&path],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let branch: Vec<&serde_json::Value> = report["exposures"]
+        .as_array()
+        .expect("exposures")
+        .iter()
+        .filter(|e| e["origin"] == "Branch" && e["code"] == "TLS001")
+        .collect();
+    assert_eq!(branch.len(), 1, "{stdout}");
+    assert_eq!(branch[0]["larger_than_bytes"], 10 * 1024 * 1024);
+    let (_, text, _) = run(
+        &["check", "--at", "2026-06-01T00:00:00Z", "--no-fixes"],
+        &[&path],
+    );
+    assert!(
+        text.contains("Branch -> *, messages over 10MB, required"),
+        "{text}"
+    );
+}
