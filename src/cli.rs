@@ -413,6 +413,20 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Every argument ends up in some output (a file name in a header, a subject, an address):
+    // one with a control character (a newline, an escape sequence) would forge lines or drive
+    // the terminal (issue 15), so none is accepted.
+    for (i, arg) in args.iter().enumerate().skip(1) {
+        let text = arg.to_string_lossy();
+        if let Some(c) = crate::model::forbidden_char(&text) {
+            return Err(UserError::Usage(format!(
+                "argument {i} ({:?}) contains the character U+{:04X}: control characters and bidirectional overrides are not accepted in arguments, as they would forge or reorder what tlsflow prints",
+                text,
+                u32::from(c)
+            )));
+        }
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

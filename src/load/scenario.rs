@@ -671,6 +671,7 @@ pub fn scenario_with_topology(
         }
         expect.insert(name.clone(), v.expectation(e, &format!("expect.{name}")));
     }
+    v.printable(&raw.name.value, pos(&raw.name), "name");
     if !v.diags.iter().any(Diagnostic::is_error) {
         silent_parts(&mut v, &raw, &runs, &messages, &workload, duration);
     }
@@ -1035,6 +1036,21 @@ impl Checker {
         self.diags.last_mut().expect("just pushed")
     }
 
+    /// Refuses printed text with a control character or bidirectional override (issue 15).
+    fn printable(&mut self, text: &str, at: Pos, path: &str) {
+        if let Some(c) = crate::model::forbidden_char(text) {
+            self.error(
+                Code::Cfg018,
+                at,
+                path,
+                format!(
+                    "{text:?} contains the character U+{:04X}: control characters and bidirectional overrides would forge or reorder text wherever it is printed",
+                    u32::from(c)
+                ),
+            );
+        }
+    }
+
     fn duration(&mut self, value: &S<RawScalar>, path: &str) -> Option<Millis> {
         match values::duration(&value.value.0) {
             Ok(d) => Some(d),
@@ -1137,10 +1153,10 @@ impl Checker {
             at,
             from,
             to,
-            subject: r
-                .subject
-                .as_ref()
-                .map_or_else(String::new, |s| s.value.clone()),
+            subject: r.subject.as_ref().map_or_else(String::new, |s| {
+                self.printable(&s.value, pos(s), &format!("{path}.subject"));
+                s.value.clone()
+            }),
             size,
             origin: Origin {
                 line: pos(m).line,
@@ -1275,7 +1291,12 @@ impl Checker {
             }
         };
         let subjects = match &r.subject {
-            Some(s) => self.weights(s, &format!("{path}.subject"), false),
+            Some(s) => {
+                for k in s.value.keys() {
+                    self.printable(k, pos(s), &format!("{path}.subject"));
+                }
+                self.weights(s, &format!("{path}.subject"), false)
+            }
             None => vec![(String::new(), 1.0)],
         };
         let (size_min, size_max) = match &r.size {

@@ -342,6 +342,23 @@ impl Validator<'_> {
         self.diags.last_mut().expect("just pushed")
     }
 
+    /// Refuses text that reports print when it holds a control character or a bidirectional
+    /// override ([`crate::model::forbidden_char`]): it would forge or reorder their lines.
+    fn printable(&mut self, text: &S<String>, path: &str, what: &str) {
+        if let Some(c) = crate::model::forbidden_char(&text.value) {
+            self.error(
+                Code::Cfg018,
+                pos(text),
+                path,
+                format!(
+                    "{what} {:?} contains the character U+{:04X}: control characters and bidirectional overrides would forge or reorder text wherever it is printed",
+                    text.value,
+                    u32::from(c)
+                ),
+            );
+        }
+    }
+
     /// Registers a name; reports a duplicate (case-insensitive) and returns false for it.
     fn define<Id: Copy>(
         &mut self,
@@ -601,6 +618,9 @@ impl Validator<'_> {
         let mailboxes = self.mailboxes(&raw, &servers, &server_names);
         let external_domains = self.external_domains(&raw);
 
+        if let Some(o) = &raw.organization {
+            self.printable(o, "organization", "the organisation's name");
+        }
         let index = crate::model::ServerIndex::new(&servers, sites.len(), &dags);
         Some(Topology {
             organization: raw
@@ -1322,6 +1342,11 @@ impl Validator<'_> {
             from_site: Vec::new(),
         };
         for (i, word) in r.subject_or_body_contains.iter().enumerate() {
+            self.printable(
+                word,
+                &format!("{path}.subject_or_body_contains[{i}]"),
+                "a word",
+            );
             if word.value.trim().is_empty() {
                 self.error(
                     Code::Cfg018,

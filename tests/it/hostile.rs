@@ -969,3 +969,42 @@ fn check_sees_what_route_sees_for_large_messages() {
         "{text}"
     );
 }
+
+/// Injection into text output: an argument, an organisation name, a rule word or a message
+/// subject with a newline or an escape sequence could forge a line in a report (a fake
+/// `error TLS001`) or drive the terminal. Each is refused where it is given.
+#[test]
+fn control_characters_never_reach_a_report() {
+    let (code, _, stderr) = run(
+        &[
+            "route",
+            "scenarios/topologies/contoso-cross-site.yaml",
+            "--from",
+            "alice@contoso.com",
+            "--to",
+            "bob@fabrikam.com",
+            "--subject",
+            "top secret\n  error   TLS001  forged",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("contains the character U+000A"), "{stderr}");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let original = std::fs::read_to_string(repo("scenarios/topologies/contoso-cross-site.yaml"))
+        .expect("the topology");
+    for (from, to) in [
+        (
+            "organization: Contoso\n",
+            "organization: \"Contoso\\e[2J\"\n",
+        ),
+        ("[\"top secret\"]", "[\"top secret\\u202E\"]"),
+    ] {
+        assert!(original.contains(from), "{from}");
+        let path = dir.path().join("t.yaml");
+        std::fs::write(&path, original.replacen(from, to, 1)).expect("written");
+        let (code, stdout, _) = run(&["validate"], &[&path]);
+        assert_eq!(code, 2, "{to}: {stdout}");
+        assert!(stdout.contains("error[CFG018]"), "{to}: {stdout}");
+    }
+}
