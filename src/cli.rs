@@ -535,22 +535,7 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
             }
             Err(failure) => {
                 any_invalid = true;
-                let text = failure.source.as_ref().map_or("", |s| s.text.as_str());
-                FileReport {
-                    file: name,
-                    valid: false,
-                    profile: None,
-                    summary: None,
-                    rendered: {
-                        let index = load::SourceIndex::new(text);
-                        failure
-                            .diagnostics
-                            .iter()
-                            .map(|d| d.render_in(&index))
-                            .collect()
-                    },
-                    diagnostics: failure.diagnostics,
-                }
+                invalid_file(name, failure)
             }
         };
         report.files.push(file);
@@ -947,6 +932,24 @@ fn remove_stale_temporaries(dir: &Path) {
     }
 }
 
+/// The report of a file that did not load: its diagnostics, each with its snippet.
+fn invalid_file(name: String, failure: load::LoadFailure) -> FileReport {
+    let text = failure.source.as_ref().map_or("", |s| s.text.as_str());
+    let index = load::SourceIndex::new(text);
+    FileReport {
+        file: name,
+        valid: false,
+        profile: None,
+        summary: None,
+        rendered: failure
+            .diagnostics
+            .iter()
+            .map(|d| d.render_in(&index))
+            .collect(),
+        diagnostics: failure.diagnostics,
+    }
+}
+
 fn validate_scenario(name: &str, source: load::SourceFile) -> FileReport {
     let name = name.to_owned();
     match load::scenario::scenario_from_source(source) {
@@ -975,24 +978,7 @@ fn validate_scenario(name: &str, source: load::SourceFile) -> FileReport {
                 diagnostics,
             }
         }
-        Err(failure) => {
-            let text = failure.source.as_ref().map_or("", |s| s.text.as_str());
-            FileReport {
-                file: name,
-                valid: false,
-                profile: None,
-                summary: None,
-                rendered: {
-                    let index = load::SourceIndex::new(text);
-                    failure
-                        .diagnostics
-                        .iter()
-                        .map(|d| d.render_in(&index))
-                        .collect()
-                },
-                diagnostics: failure.diagnostics,
-            }
-        }
+        Err(failure) => invalid_file(name, failure),
     }
 }
 
