@@ -652,7 +652,7 @@ fn check_unit(
         return (ctx.exposures, ctx.checked, None);
     }
     let relevant: BTreeSet<Component> =
-        relevant_components(topology, unit.origin, &unit.domain, options.failures_max)
+        relevant_components(topology, unit.origin, options.failures_max)
             .into_iter()
             .collect();
     let mut seen: BTreeSet<Vec<Component>> = BTreeSet::new();
@@ -730,9 +730,7 @@ impl UnitCheck<'_> {
         let (topology, unit) = (self.topology, self.unit);
         self.checked += 1;
         let recipient = format!("someone@{}", unit.domain);
-        let faults = Faults {
-            down: set.iter().copied().collect(),
-        };
+        let faults = Faults::with_network(set.iter().copied().collect(), &topology.site_graph);
         let request = Request {
             sender: Sender::Server(unit.origin),
             sender_text: topology.server(unit.origin).name.clone(),
@@ -833,18 +831,20 @@ fn support(
                 .collect(),
         );
     };
-    let mut out = BTreeSet::from([Component::Connector(*connector)]);
+    // Gathered in a vector and built into a set at once (sorted, in bulk): inserting a long
+    // path's sites and links one by one dominated `check` on a 500-site chain (issue 15).
+    let mut out = vec![Component::Connector(*connector)];
     // The origin may have chosen another connector than the one the mail finally left by (a
     // hub site re-selects): disabling it changes the route too.
     if let Some(selected) = &e.route.selection {
-        out.insert(Component::Connector(selected.connector));
+        out.push(Component::Connector(selected.connector));
     }
     for step in &e.steps {
         for server in [step.hop.from, step.hop.to] {
-            out.insert(Component::Server(server));
+            out.push(Component::Server(server));
             let s = topology.server(server);
             if let Some(site) = s.site.or(s.subscribed_site) {
-                out.insert(Component::Site(site));
+                out.push(Component::Site(site));
             }
         }
         let site_of = |x: ServerId| {
@@ -878,7 +878,7 @@ fn support(
             out.extend(sites.iter().map(|&s| Component::Site(s)));
         }
     }
-    Some(out)
+    Some(out.into_iter().collect())
 }
 
 /// Calls `f` with every `k`-subset of `0..n`, in lexicographic order.
@@ -931,120 +931,17 @@ fn all_components(topology: &Topology, origin: ServerId) -> Vec<Component> {
     out
 }
 
-/// The components that can change the route from `origin` to `domain` under up to `k` failures.
-fn relevant_components(
-    topology: &Topology,
-    origin: ServerId,
-    domain: &str,
-    k: usize,
-) -> Vec<Component> {
+/// The components that can change the route from `origin` to `domain` under up to `k` failures:
+/// a superset is enough, since each route's support drives the search (a failure set grows
+/// only by what its route passes). Every component is one. An earlier closure of the sites
+/// under least-cost paths, kept for K = 1, cost O(sites² × path) per unit: a 500-site chain
+/// spent a minute in it (issue 15; issue 18 measured 275 s -> 1.7 s on 1,000 sites), for a
+/// subset that could only leave out what the support would have tried.
+fn relevant_components(topology: &Topology, origin: ServerId, k: usize) -> Vec<Component> {
     if k == 0 {
         return Vec::new();
     }
-    if k >= 2 {
-        // The support of each route drives the search; with K >= 2 the relevant set only has to
-        // be a superset, and every component is one (detours would cost more than they save).
-        return all_components(topology, origin);
-    }
-    let origin_site = topology
-        .server(origin)
-        .site
-        .expect("Mailbox servers are in a site");
-    let connectors: Vec<ConnectorId> = (0..topology.send_connectors.len())
-        .map(ConnectorId::from_index)
-        .filter(|&c| {
-            let connector = topology.connector(c);
-            connector.enabled
-                && connector
-                    .address_spaces
-                    .iter()
-                    .any(|a| a.pattern.specificity(domain).is_some())
-        })
-        .collect();
-    let mut sites: BTreeSet<SiteId> = BTreeSet::from([origin_site]);
-    for &c in &connectors {
-        sites.extend(crate::route::connector_sites(topology, c));
-    }
-    let mut links = BTreeSet::new();
-    // Close the site set under least-cost paths between its members.
-    loop {
-        let before = sites.len();
-        let current: Vec<SiteId> = sites.iter().copied().collect();
-        for &a in &current {
-            for &b in &current {
-                if a < b
-                    && let Some(p) = topology.site_graph.least_cost_path(a, b)
-                {
-                    sites.extend(p.sites.iter().copied());
-                    links.extend(p.links.iter().copied());
-                }
-            }
-        }
-        if sites.len() == before {
-            break;
-        }
-    }
-    if k >= 2 {
-        let current: Vec<SiteId> = sites.iter().copied().collect();
-        let mut detour_sites = BTreeSet::new();
-        for &a in &current {
-            for &b in &current {
-                if a >= b {
-                    continue;
-                }
-                let Some(p) = topology.site_graph.least_cost_path(a, b) else {
-                    continue;
-                };
-                let avoid: Vec<(Option<crate::model::LinkId>, Option<SiteId>)> = p
-                    .links
-                    .iter()
-                    .map(|&l| (Some(l), None))
-                    .chain(
-                        p.sites[1..p.sites.len() - 1]
-                            .iter()
-                            .map(|&s| (None, Some(s))),
-                    )
-                    .collect();
-                for (link, site) in avoid {
-                    if let Some(d) = topology
-                        .site_graph
-                        .least_cost_path_avoiding(a, b, link, site)
-                    {
-                        detour_sites.extend(d.sites.iter().copied());
-                        links.extend(d.links.iter().copied());
-                    }
-                }
-            }
-        }
-        sites.extend(detour_sites);
-    }
-    let mut out: Vec<Component> = Vec::new();
-    for (i, server) in topology.servers.iter().enumerate() {
-        let id = ServerId::from_index(i);
-        if id == origin {
-            continue;
-        }
-        let in_relevant_site = server.site.is_some_and(|s| sites.contains(&s))
-            && (server.is_transport() || server.has_role(Role::Frontend));
-        let edge_of_connector = server.has_role(Role::Edge)
-            && connectors
-                .iter()
-                .any(|&c| topology.connector(c).source_servers.contains(&id));
-        if in_relevant_site || edge_of_connector {
-            out.push(Component::Server(id));
-        }
-    }
-    out.extend(
-        sites
-            .iter()
-            .copied()
-            .filter(|&s| s != origin_site)
-            .map(Component::Site),
-    );
-    out.extend(links.iter().copied().map(Component::Link));
-    out.extend(connectors.iter().copied().map(Component::Connector));
-    out.sort();
-    out
+    all_components(topology, origin)
 }
 
 /// Who an exposure concerns: the senders of one site (mail with no mailbox recipient in another

@@ -11,7 +11,6 @@ mod connector;
 mod delivery;
 mod submission;
 
-pub(crate) use connector::connector_sites;
 pub use connector::{ConnectorChoice, Proximity, Selected, select_connector};
 pub use delivery::{Hop, HopKind, Route, RouteEnd, Step, Target, next_step, route};
 pub use submission::{

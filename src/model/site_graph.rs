@@ -97,6 +97,41 @@ impl SiteGraph {
         self.graph.node_count()
     }
 
+    /// A label per site: sites with one label are connected through usable sites and links;
+    /// an unusable site is `u32::MAX`.
+    pub fn component_labels(
+        &self,
+        site_usable: impl Fn(SiteId) -> bool,
+        link_usable: impl Fn(LinkId) -> bool,
+    ) -> Vec<u32> {
+        let n = self.graph.node_count();
+        let mut labels = vec![u32::MAX; n];
+        let mut next_label = 0;
+        let mut stack = Vec::new();
+        for start in 0..n {
+            let site = self.graph[NodeIndex::new(start)];
+            if labels[site.index()] != u32::MAX || !site_usable(site) {
+                continue;
+            }
+            labels[site.index()] = next_label;
+            stack.push(NodeIndex::new(start));
+            while let Some(at) = stack.pop() {
+                for e in self.graph.edges(at) {
+                    let to = self.graph[e.target()];
+                    if labels[to.index()] == u32::MAX
+                        && link_usable(e.weight().link)
+                        && site_usable(to)
+                    {
+                        labels[to.index()] = next_label;
+                        stack.push(e.target());
+                    }
+                }
+            }
+            next_label += 1;
+        }
+        labels
+    }
+
     /// Sets of sites connected through the usable links, each sorted, ordered by first site.
     pub fn components(&self, link_usable: impl Fn(LinkId) -> bool) -> Vec<Vec<SiteId>> {
         let n = self.graph.node_count();

@@ -536,10 +536,9 @@ fn can_connect(topology: &Topology, at: ServerId, to: ServerId, faults: &Faults)
         return true;
     }
     topology.site(b).inbound_mail_enabled
-        && (faults.network_intact()
-            || topology
-                .site_graph
-                .reachable(a, b, |s| faults.site_up(s), |l| faults.link_up(l)))
+        && faults.site_up(a)
+        && faults.site_up(b)
+        && faults.sites_connected(&topology.site_graph, a, b)
 }
 
 /// Relay to the first reachable server of `group` in its primary site (the closest site of the

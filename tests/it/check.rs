@@ -198,9 +198,7 @@ fn every_failure_set_is_minimal_and_causes_its_exposure() {
                 assume_required: Some(e.required_tls),
                 message_recipients: Vec::new(),
             };
-            let faults = tlsflow::model::Faults {
-                down: e.failure_set.iter().copied().collect(),
-            };
+            let faults = tlsflow::model::Faults::new(e.failure_set.iter().copied().collect());
             let explained = tlsflow::policy::explain(&t, &request, &faults).expect("explains");
             assert!(
                 explained.findings.iter().any(|f| f.code == e.code),
