@@ -1933,6 +1933,16 @@ impl Validator<'_> {
                     format!("the certificate expires ({a}) before it becomes valid ({b})"),
                 );
             }
+            if let Some(subject) = &c.value.subject {
+                self.printable(
+                    subject,
+                    &format!("{cpath}.subject"),
+                    "the certificate subject",
+                );
+            }
+            for (i, name) in c.value.san.iter().enumerate() {
+                self.printable(name, &format!("{cpath}.san[{i}]"), "a certificate name");
+            }
             Certificate {
                 subject: c
                     .value

@@ -435,6 +435,8 @@ struct Engine<'a, 's> {
     next_seq: u64,
     org_domain: String,
     result: RunResult,
+    /// The bound on events of this run ([`run_bounded`]).
+    max_events: u64,
 }
 
 /// Runs one variant (`runs[variant]`) of a scenario to its end.
@@ -443,6 +445,18 @@ pub fn run(
     variant: usize,
     options: &RunOptions,
     sink: &mut dyn TrackingSink,
+) -> RunResult {
+    run_bounded(scenario, variant, options, sink, MAX_EVENTS)
+}
+
+/// [`run`] with another bound on events than tlsflow's (2,000,000,000): a run that reaches it
+/// stops with `RunResult::stopped` set, never a panic (tests use a small bound).
+pub fn run_bounded(
+    scenario: &Scenario,
+    variant: usize,
+    options: &RunOptions,
+    sink: &mut dyn TrackingSink,
+    max_events: u64,
 ) -> RunResult {
     let run = &scenario.runs[variant];
     let topology = run.topology.clone();
@@ -507,6 +521,7 @@ pub fn run(
     let mut route_rng = ChaCha8Rng::seed_from_u64(options.seed);
     route_rng.set_stream(2);
     let mut engine = Engine {
+        max_events,
         scenario,
         result: RunResult {
             variant: run.name.clone(),
@@ -605,9 +620,10 @@ impl Engine<'_, '_> {
         let end = self.end_ms();
         while let Some((time, event)) = self.events.pop_until(end) {
             self.result.stats.events += 1;
-            if self.result.stats.events >= MAX_EVENTS {
+            if self.result.stats.events >= self.max_events {
                 self.result.stopped = Some(format!(
-                    "the run reached tlsflow's bound of {MAX_EVENTS} events at simulated time {} of {}: messages retry or wait more than the workload estimate allowed for; shorten `duration`, lower the rates, or shorten the retry and expiry timers",
+                    "the run reached tlsflow's bound of {} events at simulated time {} of {}: messages retry or wait more than the workload estimate allowed for; shorten `duration`, lower the rates, or shorten the retry and expiry timers",
+                    self.max_events,
                     crate::model::Millis(time),
                     crate::model::Millis(end)
                 ));

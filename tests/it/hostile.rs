@@ -970,8 +970,8 @@ fn check_sees_what_route_sees_for_large_messages() {
     );
 }
 
-/// Injection into text output: an argument, an organisation name, a rule word or a message
-/// subject with a newline or an escape sequence could forge a line in a report (a fake
+/// Injection into text output: an argument, an organisation name, a rule word, a certificate
+/// subject or a message subject with a newline or an escape sequence could forge a line in a report (a fake
 /// `error TLS001`) or drive the terminal. Each is refused where it is given.
 #[test]
 fn control_characters_never_reach_a_report() {
@@ -999,6 +999,10 @@ fn control_characters_never_reach_a_report() {
             "organization: \"Contoso\\e[2J\"\n",
         ),
         ("[\"top secret\"]", "[\"top secret\\u202E\"]"),
+        (
+            "subject: mx.internet.example\n",
+            "subject: \"mx.internet.example\\r\\n  error   TLS001\"\n",
+        ),
     ] {
         assert!(original.contains(from), "{from}");
         let path = dir.path().join("t.yaml");
@@ -1007,4 +1011,33 @@ fn control_characters_never_reach_a_report() {
         assert_eq!(code, 2, "{to}: {stdout}");
         assert!(stdout.contains("error[CFG018]"), "{to}: {stdout}");
     }
+}
+
+/// Panics, class 4: a run that reaches the engine's bound on events stopped with a panic
+/// ("event bound reached") after minutes. It now stops with `stopped` set and its reason, and
+/// the command writes no report. Checked with a small bound on a real scenario.
+#[test]
+fn a_run_at_its_event_bound_stops_without_a_panic() {
+    let loaded = tlsflow::load::scenario::load_scenario(&repo("scenarios/busy-week.yaml"))
+        .unwrap_or_else(|f| panic!("{}", f.render()));
+    let options = tlsflow::sim::RunOptions {
+        seed: 1,
+        record_recipients: false,
+    };
+    let full = tlsflow::sim::run(&loaded.scenario, 0, &options, &mut tlsflow::sim::NullSink);
+    assert!(full.stopped.is_none());
+    assert!(full.stats.events > 10_000);
+    let cut = tlsflow::sim::run_bounded(
+        &loaded.scenario,
+        0,
+        &options,
+        &mut tlsflow::sim::NullSink,
+        10_000,
+    );
+    let why = cut.stopped.expect("stopped at the bound");
+    assert!(
+        why.contains("the run reached tlsflow's bound of 10000 events at simulated time"),
+        "{why}"
+    );
+    assert_eq!(cut.stats.events, 10_000);
 }
