@@ -24,7 +24,10 @@ pub struct SiteGraph {
     /// The best paths to each destination, computed once on first use: routing sees only the
     /// configured topology, which never changes after loading (a changed topology is a new
     /// `SiteGraph`).
-    paths_to: Vec<OnceLock<Vec<Option<SitePath>>>>,
+    /// Per destination, the best way from every site toward it, as a tree (cost, hops, the next
+    /// site and link): a path is rebuilt from it when asked for. Storing every path whole took
+    /// 2.6 GB for 10,000 sites and 1,000 connector sites (issue 15).
+    paths_to: Vec<OnceLock<Vec<Option<Toward>>>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -231,8 +234,29 @@ impl SiteGraph {
 
     /// Exchange's least-cost path from `from` to `to` over the configured topology (routing
     /// does not see outages: reference §1.5), or `None` when no link joins them.
-    pub fn least_cost_path(&self, from: SiteId, to: SiteId) -> Option<&SitePath> {
-        self.paths_to[to.index()].get_or_init(|| self.best_paths_to(to))[from.index()].as_ref()
+    pub fn least_cost_path(&self, from: SiteId, to: SiteId) -> Option<SitePath> {
+        let tree = self.tree_to(to);
+        tree[from.index()].as_ref()?;
+        Some(path_in(tree, from, to))
+    }
+
+    /// The cost and the number of hops of [`SiteGraph::least_cost_path`], without building it.
+    pub fn least_cost(&self, from: SiteId, to: SiteId) -> Option<(u64, usize)> {
+        self.tree_to(to)[from.index()]
+            .as_ref()
+            .map(|t| (t.cost, t.hops as usize))
+    }
+
+    /// The sites of the least-cost path from `from` to `to`, from `to` back to `from` (the
+    /// order of Exchange's name tie-break), or `None`.
+    pub fn sites_back(&self, from: SiteId, to: SiteId) -> Option<Vec<SiteId>> {
+        let mut sites = self.least_cost_path(from, to)?.sites;
+        sites.reverse();
+        Some(sites)
+    }
+
+    fn tree_to(&self, to: SiteId) -> &[Option<Toward>] {
+        self.paths_to[to.index()].get_or_init(|| self.tree_filtered(to, None, None))
     }
 
     /// The rank of a site's name in case-insensitive order (for the name tie-break).
@@ -271,6 +295,23 @@ impl SiteGraph {
         avoid_link: Option<LinkId>,
         avoid_site: Option<SiteId>,
     ) -> Vec<Option<SitePath>> {
+        let tree = self.tree_filtered(to, avoid_link, avoid_site);
+        (0..tree.len())
+            .map(|i| {
+                tree[i].as_ref()?;
+                Some(path_in(&tree, SiteId::from_index(i), to))
+            })
+            .collect()
+    }
+
+    /// Dijkstra toward `to`: for every site its best label's cost and hops and the next site
+    /// and link on the way.
+    fn tree_filtered(
+        &self,
+        to: SiteId,
+        avoid_link: Option<LinkId>,
+        avoid_site: Option<SiteId>,
+    ) -> Vec<Option<Toward>> {
         let n = self.graph.node_count();
         let mut best: Vec<Option<Label>> = vec![None; n];
         // Predecessor toward the destination: (next site, link).
@@ -313,25 +354,44 @@ impl SiteGraph {
         }
         (0..n)
             .map(|i| {
-                let (cost, _, _) = best[i].as_ref()?;
-                let mut sites = vec![SiteId::from_index(i)];
-                let mut links = Vec::new();
-                let mut at = SiteId::from_index(i);
-                while at != to {
-                    let (next, link) = toward[at.index()].expect("a labelled site has a successor");
-                    sites.push(next);
-                    links.push(link);
-                    at = next;
-                    assert!(sites.len() <= n, "path longer than the site count");
-                }
-                Some(SitePath {
-                    sites,
-                    links,
+                let (cost, hops, _) = best[i].as_ref()?;
+                Some(Toward {
                     cost: *cost,
+                    hops: u32::try_from(*hops).unwrap_or(u32::MAX),
+                    next: toward[i],
                 })
             })
             .collect()
     }
+}
+
+/// A site's way toward a destination: the cost and hops of its best path, and the next site and
+/// link (`None` at the destination itself).
+#[derive(Clone, Copy, Debug)]
+struct Toward {
+    cost: u64,
+    hops: u32,
+    next: Option<(SiteId, LinkId)>,
+}
+
+/// The path from `from` (which has a way) to `to` in a tree toward `to`.
+fn path_in(tree: &[Option<Toward>], from: SiteId, to: SiteId) -> SitePath {
+    let mut sites = vec![from];
+    let mut links = Vec::new();
+    let mut at = from;
+    let cost = tree[from.index()].map_or(0, |t| t.cost);
+    while at != to {
+        let Some((next, link)) = tree[at.index()].and_then(|t| t.next) else {
+            break;
+        };
+        sites.push(next);
+        links.push(link);
+        at = next;
+        if sites.len() > tree.len() {
+            break;
+        }
+    }
+    SitePath { sites, links, cost }
 }
 
 fn node(site: SiteId) -> NodeIndex {

@@ -112,7 +112,8 @@ pub fn select_connector(
             matched_but_too_large = Some(largest);
             continue;
         }
-        let Some(path) = closest_path(topology, local_site, &sites) else {
+        let Some((target, path_cost, path_hops)) = closest_site(topology, local_site, &sites)
+        else {
             continue;
         };
         let proximity = if connector.source_servers.contains(&at) {
@@ -122,20 +123,22 @@ pub fn select_connector(
         } else {
             Proximity::RemoteSite
         };
-        let aggregate_cost = path.cost + u64::from(space_cost);
+        let aggregate_cost = path_cost + u64::from(space_cost);
         let key = Key {
             specificity: std::cmp::Reverse(specificity),
             aggregate_cost,
             proximity,
-            hops: path.hops(),
+            hops: path_hops,
             name: name_key(&connector.name),
         };
-        // The path is copied only for a candidate that beats the best so far.
-        if best.as_ref().is_none_or(|(k, _)| key < *k) {
+        // The path is built only for a candidate that beats the best so far.
+        if best.as_ref().is_none_or(|(k, _)| key < *k)
+            && let Some(path) = topology.site_graph.least_cost_path(local_site, target)
+        {
             let selected = Selected {
                 connector: id,
                 address_space: space_index,
-                path: path.clone(),
+                path,
                 aggregate_cost,
                 proximity,
             };
@@ -164,19 +167,43 @@ struct Key {
 /// The least-cost path from `from` to the closest of `sites` (reference §1.4, §1.5: the primary
 /// site is the closest site of the delivery group by the same rules).
 pub(crate) fn closest(topology: &Topology, from: SiteId, sites: &[SiteId]) -> Option<SitePath> {
-    closest_path(topology, from, sites).cloned()
+    let to = closest_site(topology, from, sites)?.0;
+    topology.site_graph.least_cost_path(from, to)
 }
 
-/// [`closest`], borrowed from the site graph's cache.
-pub(crate) fn closest_path<'t>(
-    topology: &'t Topology,
+/// The closest of `sites` by Exchange's order ([`path_order`]), with the cost and hops of the
+/// path there: the paths themselves are built only to break a tie of cost and hops.
+pub(crate) fn closest_site(
+    topology: &Topology,
     from: SiteId,
     sites: &[SiteId],
-) -> Option<&'t SitePath> {
-    sites
-        .iter()
-        .filter_map(|&s| topology.site_graph.least_cost_path(from, s))
-        .min_by(|a, b| path_order(topology, a, b))
+) -> Option<(SiteId, u64, usize)> {
+    let g = &topology.site_graph;
+    let mut best: Option<(SiteId, u64, usize)> = None;
+    for &s in sites {
+        let Some((cost, hops)) = g.least_cost(from, s) else {
+            continue;
+        };
+        let better = match best {
+            None => true,
+            Some((b, bc, bh)) => match (cost, hops).cmp(&(bc, bh)) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => {
+                    let rank = |&x: &SiteId| g.name_rank(x);
+                    let (mine, theirs) = (g.sites_back(from, s), g.sites_back(from, b));
+                    match (mine, theirs) {
+                        (Some(m), Some(t)) => m.iter().map(rank).cmp(t.iter().map(rank)).is_lt(),
+                        _ => false,
+                    }
+                }
+            },
+        };
+        if better {
+            best = Some((s, cost, hops));
+        }
+    }
+    best
 }
 
 /// Exchange's order between two candidate paths from the same source: cost, hops, then the

@@ -275,10 +275,10 @@ pub fn next_step(
                     waiting_for: Some(HopKind::MailboxDelivery),
                 });
             };
-            if let Some(ndr) = link_size_limit(topology, at, path, size) {
+            if let Some(ndr) = link_size_limit(topology, at, &path, size) {
                 return ndr;
             }
-            if !same_dag && let Some(step) = toward_hub(topology, at, path, faults, None) {
+            if !same_dag && let Some(step) = toward_hub(topology, at, &path, faults, None) {
                 return step;
             }
             to_servers(
@@ -286,7 +286,7 @@ pub fn next_step(
                 at,
                 &[*mailbox],
                 HopKind::MailboxDelivery,
-                Some(path),
+                Some(&path),
                 faults,
             )
         }

@@ -183,7 +183,7 @@ fn by_closeness(topology: &Topology, from: SiteId, group: GroupId) -> Vec<Vec<Se
             topology.site_graph.least_cost_path(from, b),
         );
         match (pa, pb) {
-            (Some(pa), Some(pb)) => path_order(topology, pa, pb),
+            (Some(pa), Some(pb)) => path_order(topology, &pa, &pb),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => a.cmp(&b),
