@@ -446,21 +446,12 @@ fn size_classes(topology: &Topology, domain: &str) -> Vec<Bytes> {
         .chain(config.max_receive_size)
         .min();
     let mut limits: Vec<u64> = topology
-        .send_connectors
-        .iter()
-        .filter(|c| {
+        .path_size_limits(|c| {
             c.enabled
                 && c.address_spaces
                     .iter()
                     .any(|a| a.pattern.specificity(domain).is_some())
         })
-        .filter_map(|c| c.max_message_size)
-        .chain(
-            topology
-                .site_links
-                .iter()
-                .filter_map(|l| l.max_message_size),
-        )
         .map(|b| b.0)
         .filter(|&l| cap.is_none_or(|c| l < c.0))
         .collect();

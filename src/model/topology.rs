@@ -584,6 +584,19 @@ pub fn forbidden_char(name: &str) -> Option<char> {
 pub const OTHER_DOMAIN: &str = "any-other-domain.example";
 
 impl Topology {
+    /// The size limits routing looks at on the way out: those of the connectors `connectors`
+    /// keeps, and of every site link (Set-AdSiteLink -MaxMessageSize); unsorted.
+    pub fn path_size_limits<'a>(
+        &'a self,
+        connectors: impl Fn(&SendConnector) -> bool + 'a,
+    ) -> impl Iterator<Item = Bytes> + 'a {
+        self.send_connectors
+            .iter()
+            .filter(move |c| connectors(c))
+            .filter_map(|c| c.max_message_size)
+            .chain(self.site_links.iter().filter_map(|l| l.max_message_size))
+    }
+
     /// The external recipient domains worth telling apart: every listed external domain, every
     /// domain a connector's address space names, and [`OTHER_DOMAIN`] for the rest.
     pub fn domain_classes(&self) -> Vec<String> {

@@ -502,15 +502,7 @@ pub fn run_bounded(
         .collect();
     // Every size limit routing looks at: connectors, site links, the organisation's.
     let mut size_limits: Vec<crate::model::Bytes> = topology
-        .send_connectors
-        .iter()
-        .filter_map(|c| c.max_message_size)
-        .chain(
-            topology
-                .site_links
-                .iter()
-                .filter_map(|l| l.max_message_size),
-        )
+        .path_size_limits(|_| true)
         .chain(topology.transport_config.max_send_size)
         .chain(topology.transport_config.max_receive_size)
         .collect();
