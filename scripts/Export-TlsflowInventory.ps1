@@ -100,7 +100,10 @@ function Write-Utf8 {
     # A temporary file renamed over the target: an interrupted run leaves no half-written file.
     $temp = "$Path.partial"
     [System.IO.File]::WriteAllText($temp, $Text, $utf8)
-    Move-Item -LiteralPath $temp -Destination $Path -Force
+    if (Test-Path -LiteralPath $Path) {
+        Remove-Item -LiteralPath $Path -Force
+    }
+    Move-Item -LiteralPath $temp -Destination $Path
 }
 
 function Write-Manifest {
