@@ -153,10 +153,13 @@ function Export-Cmdlet {
         count   = 0
         error   = $null
     }
-    $before = $Error.Count
+    # The newest error before the cmdlet ran: a different newest one after it is the cmdlet's
+    # (compared by reference, so $MaximumErrorCount dropping old errors does not hide it).
+    $before = $null
+    if ($Error.Count -gt 0) { $before = $Error[0] }
     try {
         $items = @(& $Run | ConvertTo-Plain)
-        if ($Error.Count -gt $before) {
+        if ($Error.Count -gt 0 -and -not [object]::ReferenceEquals($Error[0], $before)) {
             throw $Error[0]
         }
         $json = '[]'

@@ -108,7 +108,7 @@ fn the_script_keeps_the_promises_of_its_help() {
         "Get-Mailbox -Database $database.Identity -ResultSize $size -ErrorAction Stop",
         "Get-DatabaseAvailabilityGroup -ErrorAction Stop",
         "'Deserialized.System.Enum'",
-        "$Error.Count -gt $before",
+        "[object]::ReferenceEquals($Error[0], $before)",
         "$manifest.complete = $true",
         "exit 1",
         "[ValidateRange(0, 100000)]",
