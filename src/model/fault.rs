@@ -69,7 +69,7 @@ impl Faults {
             return true;
         }
         match &self.network {
-            Some(network) if network.0 == self.down => {
+            Some(network) if network.0 == self.down && network.1.len() == graph.site_count() => {
                 let labels = &network.1;
                 labels[a.index()] != u32::MAX && labels[a.index()] == labels[b.index()]
             }
