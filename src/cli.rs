@@ -418,13 +418,10 @@ where
     // one with a control character (a newline, an escape sequence) would forge lines or drive
     // the terminal (issue 15), so none is accepted.
     for (i, arg) in args.iter().enumerate().skip(1) {
-        let text = arg.to_string_lossy();
-        if let Some(c) = crate::model::forbidden_char(&text) {
-            return Err(UserError::Usage(format!(
-                "argument {i} ({:?}) contains the character U+{:04X}: control characters and bidirectional overrides are not accepted in arguments, as they would forge or reorder what tlsflow prints",
-                text,
-                u32::from(c)
-            )));
+        if let Some(message) =
+            crate::model::unprintable(&format!("argument {i}"), &arg.to_string_lossy(), "it")
+        {
+            return Err(UserError::Usage(message));
         }
     }
     let cli = match Cli::try_parse_from(args) {

@@ -538,15 +538,12 @@ pub fn scenario_with_topology(
             );
             continue;
         }
-        if let Some(c) = crate::model::forbidden_char(&name) {
+        if let Some(message) = crate::model::unprintable("variant name", &name, "the name") {
             v.error(
                 Code::Cfg018,
                 pos(&variant.value.name),
                 &format!("{path}.name"),
-                format!(
-                    "variant name {name:?} contains the character U+{:04X}: control characters and bidirectional overrides would forge or reorder text wherever the name is printed",
-                    u32::from(c)
-                ),
+                message,
             );
             continue;
         }
@@ -671,7 +668,7 @@ pub fn scenario_with_topology(
         }
         expect.insert(name.clone(), v.expectation(e, &format!("expect.{name}")));
     }
-    v.printable(&raw.name.value, pos(&raw.name), "name");
+    v.printable("the scenario name", &raw.name.value, pos(&raw.name), "name");
     if !v.diags.iter().any(Diagnostic::is_error) {
         silent_parts(&mut v, &raw, &runs, &messages, &workload, duration);
     }
@@ -1037,17 +1034,9 @@ impl Checker {
     }
 
     /// Refuses printed text with a control character or bidirectional override (issue 15).
-    fn printable(&mut self, text: &str, at: Pos, path: &str) {
-        if let Some(c) = crate::model::forbidden_char(text) {
-            self.error(
-                Code::Cfg018,
-                at,
-                path,
-                format!(
-                    "{text:?} contains the character U+{:04X}: control characters and bidirectional overrides would forge or reorder text wherever it is printed",
-                    u32::from(c)
-                ),
-            );
+    fn printable(&mut self, what: &str, text: &str, at: Pos, path: &str) {
+        if let Some(message) = crate::model::unprintable(what, text, "it") {
+            self.error(Code::Cfg018, at, path, message);
         }
     }
 
@@ -1154,7 +1143,7 @@ impl Checker {
             from,
             to,
             subject: r.subject.as_ref().map_or_else(String::new, |s| {
-                self.printable(&s.value, pos(s), &format!("{path}.subject"));
+                self.printable("the subject", &s.value, pos(s), &format!("{path}.subject"));
                 s.value.clone()
             }),
             size,
@@ -1293,7 +1282,7 @@ impl Checker {
         let subjects = match &r.subject {
             Some(s) => {
                 for k in s.value.keys() {
-                    self.printable(k, pos(s), &format!("{path}.subject"));
+                    self.printable("a subject", k, pos(s), &format!("{path}.subject"));
                 }
                 self.weights(s, &format!("{path}.subject"), false)
             }

@@ -343,19 +343,10 @@ impl Validator<'_> {
     }
 
     /// Refuses text that reports print when it holds a control character or a bidirectional
-    /// override ([`crate::model::forbidden_char`]): it would forge or reorder their lines.
+    /// override ([`crate::model::unprintable`]): it would forge or reorder their lines.
     fn printable(&mut self, text: &S<String>, path: &str, what: &str) {
-        if let Some(c) = crate::model::forbidden_char(&text.value) {
-            self.error(
-                Code::Cfg018,
-                pos(text),
-                path,
-                format!(
-                    "{what} {:?} contains the character U+{:04X}: control characters and bidirectional overrides would forge or reorder text wherever it is printed",
-                    text.value,
-                    u32::from(c)
-                ),
-            );
+        if let Some(message) = crate::model::unprintable(what, &text.value, "it") {
+            self.error(Code::Cfg018, pos(text), path, message);
         }
     }
 
@@ -378,17 +369,9 @@ impl Validator<'_> {
             );
             return false;
         }
-        if let Some(c) = crate::model::forbidden_char(text) {
-            self.error(
-                Code::Cfg018,
-                pos(name),
-                path,
-                format!(
-                    "{kind} name {:?} contains the character U+{:04X}: control characters and bidirectional overrides would forge or reorder text wherever the name is printed",
-                    text,
-                    u32::from(c)
-                ),
-            );
+        if let Some(message) = crate::model::unprintable(&format!("{kind} name"), text, "the name")
+        {
+            self.error(Code::Cfg018, pos(name), path, message);
             return false;
         }
         let key = name_key(text);

@@ -573,10 +573,23 @@ pub fn look_key(name: &str) -> String {
 /// The first character of a name that would forge or hide text where the name is printed: a
 /// control character (a newline starts a fake line in a report, ESC drives the terminal) or a
 /// bidirectional override (it reorders what is shown).
-pub fn forbidden_char(name: &str) -> Option<char> {
+fn forbidden_char(name: &str) -> Option<char> {
     name.chars().find(|&c| {
         c.is_control()
             || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+/// Why `text` may not be printed, when it holds a [`forbidden_char`]: one message for every
+/// place tlsflow refuses such text (names, rule words, subjects, certificate names, command-line
+/// arguments). `what` names the text (`site name`, `argument 3`); `where_` what is printed (`the
+/// name`, `it`).
+pub fn unprintable(what: &str, text: &str, where_: &str) -> Option<String> {
+    forbidden_char(text).map(|c| {
+        format!(
+            "{what} {text:?} contains the character U+{:04X}: control characters and bidirectional overrides would forge or reorder text wherever {where_} is printed",
+            u32::from(c)
+        )
     })
 }
 
