@@ -247,14 +247,6 @@ impl SiteGraph {
             .map(|t| (t.cost, t.hops as usize))
     }
 
-    /// The sites of the least-cost path from `from` to `to`, from `to` back to `from` (the
-    /// order of Exchange's name tie-break), or `None`.
-    pub fn sites_back(&self, from: SiteId, to: SiteId) -> Option<Vec<SiteId>> {
-        let mut sites = self.least_cost_path(from, to)?.sites;
-        sites.reverse();
-        Some(sites)
-    }
-
     fn tree_to(&self, to: SiteId) -> &[Option<Toward>] {
         self.paths_to[to.index()].get_or_init(|| self.tree_filtered(to, None, None))
     }
@@ -273,7 +265,9 @@ impl SiteGraph {
         avoid_link: Option<LinkId>,
         avoid_site: Option<SiteId>,
     ) -> Option<SitePath> {
-        self.best_paths_filtered(to, avoid_link, avoid_site)[from.index()].clone()
+        let tree = self.tree_filtered(to, avoid_link, avoid_site);
+        tree[from.index()].as_ref()?;
+        Some(path_in(&tree, from, to))
     }
 
     /// Every link of the graph, with the two sites it joins (one entry per pair a link joins).
@@ -282,26 +276,6 @@ impl SiteGraph {
             let (a, b) = self.graph.edge_endpoints(e)?;
             Some((self.graph[e].link, self.graph[a], self.graph[b]))
         })
-    }
-
-    /// The best path from every site to `to` (index = source site).
-    pub fn best_paths_to(&self, to: SiteId) -> Vec<Option<SitePath>> {
-        self.best_paths_filtered(to, None, None)
-    }
-
-    fn best_paths_filtered(
-        &self,
-        to: SiteId,
-        avoid_link: Option<LinkId>,
-        avoid_site: Option<SiteId>,
-    ) -> Vec<Option<SitePath>> {
-        let tree = self.tree_filtered(to, avoid_link, avoid_site);
-        (0..tree.len())
-            .map(|i| {
-                tree[i].as_ref()?;
-                Some(path_in(&tree, SiteId::from_index(i), to))
-            })
-            .collect()
     }
 
     /// Dijkstra toward `to`: for every site its best label's cost and hops and the next site

@@ -190,10 +190,8 @@ pub(crate) fn closest_site(
                 std::cmp::Ordering::Less => true,
                 std::cmp::Ordering::Greater => false,
                 std::cmp::Ordering::Equal => {
-                    let rank = |&x: &SiteId| g.name_rank(x);
-                    let (mine, theirs) = (g.sites_back(from, s), g.sites_back(from, b));
-                    match (mine, theirs) {
-                        (Some(m), Some(t)) => m.iter().map(rank).cmp(t.iter().map(rank)).is_lt(),
+                    match (g.least_cost_path(from, s), g.least_cost_path(from, b)) {
+                        (Some(mine), Some(theirs)) => path_order(topology, &mine, &theirs).is_lt(),
                         _ => false,
                     }
                 }
