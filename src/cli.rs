@@ -156,12 +156,7 @@ impl Command {
                 .collect(),
             Command::Import {
                 source: ImportSource::Exchange { dir },
-            } => crate::import::FILES
-                .iter()
-                .map(|(f, _)| *f)
-                .chain([crate::import::MANIFEST])
-                .map(|f| dir.join(f))
-                .collect(),
+            } => crate::import::export_files().map(|f| dir.join(f)).collect(),
             Command::Explain { .. }
             | Command::Schema { .. }
             | Command::Reports { .. }
@@ -782,15 +777,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), UserError> {
             .and_then(|()| file.flush())
             .map_err(|e| fail(&load::io_reason(&e))),
         OutputTarget::Replace(target) => {
-            let mut file = temporary_beside(&target).map_err(|e| fail(&e))?;
-            let _guard = TempGuard::register(file.path());
-            file.write_all(bytes).map_err(|e| fail(&e))?;
-            readable_by_all(file.as_file()).map_err(|e| fail(&e))?;
-            file.as_file().sync_all().map_err(|e| fail(&e))?;
+            let (file, _guard) = staged(&target, bytes).map_err(|e| fail(&e))?;
             file.persist(&target).map_err(|e| fail(&e.error))?;
             Ok(())
         }
     }
+}
+
+/// `bytes` written and synced to a `.tlsflow-*.tmp` file beside `target`, readable as a
+/// regular output is, registered for removal on interruption while the guard lives: what is
+/// left is to rename it into place.
+fn staged(target: &Path, bytes: &[u8]) -> std::io::Result<(tempfile::NamedTempFile, TempGuard)> {
+    let mut file = temporary_beside(target)?;
+    let guard = TempGuard::register(file.path());
+    file.write_all(bytes)?;
+    readable_by_all(file.as_file())?;
+    file.as_file().sync_all()?;
+    Ok((file, guard))
 }
 
 /// Writes several regular files that belong together (a topology and its scenario): each is
@@ -806,11 +809,7 @@ fn write_together(files: &[(&Path, &[u8])]) -> Result<(), UserError> {
         let OutputTarget::Replace(target) = output_target(path)? else {
             return Err(fail(&"not a regular file: name a file in a folder"));
         };
-        let mut file = temporary_beside(&target).map_err(|e| fail(&e))?;
-        let guard = TempGuard::register(file.path());
-        file.write_all(bytes).map_err(|e| fail(&e))?;
-        readable_by_all(file.as_file()).map_err(|e| fail(&e))?;
-        file.as_file().sync_all().map_err(|e| fail(&e))?;
+        let (file, guard) = staged(&target, bytes).map_err(|e| fail(&e))?;
         written.push((path, target, file, guard));
     }
     for (path, target, file, _guard) in written {

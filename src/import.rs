@@ -68,14 +68,14 @@ const MAY_FAIL: &[&str] = &[
     TRANSPORT_SERVICE,
 ];
 
-/// The export file a directory entry is, by its name (matched case-insensitively): one of
-/// [`FILES`] or [`MANIFEST`].
+/// Every file an export folder may hold: [`FILES`] and [`MANIFEST`].
+pub fn export_files() -> impl Iterator<Item = &'static str> {
+    FILES.iter().map(|&(n, _)| n).chain([MANIFEST])
+}
+
+/// The export file a directory entry is, by its name (matched case-insensitively).
 pub fn export_file(name: &str) -> Option<&'static str> {
-    FILES
-        .iter()
-        .map(|&(n, _)| n)
-        .chain([MANIFEST])
-        .find(|n| n.eq_ignore_ascii_case(name))
+    export_files().find(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// The largest export file read: `Get-Mailbox.json` of 100,000 mailboxes (the script's maximum)
