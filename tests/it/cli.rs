@@ -1,14 +1,6 @@
 //! The real binary: exit codes (SPEC §2), output formats, the demo.
 
-use assert_cmd::Command;
-
-use crate::support::{AT, repo};
-
-fn tlsflow() -> Command {
-    let mut cmd = Command::cargo_bin("tlsflow").expect("the binary builds");
-    cmd.current_dir(repo("")).env("NO_COLOR", "1");
-    cmd
-}
+use crate::support::{AT, repo, tlsflow};
 
 #[test]
 fn bare_tlsflow_runs_the_demo() {

@@ -4,14 +4,13 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use tlsflow::check::{self, CheckOptions};
 use tlsflow::generate::{self, GenerateOptions, Generated, SCENARIO_FILE, TOPOLOGY_FILE};
 use tlsflow::load::{self, scenario::LoadedScenario};
 use tlsflow::model::{Code, Millis};
 use tlsflow::sim::{self, NullSink, RunOptions};
 
-use crate::support::{at, repo};
+use crate::support::{at, tlsflow};
 
 fn generated(options: &GenerateOptions) -> Generated {
     generate::generate(options)
@@ -375,12 +374,6 @@ fn a_short_simulation_of_a_generated_scenario_conserves_recipients() {
         s.required_tls > 0,
         "about 2 % of the subjects match the rule"
     );
-}
-
-fn tlsflow() -> Command {
-    let mut cmd = Command::cargo_bin("tlsflow").expect("the binary builds");
-    cmd.current_dir(repo("")).env("NO_COLOR", "1");
-    cmd
 }
 
 #[test]

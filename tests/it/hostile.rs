@@ -5,15 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use assert_cmd::Command;
-
-use crate::support::repo;
-
-fn tlsflow() -> Command {
-    let mut cmd = Command::cargo_bin("tlsflow").expect("the binary builds");
-    cmd.current_dir(repo("")).env("NO_COLOR", "1");
-    cmd
-}
+use crate::support::{repo, tlsflow};
 
 /// Runs tlsflow; returns (exit code, stdout, stderr). A panic is never an answer.
 fn run(args: &[&str], files: &[&Path]) -> (i32, String, String) {

@@ -6,12 +6,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use assert_cmd::Command;
 use tlsflow::check::{self, CheckOptions};
 use tlsflow::import;
 use tlsflow::load;
 
-use crate::support::{at, data, repo};
+use crate::support::{at, data, tlsflow};
 
 const CONTOSO: &str = "import/contoso-2016";
 const NORTHWIND: &str = "import/northwind-2013-2016-edge";
@@ -248,12 +247,6 @@ fn utf16_and_bom_exports_are_read() {
     files.insert("Get-AcceptedDomain.json".to_owned(), bom);
     let yaml = import::exchange("export", &files).expect("imports").yaml;
     assert_eq!(yaml, imported(CONTOSO).yaml);
-}
-
-fn tlsflow() -> Command {
-    let mut cmd = Command::cargo_bin("tlsflow").expect("the binary builds");
-    cmd.current_dir(repo("")).env("NO_COLOR", "1");
-    cmd
 }
 
 #[test]

@@ -22,6 +22,13 @@ pub(crate) fn repo(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// The real binary, run from the repository root without colour.
+pub(crate) fn tlsflow() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("tlsflow").expect("the binary builds");
+    cmd.current_dir(repo("")).env("NO_COLOR", "1");
+    cmd
+}
+
 /// Loads a topology, failing the test with the rendered diagnostics.
 pub(crate) fn load(path: &Path) -> Topology {
     match load::load_topology(path) {
