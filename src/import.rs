@@ -167,12 +167,12 @@ pub fn exchange(dir: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Imported
         }
     }
     if !cx.errors.is_empty() {
-        return Err(cx.errors);
+        return Err(shown(cx.errors));
     }
     let get = |name: &str| docs.get(name).map_or(&[][..], Vec::as_slice);
     let org = Org::build(&mut cx, &get);
     if !cx.errors.is_empty() {
-        return Err(cx.errors);
+        return Err(shown(cx.errors));
     }
     org.warn_when_there_is_nothing_to_check(&mut cx);
     let yaml = org.render(&cx.warnings, &cx.unmapped, manifest.as_ref());
@@ -210,10 +210,20 @@ pub fn exchange(dir: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Imported
     );
     Ok(Imported {
         yaml,
-        warnings: cx.warnings,
-        unmapped: cx.unmapped,
+        warnings: shown(cx.warnings),
+        unmapped: shown(cx.unmapped),
         summary,
     })
+}
+
+/// Messages as a terminal may show them: each quotes values from the export, and a value with
+/// an escape sequence or a newline would drive the terminal or forge a line; those characters
+/// are written as escapes (issue 15).
+fn shown(messages: Vec<String>) -> Vec<String> {
+    messages
+        .into_iter()
+        .map(|m| crate::model::printable(&m).into_owned())
+        .collect()
 }
 
 /// The collecting context: errors (the import fails) and unmapped items (it goes on).
@@ -225,6 +235,9 @@ struct Cx {
 }
 
 impl Cx {
+    /// Messages as a terminal may show them: each quotes values from the export, and a value
+    /// with an escape sequence or a newline would drive the terminal or forge a line; those
+    /// characters are written as escapes (issue 15).
     fn file(&self, name: &str) -> String {
         if self.dir.is_empty() {
             name.to_owned()
@@ -2008,8 +2021,10 @@ fn q(s: &str) -> String {
 }
 
 /// Text safe inside a `#` comment.
+/// `s` fit for one YAML comment line: control characters (a newline would end the comment and
+/// inject YAML) and bidirectional overrides written as escapes.
 fn c(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
+    crate::model::printable(s).into_owned()
 }
 
 fn list(items: &[String]) -> String {

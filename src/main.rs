@@ -16,8 +16,11 @@ fn main() -> ExitCode {
     match tlsflow::cli::run(std::env::args_os()) {
         Ok(exit) => exit.into(),
         Err(e) => {
-            let mut text = e.to_string();
-            if !text.ends_with('\n') {
+            // Each line through `printable`: an error quoting a value from an input (a shard
+            // of `merge`, an export) shows an escape sequence in it, never obeys it.
+            let mut text = String::new();
+            for line in e.to_string().lines() {
+                text.push_str(&tlsflow::model::printable(line));
                 text.push('\n');
             }
             tlsflow::cli::write_stderr(&text);

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::model::{Code, Severity};
+use crate::model::{Code, Severity, printable, shown_char};
 
 use super::yaml::Pos;
 
@@ -76,14 +76,24 @@ impl Diagnostic {
     }
 
     /// The header line: `file:line:column: severity[CODE]: message (at yaml.path)`.
+    ///
+    /// A message quotes what it refuses, and a refused value may hold an escape sequence or a
+    /// newline: every part is written through [`printable`], so it is shown, never obeyed, and
+    /// never starts a forged line (issue 15).
     pub fn header(&self) -> String {
-        let mut s = self.file.clone();
+        let mut s = printable(&self.file).into_owned();
         if self.line > 0 {
             let _ = write!(s, ":{}:{}", self.line, self.column);
         }
-        let _ = write!(s, ": {}[{}]: {}", self.severity, self.code, self.message);
+        let _ = write!(
+            s,
+            ": {}[{}]: {}",
+            self.severity,
+            self.code,
+            printable(&self.message)
+        );
         if !self.yaml_path.is_empty() {
-            let _ = write!(s, " (at {})", self.yaml_path);
+            let _ = write!(s, " (at {})", printable(&self.yaml_path));
         }
         s
     }
@@ -104,7 +114,7 @@ impl Diagnostic {
             out.push_str(&snippet(self, window));
         }
         if let Some(hint) = &self.hint {
-            let _ = writeln!(out, "  = hint: {hint}");
+            let _ = writeln!(out, "  = hint: {}", printable(hint));
         }
         out
     }
@@ -173,7 +183,7 @@ impl<'a> SourceIndex<'a> {
                 out.push('…');
                 prefix = '…'.len_utf8();
             }
-            out.extend(text.chars().skip(from).take(SHOWN_CHARS));
+            out.extend(text.chars().skip(from).take(SHOWN_CHARS).map(shown_char));
             if text.chars().count() > from + SHOWN_CHARS {
                 out.push('…');
             }

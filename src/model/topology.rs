@@ -574,10 +574,12 @@ pub fn look_key(name: &str) -> String {
 /// control character (a newline starts a fake line in a report, ESC drives the terminal) or a
 /// bidirectional override (it reorders what is shown).
 fn forbidden_char(name: &str) -> Option<char> {
-    name.chars().find(|&c| {
-        c.is_control()
-            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    })
+    name.chars().find(|&c| forbidden(c))
+}
+
+fn forbidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Why `text` may not be printed, when it holds a [`forbidden_char`]: one message for every
@@ -591,6 +593,36 @@ pub fn unprintable(what: &str, text: &str, where_: &str) -> Option<String> {
             u32::from(c)
         )
     })
+}
+
+/// `text` with every [`forbidden_char`] written as a Rust-style escape (`\u{1b}`): what a
+/// diagnostic quotes from a refused value is shown, never obeyed by the terminal (issue 15).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if forbidden_char(text).is_none() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if forbidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `c` as a source snippet shows it: a C0 control character as its Unicode control picture
+/// (`␛` for ESC), any other [`forbidden_char`] as `�`, one character for one so the snippet's
+/// label stays under its column. A tab stays a tab.
+pub fn shown_char(c: char) -> char {
+    match c {
+        '\t' => c,
+        '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{FFFD}'),
+        '\u{7f}' => '\u{2421}',
+        _ if forbidden(c) => '\u{FFFD}',
+        _ => c,
+    }
 }
 
 /// The domain that stands for "every domain not listed" when a `*` must be exercised.

@@ -1033,3 +1033,172 @@ fn a_run_at_its_event_bound_stops_without_a_panic() {
     );
     assert_eq!(cut.stats.events, 10_000);
 }
+
+/// Injection, every field: each scalar of every shipped topology in turn is given an escape
+/// sequence, then a newline followed by a forged finding line, then a raw escape byte in a
+/// comment. Whatever tlsflow makes of it —
+/// refused with a diagnostic that quotes it, or accepted where the text is not a name — no
+/// raw control character reaches stdout or stderr, and no forged line appears in `validate` or
+/// `check` output.
+#[test]
+fn no_field_of_any_topology_carries_a_control_character_to_the_output() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("poisoned.yaml");
+    let mut poisoned = 0;
+    let topologies = std::fs::read_dir(repo("scenarios/topologies")).expect("the topologies");
+    let mut files: Vec<_> = topologies.map(|e| e.expect("an entry").path()).collect();
+    files.sort();
+    for file in files {
+        let original = std::fs::read_to_string(&file).expect("readable");
+        for (number, line) in original.lines().enumerate() {
+            let Some((start, end)) = plain_scalar(line) else {
+                continue;
+            };
+            // Escapes inside a quoted value, and a raw escape byte in a comment (YAML refuses
+            // it; the snippet that shows the line must not send it to the terminal).
+            for poison in ["\\e[2J\\e[31m", "\\n  error   TLS001  forged", "\u{1b}[2J"] {
+                let mut text = String::new();
+                for (n, l) in original.lines().enumerate() {
+                    if n == number && poison.starts_with('\u{1b}') {
+                        let _ = writeln!(text, "{l} # {poison}");
+                    } else if n == number {
+                        let _ = writeln!(
+                            text,
+                            "{}\"{}{poison}\"{}",
+                            &l[..start],
+                            &l[start..end],
+                            &l[end..]
+                        );
+                    } else {
+                        let _ = writeln!(text, "{l}");
+                    }
+                }
+                std::fs::write(&path, &text).expect("written");
+                poisoned += 1;
+                let (code, stdout, stderr) = run(&["validate"], &[&path]);
+                let mut outputs = vec![(format!("validate: {code}"), stdout, stderr)];
+                if code != 2 {
+                    let (code, stdout, stderr) = run(
+                        &["check", "--no-fixes", "--at", "2026-06-01T00:00:00Z"],
+                        &[&path],
+                    );
+                    outputs.push((format!("check: {code}"), stdout, stderr));
+                }
+                for (what, stdout, stderr) in outputs {
+                    for output in [&stdout, &stderr] {
+                        let context = || {
+                            format!(
+                                "{} line {}: {line}\n{what}\n{output}",
+                                file.display(),
+                                number + 1
+                            )
+                        };
+                        assert!(
+                            !output
+                                .chars()
+                                .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                            "{}",
+                            context()
+                        );
+                        assert!(
+                            !output
+                                .lines()
+                                .any(|l| l.trim_start().starts_with("error   TLS001  forged")),
+                            "{}",
+                            context()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(poisoned > 500, "only {poisoned} fields poisoned");
+}
+
+/// The byte range of a line's plain scalar value (`key: value`, `- value` or the first item of
+/// `key: [value, ...]`), without its trailing comment.
+fn plain_scalar(line: &str) -> Option<(usize, usize)> {
+    let body = line.split(" #").next().unwrap_or(line);
+    if body.trim_start().starts_with('#') {
+        return None;
+    }
+    let start = if let Some(i) = body.find(": [") {
+        i + 3
+    } else if let Some(i) = body.find(": ") {
+        i + 2
+    } else if let Some(i) = body.find("- ").filter(|&i| body[..i].trim().is_empty()) {
+        i + 2
+    } else {
+        return None;
+    };
+    let rest = &body[start..];
+    let first = rest.chars().next()?;
+    if !first.is_ascii_alphabetic() {
+        return None;
+    }
+    let len = rest
+        .find(|c: char| matches!(c, ',' | ']' | '}' | '{' | '['))
+        .unwrap_or(rest.len());
+    let value = rest[..len].trim_end();
+    // A mapping key (`- name: HQ`) is not a value.
+    if value.contains(": ") || value.ends_with(':') {
+        return None;
+    }
+    Some((start, start + value.len()))
+}
+
+/// Injection through an export: a Send connector name and a smart host holding an escape
+/// sequence and a newline. The import is refused (the topology it would write refuses such
+/// names), and its message — rendered diagnostics of several lines — shows each character
+/// escaped: no raw control character on stderr, no forged line.
+#[test]
+fn an_export_cannot_forge_lines_through_import() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let export = repo("tests/data/import/solo-lab-names");
+    for entry in std::fs::read_dir(&export).expect("the fixture") {
+        let entry = entry.expect("an entry");
+        let name = entry.file_name();
+        if name != "manifest.json" {
+            std::fs::copy(entry.path(), dir.path().join(name)).expect("copied");
+        }
+    }
+    let connectors = dir.path().join("Get-SendConnector.json");
+    let text = std::fs::read_to_string(&connectors).expect("the connectors");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let forged = "\u{1b}[2J\n  error   TLS001  forged";
+    // Refused by the loader (rendered diagnostics), then by the importer itself (its own
+    // message quotes the value).
+    for (key, poisoned, expected) in [
+        ("Name", format!("Mail to O365{forged}").into(), "CFG018"),
+        (
+            "SmartHosts",
+            serde_json::json!([format!("relay{forged}.example")]),
+            "CFG018",
+        ),
+        (
+            "MaxMessageSize",
+            format!("35 MB{forged}").into(),
+            "is not a size",
+        ),
+    ] {
+        let mut value = value.clone();
+        value[0][key] = poisoned;
+        std::fs::write(&connectors, value.to_string()).expect("written");
+        let (code, stdout, stderr) = run(&["import", "exchange"], &[dir.path()]);
+        assert_eq!(code, 2, "{key}: {stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(stderr.contains(expected), "{key}: {stderr}");
+        assert!(
+            !stderr
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{key}: {stderr}"
+        );
+        assert!(
+            !stderr
+                .lines()
+                .any(|l| l.trim_start().starts_with("error   TLS001  forged")),
+            "{key}: {stderr}"
+        );
+    }
+}
