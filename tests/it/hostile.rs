@@ -1136,9 +1136,7 @@ fn plain_scalar(line: &str) -> Option<(usize, usize)> {
     if !first.is_ascii_alphabetic() {
         return None;
     }
-    let len = rest
-        .find(|c: char| matches!(c, ',' | ']' | '}' | '{' | '['))
-        .unwrap_or(rest.len());
+    let len = rest.find([',', ']', '}', '{', '[']).unwrap_or(rest.len());
     let value = rest[..len].trim_end();
     // A mapping key (`- name: HQ`) is not a value.
     if value.contains(": ") || value.ends_with(':') {
