@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod diagnostics;
 mod diagram;
+mod evidence;
 mod generate;
 mod hostile;
 mod import;
