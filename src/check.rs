@@ -27,7 +27,7 @@ use crate::model::{
 };
 use crate::policy::{self, LostAt, Request, Sender};
 
-pub use fixes::{Fix, RECHECK_BUDGET, VerifiedFixes, verified_fixes};
+pub use fixes::{Fix, RECHECK_BUDGET, VerifiedFixes, for_shard, verified_fixes};
 
 /// Which part of the work this run does (`--shard i/n`, 1-based on the command line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 use rayon::prelude::*;
 
 use crate::error::{Exit, UserError};
@@ -42,7 +42,8 @@ struct Common {
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, global = true, value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
-    /// Print nothing on success; only the exit code speaks.
+    /// Print nothing when the run succeeds (exit 0): only the exit code speaks. A run that
+    /// fails (findings, exit 1; bad input, exit 2) still prints why.
     #[arg(long, global = true)]
     quiet: bool,
 }
@@ -51,7 +52,7 @@ struct Common {
 enum Command {
     /// Load topology files; print every diagnostic and the configuration warnings.
     Validate {
-        /// Topology files (YAML, SPEC §3).
+        /// Topology files (YAML, docs/evidence.md#topology-format).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -101,9 +102,9 @@ enum Command {
         /// The topology file.
         #[arg(value_name = "TOPOLOGY")]
         topology: PathBuf,
-        /// Draw a path in red: a message `SENDER->RECIPIENT` (routed as `route` does, with a
-        /// subject that matches a require-TLS rule), or a finding code such as TLS001 (the first
-        /// such exposure of `check`).
+        /// Draw a path in red: a message `SENDER:RECIPIENT` (routed as `route` does, with a
+        /// subject that matches a require-TLS rule; `SENDER->RECIPIENT` works too, quoted), or a
+        /// finding code such as TLS001 (the first such exposure of `check`).
         #[arg(long, value_name = "MESSAGE-OR-FINDING")]
         highlight: Option<String>,
         /// Judge certificate validity at this instant (default: now, UTC).
@@ -139,6 +140,20 @@ enum Command {
         #[arg(required = true, value_name = "JSON")]
         files: Vec<PathBuf>,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish); see the README
+    /// for where each shell reads it.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page of tlsflow (roff); `--dir DIR` writes tlsflow.1 and one page per
+    /// command (tlsflow-check.1, ...) into DIR.
+    Man {
+        /// Write every page into this directory instead of printing tlsflow.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -158,6 +173,8 @@ impl Command {
                 source: ImportSource::Exchange { dir },
             } => crate::import::export_files().map(|f| dir.join(f)).collect(),
             Command::Explain { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
             | Command::Schema { .. }
             | Command::Reports { .. }
             | Command::Generate(_) => Vec::new(),
@@ -312,7 +329,7 @@ struct GenerateArgs {
 /// `tlsflow simulate` arguments.
 #[derive(Debug, clap::Args)]
 struct SimulateArgs {
-    /// The scenario file (YAML, SPEC §4).
+    /// The scenario file (YAML, docs/evidence.md#scenario-format).
     #[arg(value_name = "SCENARIO")]
     scenario: PathBuf,
     /// Seed of the run (default: the scenario's `seed`).
@@ -334,8 +351,8 @@ struct SimulateArgs {
     #[arg(long)]
     stats: bool,
     /// Run N seeds (the scenario's seed and the next N - 1), in parallel, and report every count
-    /// with its mean and 95% confidence interval.
-    #[arg(long, value_name = "N")]
+    /// with its mean and 95% confidence interval; `--fail-on` applies to the worst seed.
+    #[arg(long, value_name = "N", conflicts_with_all = ["tracking_log", "recipients", "stats"])]
     replications: Option<usize>,
     /// With --replications: run this share of the seeds only (I/N, 1-based); join with `merge`.
     #[arg(long, value_name = "I/N", requires = "replications")]
@@ -434,7 +451,20 @@ where
     if let (Some(out), Some(command)) = (&common.out, &cli.command) {
         refuse_output_over_input(out, &command.inputs())?;
     }
-    match cli.command {
+    let result = dispatch(common, cli.command);
+    // A CI job that uploads `--format sarif` output finds a SARIF file when the input did not
+    // load, with the configuration errors as its results (issue 16); the error still exits 2.
+    if let Err(UserError::Load { diagnostics, .. }) = &result
+        && common.format == FormatArg::Sarif
+    {
+        let sarif = report::sarif::sarif(&report::sarif::from_diagnostics(diagnostics));
+        emit_for(common, &report::to_json(&sarif), Exit::BadInput)?;
+    }
+    result
+}
+
+fn dispatch(common: &Common, command: Option<Command>) -> Result<Exit, UserError> {
+    match command {
         None => {
             let text = crate::demo::run();
             emit(common, &text)?;
@@ -464,6 +494,13 @@ where
             Ok(Exit::Clean)
         }
         Some(Command::Reports { scenarios, into }) => run_reports(common, &scenarios, &into),
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tlsflow", &mut script);
+            emit(common, &String::from_utf8_lossy(&script))?;
+            Ok(Exit::Clean)
+        }
+        Some(Command::Man { dir }) => run_man(common, dir.as_deref()),
         Some(Command::Route {
             topology,
             from,
@@ -516,7 +553,7 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
                 FileReport {
                     file: name,
                     valid: true,
-                    profile: Some(loaded.topology.profile.name.clone()),
+                    profile: Some(loaded.topology.profile.declared_name().to_owned()),
                     summary: Some(report::validate::Summary::of(&loaded.topology)),
                     rendered: {
                         let index = load::SourceIndex::new(&loaded.source.text);
@@ -532,18 +569,21 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
         };
         report.files.push(file);
     }
-    let exit = if common.format == FormatArg::Sarif {
-        let sarif = report::sarif::sarif(&report::sarif::from_validate(&report));
-        emit_rendered(common, &report::to_json(&sarif), report.max_severity())?
-    } else {
-        output(
-            common,
+    let rendered = match common.format {
+        FormatArg::Sarif => report::to_json(&report::sarif::sarif(&report::sarif::from_validate(
             &report,
-            ValidateReport::to_text,
-            report.max_severity(),
-        )?
+        ))),
+        FormatArg::Text => report.to_text(),
+        FormatArg::Json => report::to_json(&report),
+        other => return Err(unsupported(other, "validate", "text, json or sarif")),
     };
-    Ok(if any_invalid { Exit::BadInput } else { exit })
+    let exit = if any_invalid {
+        Exit::BadInput
+    } else {
+        exit_for(common, report.max_severity())
+    };
+    emit_for(common, &rendered, exit)?;
+    Ok(exit)
 }
 
 struct RouteArgs {
@@ -621,14 +661,21 @@ fn parse_sender(topology: &Topology, text: &str) -> Result<Sender, UserError> {
 fn load_for_command(path: &Path) -> Result<Loaded, UserError> {
     load::load_topology(path).map_err(|failure| UserError::Load {
         rendered: failure.render(),
+        diagnostics: failure.diagnostics,
     })
 }
 
-/// Prints `text`, or writes it atomically to `--out`.
+/// Prints `text`, or writes it atomically to `--out`, for a run that succeeded.
 fn emit(common: &Common, text: &str) -> Result<(), UserError> {
+    emit_for(common, text, Exit::Clean)
+}
+
+/// Prints `text`, or writes it atomically to `--out`. `--quiet` keeps only a successful
+/// run's output back: a run that fails (`exit` not clean) shows why (issue 16).
+fn emit_for(common: &Common, text: &str, exit: Exit) -> Result<(), UserError> {
     match &common.out {
         Some(path) => write_atomically(path, text.as_bytes()),
-        None if common.quiet => Ok(()),
+        None if common.quiet && exit == Exit::Clean => Ok(()),
         None => {
             use std::io::IsTerminal as _;
             let colour = common.format == FormatArg::Text
@@ -684,6 +731,7 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
     let shown = dir.display().to_string();
     let bad = |message: String| UserError::Load {
         rendered: format!("{shown}: {message}"),
+        diagnostics: Vec::new(),
     };
     let entries = std::fs::read_dir(dir).map_err(|e| {
         bad(format!(
@@ -724,6 +772,7 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
             },
             errors.join("\n")
         ),
+        diagnostics: Vec::new(),
     })?;
     if !common.quiet {
         let mut text = String::new();
@@ -751,6 +800,48 @@ fn run_import_exchange(common: &Common, dir: &Path) -> Result<Exit, UserError> {
             imported.summary,
             out.display(),
             out.display()
+        ));
+    }
+    Ok(Exit::Clean)
+}
+
+/// `tlsflow man`: the roff page of tlsflow on stdout, or with `dir` every page (tlsflow.1 and
+/// tlsflow-COMMAND.1 for each command) written together into it.
+fn run_man(common: &Common, dir: Option<&Path>) -> Result<Exit, UserError> {
+    let render = |command: clap::Command| -> Result<Vec<u8>, UserError> {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command)
+            .render(&mut page)
+            .map_err(|e| UserError::Usage(format!("cannot render the man page: {e}")))?;
+        Ok(page)
+    };
+    // Built, so that every page shows the global options and `tlsflow check` in its synopsis.
+    let mut top = Cli::command();
+    top.build();
+    let Some(dir) = dir else {
+        emit(common, &String::from_utf8_lossy(&render(top)?))?;
+        return Ok(Exit::Clean);
+    };
+    std::fs::create_dir_all(dir).map_err(|e| UserError::Write {
+        path: dir.display().to_string(),
+        reason: load::io_reason(&e),
+    })?;
+    let mut pages = vec![(dir.join("tlsflow.1"), render(top.clone())?)];
+    for sub in top.get_subcommands() {
+        let name = format!("tlsflow-{}", sub.get_name());
+        let page = render(sub.clone().display_name(name.clone()))?;
+        pages.push((dir.join(format!("{name}.1")), page));
+    }
+    let files: Vec<(&Path, &[u8])> = pages
+        .iter()
+        .map(|(p, b)| (p.as_path(), b.as_slice()))
+        .collect();
+    write_together(&files)?;
+    if !common.quiet {
+        write_stderr(&format!(
+            "wrote {} man pages into {}\n",
+            pages.len(),
+            dir.display()
         ));
     }
     Ok(Exit::Clean)
@@ -968,7 +1059,7 @@ fn validate_scenario(name: &str, source: load::SourceFile) -> FileReport {
             FileReport {
                 file: name,
                 valid: true,
-                profile: Some(baseline.profile.name.clone()),
+                profile: Some(baseline.profile.declared_name().to_owned()),
                 summary: Some(report::validate::Summary::of(baseline)),
                 rendered,
                 diagnostics,
@@ -981,6 +1072,7 @@ fn validate_scenario(name: &str, source: load::SourceFile) -> FileReport {
 fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError> {
     let loaded = load::scenario::load_scenario(&args.scenario).map_err(|f| UserError::Load {
         rendered: f.render(),
+        diagnostics: f.diagnostics,
     })?;
     let scenario = &loaded.scenario;
     let seed = args.seed.unwrap_or(scenario.seed);
@@ -1292,11 +1384,22 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
             "check: {limit}. No report is written: a partial check would read as a proof"
         )));
     }
-    // Fixes need the whole analysis to prove they add nothing: not computed per shard.
-    let fixes = if args.no_fixes || shard.is_some() {
-        crate::check::VerifiedFixes::default()
-    } else {
-        crate::check::verified_fixes(&topology, &options, &result)
+    // A fix is proven against the whole analysis (it must add no exposure anywhere), so a
+    // shard with fixes runs the whole check once more and takes its exposures' fixes from it:
+    // `merge` then gives exactly the unsharded report, fixes included (issue 16). The fix
+    // re-checks are not split between shards.
+    let fixes = match (args.no_fixes, shard) {
+        (true, _) => crate::check::VerifiedFixes::default(),
+        (false, None) => crate::check::verified_fixes(&topology, &options, &result),
+        (false, Some(_)) => {
+            let whole_options = crate::check::CheckOptions {
+                shard: None,
+                ..options.clone()
+            };
+            let whole = crate::check::check(&topology, &whole_options, &|_| {});
+            let whole_fixes = crate::check::verified_fixes(&topology, &whole_options, &whole);
+            crate::check::for_shard(&whole, &whole_fixes, &result)
+        }
     };
     let shard_text = shard.map(|s| format!("{}/{}", s.index + 1, s.count));
     let mut report = report::check::check_report(
@@ -1361,6 +1464,7 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
         (None, Some(variant)) => {
             let loaded = load::scenario::load_scenario(&args.old).map_err(|f| UserError::Load {
                 rendered: f.render(),
+                diagnostics: f.diagnostics,
             })?;
             let runs = &loaded.scenario.runs;
             let run = runs
@@ -1540,11 +1644,12 @@ fn run_replications(
             })
             .collect::<Result<_, UserError>>()?,
     };
+    let worst = report.max_severity();
     output(
         common,
         &report,
         report::replications::ReplicationReport::to_text,
-        None,
+        worst,
     )
 }
 
@@ -1588,7 +1693,7 @@ fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
             common,
             &merged,
             report::replications::ReplicationReport::to_text,
-            None,
+            merged.max_severity(),
         );
     }
     let mut reports = Vec::new();
@@ -1622,14 +1727,16 @@ fn output<R: serde::Serialize>(
         FormatArg::Json => report::to_json(report),
         other => return Err(unsupported(other, "this command", "text or json")),
     };
-    emit(common, &rendered)?;
-    Ok(
-        if worst.is_some_and(|s| at_or_above(s, common.fail_on.severity())) {
-            Exit::Findings
-        } else {
-            Exit::Clean
-        },
-    )
+    emit_rendered(common, &rendered, worst)
+}
+
+/// The exit code of a run whose worst finding is `worst`, under `--fail-on`.
+fn exit_for(common: &Common, worst: Option<Severity>) -> Exit {
+    if worst.is_some_and(|s| at_or_above(s, common.fail_on.severity())) {
+        Exit::Findings
+    } else {
+        Exit::Clean
+    }
 }
 
 /// Prints or writes an already rendered report and maps its worst finding to the exit code.
@@ -1638,14 +1745,9 @@ fn emit_rendered(
     rendered: &str,
     worst: Option<Severity>,
 ) -> Result<Exit, UserError> {
-    emit(common, rendered)?;
-    Ok(
-        if worst.is_some_and(|s| at_or_above(s, common.fail_on.severity())) {
-            Exit::Findings
-        } else {
-            Exit::Clean
-        },
-    )
+    let exit = exit_for(common, worst);
+    emit_for(common, rendered, exit)?;
+    Ok(exit)
 }
 
 fn run_explain(common: &Common, code: &str) -> Result<Exit, UserError> {
@@ -1707,14 +1809,18 @@ fn run_graph(
     Ok(Exit::Clean)
 }
 
-/// The path to draw for `--highlight`: a message `SENDER->RECIPIENT`, or the first exposure
+/// The path to draw for `--highlight`: a message `SENDER:RECIPIENT` (or `SENDER->RECIPIENT`),
+/// or the first exposure
 /// of a finding code.
 fn highlight_path(
     topology: &Topology,
     spec: &str,
     at: Timestamp,
 ) -> Result<report::diagram::Highlight, UserError> {
-    let (servers, host) = if let Some((from, to)) = spec.split_once("->") {
+    // `SENDER:RECIPIENT` needs no quoting in any shell; `SENDER->RECIPIENT`, the older form,
+    // is a redirection in bash and PowerShell unless quoted.
+    let pair = spec.split_once("->").or_else(|| spec.split_once(':'));
+    let (servers, host) = if let Some((from, to)) = pair {
         let request = Request {
             sender: parse_sender(topology, from.trim())?,
             sender_text: from.trim().to_owned(),
@@ -1745,7 +1851,11 @@ fn highlight_path(
             .exposures
             .iter()
             .find(|e| e.code.as_str().eq_ignore_ascii_case(spec.trim()))
-            .ok_or_else(|| UserError::Usage(format!("--highlight: no `{spec}` exposure in this topology (or write SENDER->RECIPIENT)")))?;
+            .ok_or_else(|| {
+                UserError::Usage(format!(
+                    "--highlight: no `{spec}` exposure in this topology (or write SENDER:RECIPIENT)"
+                ))
+            })?;
         let mut servers = Vec::new();
         let mut host = None;
         for hop in &exposure.hops {
@@ -1799,6 +1909,7 @@ pub fn shipped_reports(dir: &Path) -> Result<Vec<(String, String)>, UserError> {
     for path in paths {
         let loaded = load::scenario::load_scenario(&path).map_err(|f| UserError::Load {
             rendered: f.render(),
+            diagnostics: f.diagnostics,
         })?;
         let scenario = &loaded.scenario;
         let options = crate::sim::RunOptions {
@@ -1839,14 +1950,16 @@ pub fn shipped_reports(dir: &Path) -> Result<Vec<(String, String)>, UserError> {
 }
 
 /// Temporary files are created private (0600); an output file gets the usual 0644.
+#[cfg(unix)]
 fn readable_by_all(file: &std::fs::File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
+    use std::os::unix::fs::PermissionsExt as _;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+/// Windows gives a new file the folder's permissions; nothing to change.
+#[cfg(not(unix))]
+#[allow(clippy::unnecessary_wraps)]
+fn readable_by_all(_file: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 

@@ -63,7 +63,7 @@ pub fn run() -> String {
     let mut report = report();
     let mut out = String::new();
     out.push_str(
-        "tlsflow demo (SPEC §8): Contoso has sites HQ and Branch; the only Internet Send connector is\n\
+        "tlsflow demo (docs/evidence.md#demo): Contoso has sites HQ and Branch; the only Internet Send connector is\n\
          sourced on HQ-MBX1; a transport rule requires TLS for mail whose subject contains \"top\n\
          secret\"; fabrikam.com's MX does not offer STARTTLS. Alice (Branch) and Dave (HQ) each send\n\
          a top-secret mail to bob@fabrikam.com; Carol (HQ) sends one to bob that also goes to\n\

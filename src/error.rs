@@ -26,9 +26,13 @@ impl From<Exit> for ExitCode {
 /// Something the user can fix.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
-    /// An input file did not load; the diagnostics are already rendered.
+    /// An input file did not load; the diagnostics are already rendered. `diagnostics` holds
+    /// them for a SARIF report of the failure (empty for failures that are not a file's).
     #[error("{rendered}")]
-    Load { rendered: String },
+    Load {
+        rendered: String,
+        diagnostics: Vec<crate::load::Diagnostic>,
+    },
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]

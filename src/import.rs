@@ -1393,7 +1393,7 @@ fn connectors(cx: &mut Cx, docs: &[Value], servers: &mut [Server]) -> Vec<Connec
             edge_sync.insert(name.to_lowercase());
             cx.note(
                 SEND_CONNECTOR,
-                &format!("connector `{name}`: created by an Edge subscription; tlsflow models it from `subscribed_site` with Exchange's defaults (SMTP:*;100, Domain Secure on; reference §1.11), so its own settings (RequireTLS, TlsAuthLevel, Enabled, MaxMessageSize) are not imported"),
+                &format!("connector `{name}`: created by an Edge subscription; tlsflow models it from `subscribed_site` with Exchange's defaults (SMTP:*;100, Domain Secure on; docs/evidence.md#edge-transport), so its own settings (RequireTLS, TlsAuthLevel, Enabled, MaxMessageSize) are not imported"),
             );
             continue;
         }
@@ -1493,7 +1493,7 @@ fn connectors(cx: &mut Cx, docs: &[Value], servers: &mut [Server]) -> Vec<Connec
         if !edge_sync.contains(&format!("edgesync - {} to internet", site.to_lowercase())) {
             cx.note(
                 SEND_CONNECTOR,
-                &format!("Edge server `{}`: no `EdgeSync - {site} to Internet` connector in the export, so its subscription was made with -CreateInternetSendConnector $false (imported as create_internet_send_connector: false; reference §1.11)", edge.name),
+                &format!("Edge server `{}`: no `EdgeSync - {site} to Internet` connector in the export, so its subscription was made with -CreateInternetSendConnector $false (imported as create_internet_send_connector: false; docs/evidence.md#edge-transport)", edge.name),
             );
             edge.create_internet_send_connector = false;
         }
@@ -1940,7 +1940,7 @@ fn mailboxes(
 fn notes(cx: &mut Cx, get: &Get<'_>) {
     let receive = get(RECEIVE_CONNECTOR).len();
     if receive > 0 {
-        cx.note(RECEIVE_CONNECTOR, &format!("{receive} Receive connectors are not modelled (inbound TLS settings; internal hops are TLS, reference §3.1, §3.5)"));
+        cx.note(RECEIVE_CONNECTOR, &format!("{receive} Receive connectors are not modelled (inbound TLS settings; internal hops are TLS, docs/evidence.md#opportunistic-tls, #receive-connectors)"));
     }
     let frontend = get(FRONTEND_TRANSPORT_SERVICE).len();
     if frontend > 0 {
@@ -2118,7 +2118,7 @@ impl Org {
         }
         let _ = writeln!(
             w,
-            "profile: {}   # from Get-ExchangeServer AdminDisplayVersion: {} (reference §6, §3.10)",
+            "profile: {}   # from Get-ExchangeServer AdminDisplayVersion: {} (docs/evidence.md#versions, #later-versions)",
             self.profile.0,
             c(&self.profile.1)
         );
@@ -2153,7 +2153,7 @@ impl Org {
         }
         let _ = writeln!(
             w,
-            "\ndatabase_availability_groups:   # from Get-DatabaseAvailabilityGroup (Servers); each is one delivery group (reference §1.3)"
+            "\ndatabase_availability_groups:   # from Get-DatabaseAvailabilityGroup (Servers); each is one delivery group (docs/evidence.md#delivery-groups)"
         );
         for d in &self.dags {
             let _ = writeln!(w, "  - name: {}", q(&d.name));
@@ -2169,7 +2169,10 @@ impl Org {
         for s in &self.sites {
             let _ = writeln!(w, "  - name: {}   # from Get-ADSite", q(&s.name));
             if s.hub {
-                let _ = writeln!(w, "    hub: true   # HubSiteEnabled (reference §1.6)");
+                let _ = writeln!(
+                    w,
+                    "    hub: true   # HubSiteEnabled (docs/evidence.md#hub-sites)"
+                );
             }
             if !s.inbound_mail_enabled {
                 let _ = writeln!(w, "    inbound_mail_enabled: false   # InboundMailEnabled");
@@ -2188,7 +2191,7 @@ impl Org {
             if let Some(cost) = l.exchange_cost {
                 let _ = writeln!(
                     w,
-                    "    exchange_cost: {cost}   # replaces the AD cost for Exchange routing (reference §1.4)"
+                    "    exchange_cost: {cost}   # replaces the AD cost for Exchange routing (docs/evidence.md#least-cost-paths)"
                 );
             }
             if let Some(size) = &l.max_message_size {
@@ -2220,7 +2223,7 @@ impl Org {
                 if s.create_internet_send_connector {
                     let _ = writeln!(
                         w,
-                        "    subscribed_site: {}   # creates \"EdgeSync - {} to Internet\" (reference §1.11)",
+                        "    subscribed_site: {}   # creates \"EdgeSync - {} to Internet\" (docs/evidence.md#edge-transport)",
                         q(site),
                         c(site)
                     );
@@ -2284,7 +2287,7 @@ impl Org {
     fn render_rules(&self, w: &mut String) {
         let _ = writeln!(
             w,
-            "\ntransport_rules:   # only rules with RouteMessageOutboundRequireTls $true (reference §3.6)"
+            "\ntransport_rules:   # only rules with RouteMessageOutboundRequireTls $true (docs/evidence.md#rule-action)"
         );
         if self.rules.is_empty() {
             let _ = writeln!(w, "  []");
@@ -2325,7 +2328,7 @@ impl Org {
             .map_or(String::new(), |s| format!(", Get-TransportService ({s})"));
         let _ = writeln!(
             w,
-            "\ntransport_config:   # from Get-TransportConfig{from}; omitted keys take Exchange's defaults (reference §4.3)"
+            "\ntransport_config:   # from Get-TransportConfig{from}; omitted keys take Exchange's defaults (docs/evidence.md#retry-and-expiry)"
         );
         let _ = writeln!(
             w,

@@ -140,7 +140,7 @@ fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Ve
                                 topology.server(hop.from).name,
                                 topology.server(hop.to).name,
                                 hop.kind.as_str(),
-                                topology.profile.name
+                                topology.profile.shown_name()
                             ),
                         )
                         .hint(if connector.implicit {
@@ -222,7 +222,7 @@ fn domain_secure(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
                     &connector.origin,
                     format!("Domain Secure partner {domain} is sent through `{}`, which proxies through Front End Transport: Domain Secure does not survive the proxy", connector.name),
                 )
-                .hint("turn off frontend_proxy on this connector (reference §3.3)"),
+                .hint("turn off frontend_proxy on this connector (docs/evidence.md#domain-security)"),
             );
         }
         if !secure {

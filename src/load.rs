@@ -148,6 +148,14 @@ fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// Checks that `bytes` are text tlsflow can parse: within the size cap, UTF-8, no NUL.
+const UTF16_WITHOUT_BOM: &str = "the file looks like UTF-16 without a byte-order mark: save it as UTF-8 or UTF-16 with one (PowerShell: `Out-File -Encoding utf8`)";
+
+/// Every other byte of the start is NUL: ASCII text in UTF-16 LE (or BE, shifted by one).
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    let half = |skip: usize| bytes.iter().skip(skip).step_by(2).take(64).all(|&b| b == 0);
+    bytes.len() >= 4 && (half(0) || half(1))
+}
+
 pub fn source_from_bytes(
     name: &str,
     bytes: &[u8],
@@ -166,20 +174,51 @@ pub fn source_from_bytes(
             ),
         ));
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let pos = position_of(bytes, e.valid_up_to());
-            return Err(fail(
-                pos,
-                "the file is not UTF-8 text (is it a binary file?)".to_owned(),
-            ));
+    // Windows PowerShell 5.1 writes UTF-16 LE with a byte-order mark on `>` and Out-File: read
+    // it (and UTF-16 BE) by its BOM, as Exchange administrators produce such files (issue 16).
+    let decoded;
+    let text = match encoding_rs::Encoding::for_bom(bytes) {
+        Some((encoding, bom)) if encoding != encoding_rs::UTF_8 => {
+            match encoding.decode_without_bom_handling_and_without_replacement(&bytes[bom..]) {
+                Some(text) => {
+                    decoded = text.into_owned();
+                    decoded.as_str()
+                }
+                None => {
+                    return Err(fail(
+                        yaml::Pos::default(),
+                        format!(
+                            "the file starts with a {} byte-order mark but is not valid {} text",
+                            encoding.name(),
+                            encoding.name()
+                        ),
+                    ));
+                }
+            }
         }
+        _ => match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let pos = position_of(bytes, e.valid_up_to());
+                return Err(fail(
+                    pos,
+                    if looks_like_utf16(bytes) {
+                        UTF16_WITHOUT_BOM.to_owned()
+                    } else {
+                        "the file is not UTF-8 text (is it a binary file?); UTF-8 and UTF-16 with a byte-order mark are read".to_owned()
+                    },
+                ));
+            }
+        },
     };
     if let Some(nul) = text.find('\0') {
         return Err(fail(
             position_of(bytes, nul),
-            "the file contains a NUL byte (is it a binary file?)".to_owned(),
+            if looks_like_utf16(bytes) {
+                UTF16_WITHOUT_BOM.to_owned()
+            } else {
+                "the file contains a NUL byte (is it a binary file?)".to_owned()
+            },
         ));
     }
     Ok(SourceFile {

@@ -111,6 +111,37 @@ pub fn verified_fixes(
     out
 }
 
+/// The fixes of a shard's exposures, taken from those of the whole analysis (`whole`,
+/// `whole_fixes`): a fix is re-checked against every exposure of the organisation, so a shard
+/// cannot verify one alone. Each shard exposure gets the fixes of the exposure of the same
+/// origin, domain, requirement, code and failure set, so `merge` gives what one unsharded run
+/// gives (issue 16).
+pub fn for_shard(
+    whole: &CheckResult,
+    whole_fixes: &VerifiedFixes,
+    shard: &CheckResult,
+) -> VerifiedFixes {
+    let index: BTreeMap<Key, usize> = whole
+        .exposures
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (key(e), i))
+        .collect();
+    let mut out = VerifiedFixes::default();
+    for (i, e) in shard.exposures.iter().enumerate() {
+        let Some(&j) = index.get(&key(e)) else {
+            continue;
+        };
+        if let Some(fixes) = whole_fixes.by_exposure.get(&j) {
+            out.by_exposure.insert(i, fixes.clone());
+        }
+        if whole_fixes.unchecked.contains(&j) {
+            out.unchecked.insert(i);
+        }
+    }
+    out
+}
+
 /// The fixes worth trying for an exposure, each with the changed topology.
 fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
     let mut out = Vec::new();

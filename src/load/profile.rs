@@ -51,6 +51,7 @@ pub fn builtin(name: &str) -> Option<Profile> {
     builtins()
         .into_iter()
         .find(|p| p.name == key || p.aliases.contains(&key))
+        .map(|p| p.declared_as(&key))
 }
 
 /// Resolves a profile given as a built-in name or a path to a profile file (relative to

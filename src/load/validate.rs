@@ -587,7 +587,7 @@ impl Validator<'_> {
                     &site.origin.yaml_path,
                     format!("hub site `{}` has no Mailbox server", site.name),
                 )
-                .hint = Some("Set-AdSite -HubSiteEnabled needs at least one Mailbox server in the site (reference §1.6)".to_owned());
+                .hint = Some("Set-AdSite -HubSiteEnabled needs at least one Mailbox server in the site (docs/evidence.md#hub-sites)".to_owned());
             }
         }
 
@@ -812,7 +812,7 @@ impl Validator<'_> {
                 ),
             )
             .hint = Some(format!(
-                "every site must be on at least one IP site link (reference §1.4); add a site link joining `{}` to the other sites",
+                "every site must be on at least one IP site link (docs/evidence.md#least-cost-paths); add a site link joining `{}` to the other sites",
                 site.name
             ));
         }
@@ -1630,7 +1630,7 @@ impl Validator<'_> {
                 "delay_notification_timeout ({}) does not exceed transient_failure_retry_count x transient_failure_retry_interval ({retries})",
                 config.delay_notification_timeout
             ))
-            .hint = Some("Exchange recommends a delay notification later than the transient retries (reference §4.3)".to_owned());
+            .hint = Some("Exchange recommends a delay notification later than the transient retries (docs/evidence.md#retry-and-expiry)".to_owned());
         }
         if config.message_expiration_timeout <= config.delay_notification_timeout {
             self.error(Code::Cfg104, pos(c), p, format!(

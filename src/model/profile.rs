@@ -19,6 +19,9 @@ pub enum Evidence {
     Inferred,
     /// A what-if: not Exchange's behaviour, a model to compare against.
     Hypothetical,
+    /// Assumed for a version no source covers: a rule reported on Exchange 2013, applied to
+    /// 2016, 2019 or SE through an alias (reference §3.10).
+    Unconfirmed,
 }
 
 impl Evidence {
@@ -28,6 +31,7 @@ impl Evidence {
             Evidence::Reported => "reported",
             Evidence::Inferred => "inferred",
             Evidence::Hypothetical => "hypothetical",
+            Evidence::Unconfirmed => "unconfirmed",
         }
     }
 }
@@ -55,6 +59,63 @@ pub struct CarryRules {
     pub frontend_proxy: CarryRule,
 }
 
+impl CarryRules {
+    fn all_mut(&mut self) -> [&mut CarryRule; 6] {
+        [
+            &mut self.relay_to_connector_source_servers_cross_site,
+            &mut self.relay_to_connector_source_servers_same_site,
+            &mut self.relay_to_hub_site,
+            &mut self.relay_to_remote_site,
+            &mut self.relay_to_edge,
+            &mut self.frontend_proxy,
+        ]
+    }
+}
+
+impl Profile {
+    /// The name the topology declared: the alias it used, else the profile's name.
+    pub fn declared_name(&self) -> &str {
+        self.declared.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The profile as reports name it: `exchange2019, modelled as exchange2013` when the
+    /// topology named an alias, else the name.
+    pub fn shown_name(&self) -> String {
+        match &self.declared {
+            Some(alias) => format!("{alias}, modelled as {}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// The caveat of a profile declared by an alias, in words; `None` otherwise.
+    pub fn declared_caveat(&self) -> Option<String> {
+        let alias = self.declared.as_deref()?;
+        let caveat = self.alias_caveat.as_deref()?;
+        Some(format!(
+            "profile {alias} is modelled as {}, UNCONFIRMED for {alias}: {caveat}",
+            self.name
+        ))
+    }
+
+    /// This profile as declared through `alias`: reports show the alias, and every carry rule
+    /// not documented for all versions becomes unconfirmed, its source saying why.
+    pub fn declared_as(mut self, alias: &str) -> Profile {
+        if alias == self.name {
+            return self;
+        }
+        if let Some(caveat) = self.alias_caveat.clone() {
+            for rule in self.requirement_travels.all_mut() {
+                if rule.evidence != Evidence::Documented {
+                    rule.evidence = Evidence::Unconfirmed;
+                    rule.source = format!("{}; UNCONFIRMED for {alias}: {caveat}", rule.source);
+                }
+            }
+        }
+        self.declared = Some(alias.to_owned());
+        self
+    }
+}
+
 /// A feature that a version has or lacks, with the evidence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,7 +131,7 @@ impl Feature {
         Feature {
             supported: true,
             evidence: Evidence::Inferred,
-            source: "§3.6: a non-null per-queue TLS level overrides the connector's TLS settings wholesale (UNCONFIRMED in practice)".to_owned(),
+            source: "docs/evidence.md#rule-action: a non-null per-queue TLS level overrides the connector's TLS settings wholesale (UNCONFIRMED in practice)".to_owned(),
         }
     }
 }
@@ -100,7 +161,7 @@ impl HandshakeFailureRule {
         HandshakeFailureRule {
             behaviour: OnHandshakeFailure::ClearText,
             evidence: Evidence::Inferred,
-            source: "§3.1: with opportunistic TLS Exchange falls back to clear text when the handshake fails (one third-party source; UNCONFIRMED)".to_owned(),
+            source: "docs/evidence.md#opportunistic-tls: with opportunistic TLS Exchange falls back to clear text when the handshake fails (one third-party source; UNCONFIRMED)".to_owned(),
         }
     }
 }
@@ -133,7 +194,7 @@ impl RetryRerouteRule {
         RetryRerouteRule {
             behaviour: RetryReroute::AfterMaxIdle,
             evidence: Evidence::Inferred,
-            source: "§4.3: a Retry delivery queue idle for MaxIdleTimeBeforeResubmit (12 h) is resubmitted to the categorizer; whether a routing change resubmits it sooner is UNCONFIRMED".to_owned(),
+            source: "docs/evidence.md#retry-and-expiry: a Retry delivery queue idle for MaxIdleTimeBeforeResubmit (12 h) is resubmitted to the categorizer; whether a routing change resubmits it sooner is UNCONFIRMED".to_owned(),
         }
     }
 }
@@ -155,6 +216,15 @@ pub struct Profile {
     pub name: String,
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// What an alias does not confirm: the profile's carry rules come from reports on the
+    /// version it is named after, and a topology that names an alias (`exchange2019`) gets its
+    /// findings with this caveat, their evidence marked unconfirmed (issue 16; reference §3.10).
+    #[serde(default)]
+    pub alias_caveat: Option<String>,
+    /// The name or alias the topology gave, when it was an alias: what every report shows, so
+    /// a 2019 organisation is never reported as `exchange2013`.
+    #[serde(skip)]
+    pub declared: Option<String>,
     pub description: String,
     /// `RouteMessageOutboundRequireTls` exists (2013+).
     pub rule_action_require_tls: Feature,

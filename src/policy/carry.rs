@@ -26,7 +26,7 @@ static TO_EXCHANGE2010: LazyLock<CarryRule> = LazyLock::new(|| {
     CarryRule {
     travels: false,
     evidence: Evidence::Documented,
-    source: "§1.10, §6: an Exchange 2010 Hub Transport has no RouteMessageOutboundRequireTls (Microsoft Learn, \"Mail flow rules in Exchange 2013\", rules in mixed environments)".to_owned(),
+    source: "docs/evidence.md#where-rules-run, #versions: an Exchange 2010 Hub Transport has no RouteMessageOutboundRequireTls (Microsoft Learn, \"Mail flow rules in Exchange 2013\", rules in mixed environments)".to_owned(),
 }
 });
 
@@ -35,7 +35,7 @@ static RULES_ON_EXCHANGE2010: LazyLock<CarryRule> = LazyLock::new(|| {
     CarryRule {
     travels: false,
     evidence: Evidence::Documented,
-    source: "§1.10: transport rules are stored per version; an Exchange 2010 Hub Transport never evaluates rules made with Exchange 2013 or later (Microsoft Learn, \"Mail flow rules in Exchange 2013\", rule replication and storage in mixed environments)".to_owned(),
+    source: "docs/evidence.md#where-rules-run: transport rules are stored per version; an Exchange 2010 Hub Transport never evaluates rules made with Exchange 2013 or later (Microsoft Learn, \"Mail flow rules in Exchange 2013\", rule replication and storage in mixed environments)".to_owned(),
 }
 });
 
@@ -95,7 +95,7 @@ impl<'p> Carried<'p> {
         } else {
             format!(
                 "profile {}: requirement does not travel on {}{}",
-                topology.profile.name,
+                topology.profile.shown_name(),
                 hop.kind.as_str(),
                 match hop.kind {
                     HopKind::RelayToConnectorSourceServers if hop.cross_site => " (cross-site)",

@@ -30,13 +30,13 @@ pub fn doc(code: Code) -> CodeDoc {
                    hop before the sending server, the connector does not require TLS itself, and \
                    the remote did not offer STARTTLS (or its handshake failed and Exchange fell \
                    back to clear text).",
-            why: "This is the defect of reference §0 and §3.9: the rule stores the requirement on \
+            why: "This is the defect (docs/evidence.md#the-defect, #cross-site-loss): the rule stores the requirement on \
                   the recipient inside the Transport service that ran it; a relay to another \
-                  Transport service does not carry it (§3.8) and later servers skip the rules \
-                  (§3.7), so the sending server uses the connector's opportunistic TLS. No error, \
-                  no NDR, and the encrypted intra-organisation hop hides the loss (§3.1). Which \
+                  Transport service does not carry it (docs/evidence.md#what-travels) and later servers skip the rules \
+                  (docs/evidence.md#rules-once-per-forest), so the sending server uses the connector's opportunistic TLS. No error, \
+                  no NDR, and the encrypted intra-organisation hop hides the loss (docs/evidence.md#opportunistic-tls). Which \
                   Transport service runs the rule is Mailbox Transport Submission's choice \
-                  (§1.10): the delivery group of the message's mailbox recipients, else any \
+                  (docs/evidence.md#where-rules-run): the delivery group of the message's mailbox recipients, else any \
                   member of the sender's own group (a DAG may span sites). So mail from the \
                   connector's own site is exposed too when it copies a mailbox in a \
                   connector-less site, or when the sender's DAG has members elsewhere; and an \
@@ -74,9 +74,9 @@ pub fn doc(code: Code) -> CodeDoc {
                    overrode a connector's certificate_validation or domain_validation.",
             why: "A rule-imposed level that reaches the sending server replaces the connector's \
                   TLS settings wholesale (RequireTLS on, IgnoreSTARTTLS off, TlsAuthLevel \
-                  EncryptionOnly; reference §3.6), so mail the rule marks as sensitive can go to \
-                  a host whose certificate the connector would refuse (§2.2, SPEC §5.2): \
-                  encrypted, but the partner is not authenticated. §3.6 infers the \
+                  EncryptionOnly; docs/evidence.md#rule-action), so mail the rule marks as sensitive can go to \
+                  a host whose certificate the connector would refuse (docs/evidence.md#connector-defaults, docs/evidence.md#tls-requirement): \
+                  encrypted, but the partner is not authenticated. The evidence (docs/evidence.md#rule-action) infers the \
                   override from decompiled code; it is UNCONFIRMED in practice, so it is the \
                   profile setting rule_level_overrides_connector (on in exchange2013, off in \
                   requiretls, where the stricter level holds).",
@@ -106,8 +106,8 @@ pub fn doc(code: Code) -> CodeDoc {
                    the message still left encrypted. Had it left in clear text, it would be \
                    TLS001.",
             why: "Nothing enforced the requirement: the same route sends in clear text as soon \
-                  as the remote stops offering STARTTLS or its handshake fails (reference §3.1, \
-                  §3.9). An auditor should count it as unenforced; the finding names the hop, \
+                  as the remote stops offering STARTTLS or its handshake fails (docs/evidence.md#opportunistic-tls, \
+                  docs/evidence.md#cross-site-loss). An auditor should count it as unenforced; the finding names the hop, \
                   the profile rule that dropped the requirement, and its evidence (reported for \
                   cross-site relays, inferred for the others).",
             example: concat!(
@@ -132,7 +132,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    Reported for every delivered recipient of that domain, rule or no rule.",
             why: "Domain Security needs nothing between the sending Transport service and the \
                   partner; Microsoft documents it as unsupported for outbound mail routed through \
-                  a Client Access (Front End) server (reference §3.3, §1.9). The partner gets no \
+                  a Client Access (Front End) server (docs/evidence.md#domain-security, #front-end-proxy). The partner gets no \
                   mutually authenticated session (no AuthAs: Partner) and the domain validation \
                   is skipped: the mail leaves with the connector's ordinary TLS, possibly none.",
             example: concat!(
@@ -159,7 +159,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    the smart host does next is not Exchange's.",
             why: "A Send connector with smart hosts (DNSRoutingEnabled $false) hands every \
                   message to a relay: the rule's or the connector's TLS settings govern only \
-                  that hop (reference §2.2, §3.6). Whether the relay (a gateway, a hosted \
+                  that hop (docs/evidence.md#connector-defaults, #rule-action). Whether the relay (a gateway, a hosted \
                   filter, an ISP) requires TLS toward the recipient is outside the \
                   organisation's Exchange configuration, so no report about Exchange can prove \
                   it: the guarantee ends at the smart host.",
@@ -184,7 +184,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    message_expiration_timeout and got the NDR 550 4.4.7 QUEUE.Expired: it never \
                    left in clear text. Reported by simulate, whatever kept it queued.",
             why: "The guarantee held: Exchange defers with 451 5.7.3, retries on its schedule, \
-                  sends a delay DSN and finally returns the message (reference §3.2, §4.3), as \
+                  sends a delay DSN and finally returns the message (docs/evidence.md#require-tls-connector, #retry-and-expiry), as \
                   the rule promises. But the sender waited up to two days for an NDR; repeated \
                   DLV001 to one domain means that partner cannot take TLS mail (or fails \
                   validation). Under profile requiretls the message is returned at once (5.7.30) \
@@ -213,7 +213,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    address space covering it), so the recipient goes to the Unreachable queue. \
                    Reported for every such recipient, TLS-required or not.",
             why: "Exchange marks the recipient unreachable and holds the message in the \
-                  Unreachable queue until it expires with an NDR (reference §2.1, §4.1): no mail \
+                  Unreachable queue until it expires with an NDR (docs/evidence.md#connector-selection, #queues): no mail \
                   to that domain leaves. Common causes: a connector scoped to another site \
                   (IsScopedConnector), a partner-only address space, or the only matching \
                   connector disabled or down.",
@@ -238,8 +238,8 @@ pub fn doc(code: Code) -> CodeDoc {
                    outside its bound for that variant.",
             why: "Expectations turn a scenario into a regression test: when a change brings back \
                   the cross-site loss (TLS001 above 0) or makes a fixed variant worse, simulate \
-                  reports EXP001 as an error and exits 1, so the CI pipeline fails (SPEC §2, \
-                  §4).",
+                  reports EXP001 as an error and exits 1, so the CI pipeline fails (docs/evidence.md#commands-and-exit-codes, \
+                  #scenario-format).",
             example: concat!(
                 "expect:\n",
                 "  baseline: {violations: {TLS001: \">= 1\"}}\n",
@@ -258,8 +258,8 @@ pub fn doc(code: Code) -> CodeDoc {
                    the indentation, bad indentation, an unclosed bracket or quote), several \
                    documents, or beyond tlsflow's nesting and alias-expansion limits.",
             why: "Nothing can be checked until the file parses, and tlsflow never guesses: it \
-                  stops with exit 2 and the line and column (SPEC §2). The limits keep a YAML \
-                  bomb from exhausting a CI runner (SPEC §7).",
+                  stops with exit 2 and the line and column (docs/evidence.md#commands-and-exit-codes). The limits keep a YAML \
+                  bomb from exhausting a CI runner (docs/evidence.md#limits).",
             example: concat!(
                 "format: 1\n",
                 "sites:\n",
@@ -278,7 +278,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    or set).",
             why: "Unknown keys are errors so that a typo cannot silently change a security \
                   answer: `requre_tls: true` would otherwise leave a connector opportunistic \
-                  (SPEC §3). YAML 1.1 booleans (yes/no/on/off) are refused for the same reason.",
+                  (docs/evidence.md#topology-format). YAML 1.1 booleans (yes/no/on/off) are refused for the same reason.",
             example: concat!(
                 "format: 1\n",
                 "sites:\n",
@@ -291,7 +291,7 @@ pub fn doc(code: Code) -> CodeDoc {
         },
         Code::Cfg003 => CodeDoc {
             what: "The topology or scenario declares a `format` other than 1.",
-            why: "The file format is versioned (SPEC §3, §4): a file written for another format \
+            why: "The file format is versioned (docs/evidence.md#topology-format, #scenario-format): a file written for another format \
                   may mean something else, so tlsflow refuses to guess rather than give a wrong \
                   security answer.",
             example: concat!(
@@ -326,8 +326,8 @@ pub fn doc(code: Code) -> CodeDoc {
                    sender without a mailbox, or an unknown variant, finding code or outcome in \
                    `expect`.",
             why: "A dangling reference would silently drop a server from SourceTransportServers \
-                  or a site from a link and change the route, hence the TLS answer (reference \
-                  §1.3, §2.1); Exchange's cmdlets fail on an unknown identity too.",
+                  or a site from a link and change the route, hence the TLS answer \
+                  (docs/evidence.md#delivery-groups, #connector-selection); Exchange's cmdlets fail on an unknown identity too.",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
@@ -346,7 +346,7 @@ pub fn doc(code: Code) -> CodeDoc {
             what: "A site link names fewer than two distinct sites: a single site, or the same \
                    site twice.",
             why: "An AD IP site link joins two or more sites; Exchange computes least-cost paths \
-                  over these links only (reference §1.4). A self-link adds no path and is \
+                  over these links only (docs/evidence.md#least-cost-paths). A self-link adds no path and is \
                   usually a typo for the other site.",
             example: concat!(
                 "format: 1\n",
@@ -363,7 +363,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    one per rule), MX preference, retry counts (0-15), timeouts and intervals \
                    (e.g. message_expiration_timeout 5s-90d); in scenarios, negative or all-zero \
                    weights, or a size min above its max.",
-            why: "Exchange's cmdlets refuse these values (reference §1.4, §2.2, §4.3), so the \
+            why: "Exchange's cmdlets refuse these values (docs/evidence.md#least-cost-paths, #connector-defaults, #retry-and-expiry), so the \
                   topology cannot describe a real organisation; a cost of 0 or two rules with \
                   one priority would make route choice or rule order ambiguous.",
             example: concat!(
@@ -381,7 +381,7 @@ pub fn doc(code: Code) -> CodeDoc {
             what: "The site links do not connect every site: some site or group of sites cannot \
                    be reached from the others. A single-site organisation needs no link.",
             why: "Exchange routes between sites only over IP site links and every site must be \
-                  on at least one (reference §1.4); mail from or to an unlinked site has no \
+                  on at least one (docs/evidence.md#least-cost-paths); mail from or to an unlinked site has no \
                   least-cost path, so no route or TLS answer could be given for it.",
             example: concat!(
                 "format: 1\n",
@@ -398,7 +398,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    `*`, `domain` or `*.domain` (e.g. `*contoso.com`, or `--`, which is for Edge \
                    connectors only), a non-numeric cost, or a non-SMTP type, which tlsflow does \
                    not model.",
-            why: "New-SendConnector refuses these patterns (reference §2.1); a misread pattern \
+            why: "New-SendConnector refuses these patterns (docs/evidence.md#connector-selection); a misread pattern \
                   would change which connector is selected for a domain, and so whose TLS \
                   settings apply on the way out.",
             example: concat!(
@@ -417,9 +417,9 @@ pub fn doc(code: Code) -> CodeDoc {
         Code::Cfg010 => CodeDoc {
             what: "A send connector lists no source servers (source_servers missing or empty).",
             why: "On Mailbox servers a Send connector's SourceTransportServers are the delivery \
-                  group its mail is relayed to (reference §1.3, §2.2); without them no server \
+                  group its mail is relayed to (docs/evidence.md#delivery-groups, #connector-defaults); without them no server \
                   can send through it. Which servers they are also decides whether the rule's \
-                  requirement survives (§3.9).",
+                  requirement survives (docs/evidence.md#cross-site-loss).",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
@@ -430,13 +430,13 @@ pub fn doc(code: Code) -> CodeDoc {
             fix: "List the Mailbox servers that send for it: Set-SendConnector Internet \
                   -SourceTransportServers HQ-MBX1,BR-MBX1 (YAML source_servers). To keep a \
                   rule's requirement, include a server of every site whose mail it carries \
-                  (reference §0).",
+                  (docs/evidence.md#the-defect).",
         },
         Code::Cfg011 => CodeDoc {
             what: "DNS routing and smart hosts disagree: dns_routing: false without smart_hosts, \
                    or smart_hosts listed while dns_routing is true (the default).",
             why: "Exchange requires DNSRoutingEnabled $false when SmartHosts is set, and smart \
-                  hosts when it is $false (reference §2.2; Set-SendConnector -DNSRoutingEnabled: \
+                  hosts when it is $false (docs/evidence.md#connector-defaults; Set-SendConnector -DNSRoutingEnabled: \
                   \"If you specify a SmartHosts parameter, the DNSRoutingEnabled parameter must \
                   be $false\", -SmartHosts: \"required if you set the DNSRoutingEnabled \
                   parameter to $false\"). The choice decides which hosts' \
@@ -457,8 +457,8 @@ pub fn doc(code: Code) -> CodeDoc {
         },
         Code::Cfg012 => CodeDoc {
             what: "A send connector sets tls_auth_level without require_tls: true.",
-            why: "Set-SendConnector refuses TlsAuthLevel when RequireTLS is $false (reference \
-                  §2.2; Set-SendConnector -TlsAuthLevel: \"You can't specify a value for this \
+            why: "Set-SendConnector refuses TlsAuthLevel when RequireTLS is $false \
+                  (docs/evidence.md#connector-defaults; Set-SendConnector -TlsAuthLevel: \"You can't specify a value for this \
                   parameter if the IgnoreSTARTTLS parameter is set to $true, or if the \
                   RequireTLS parameter is set to $false\"): certificate or domain validation only applies when TLS is mandatory. \
                   The file would suggest a check that Exchange never makes.",
@@ -479,7 +479,7 @@ pub fn doc(code: Code) -> CodeDoc {
             what: "Retired: tlsflow once refused domain_secure: true on a connector with a \
                    wildcard address space. It no longer reports this code.",
             why: "Exchange accepts it: its own EdgeSync connector is SMTP:*;100 with \
-                  DomainSecureEnabled $true (reference §1.11), and hardening baselines (DISA \
+                  DomainSecureEnabled $true (docs/evidence.md#edge-transport), and hardening baselines (DISA \
                   STIG, EDCA-TLS-014) require Domain Secure on every Send connector. The \
                   cmdlet help's \"the wildcard character (*) is not supported in domains that \
                   are configured for mutual TLS authentication\" is about the domains on the \
@@ -535,7 +535,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    an Edge that names a `site`, or a non-Edge server with subscribed_site.",
             why: "The Edge Transport role is installed alone in the perimeter network, belongs to \
                   no AD site, and joins mail flow only through an Edge subscription to a site \
-                  (reference §1.11); its place in routing comes from subscribed_site.",
+                  (docs/evidence.md#edge-transport); its place in routing comes from subscribed_site.",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
@@ -552,8 +552,8 @@ pub fn doc(code: Code) -> CodeDoc {
                    (RouteMessageOutboundRequireTls) under exchange2010, or route_via_connector \
                    (RouteMessageOutboundConnector, Exchange Online only) under an on-premises \
                    profile.",
-            why: "New-TransportRule on those versions has no such parameter (reference §0, \
-                  §3.11), so the rule cannot exist; modelling it would credit the organisation \
+            why: "New-TransportRule on those versions has no such parameter (docs/evidence.md#the-defect, \
+                  docs/evidence.md#exchange-online), so the rule cannot exist; modelling it would credit the organisation \
                   with a protection it does not have.",
             example: concat!(
                 "format: 1\n",
@@ -580,7 +580,7 @@ pub fn doc(code: Code) -> CodeDoc {
             why: "tlsflow does not guess what a malformed value meant: a misread domain or \
                   duration would silently change routing, the TLS judgement or the retry \
                   timing. Exchange refuses the same values (e.g. the Domain Secure lists take \
-                  no wildcards, reference §3.3).",
+                  no wildcards, docs/evidence.md#domain-security).",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
@@ -594,7 +594,7 @@ pub fn doc(code: Code) -> CodeDoc {
         },
         Code::Cfg019 => CodeDoc {
             what: "A send connector sets both require_tls: true and ignore_starttls: true.",
-            why: "IgnoreSTARTTLS must be $false when RequireTLS is $true (reference §2.2; \
+            why: "IgnoreSTARTTLS must be $false when RequireTLS is $true (docs/evidence.md#connector-defaults; \
                   Set-SendConnector -IgnoreSTARTTLS: \"This parameter must be set to $false if \
                   the RequireTLS parameter is set to $true\"): a connector cannot require TLS \
                   and refuse to start it.",
@@ -638,11 +638,11 @@ pub fn doc(code: Code) -> CodeDoc {
                    in a connector's source_servers, an Edge server without an Edge subscription \
                    listed there, or a mailbox placed on a server without the mailbox role.",
             why: "SourceTransportServers lists Mailbox servers (the Transport service) or Edge \
-                  Subscriptions (reference §2.2; Microsoft Learn, Edge Transport mail flow: \
+                  Subscriptions (docs/evidence.md#connector-defaults; Microsoft Learn, Edge Transport mail flow: \
                   \"You can specify one or more Edge Subscriptions as the source server for a \
                   Send connector\"): Front End Transport has no Send connector routes and never \
-                  queues (§1.9), and an Edge sends for the organisation only through its \
-                  subscription (§1.11).",
+                  queues (docs/evidence.md#front-end-proxy), and an Edge sends for the organisation only through its \
+                  subscription (docs/evidence.md#edge-transport).",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
@@ -660,7 +660,7 @@ pub fn doc(code: Code) -> CodeDoc {
         Code::Cfg022 => CodeDoc {
             what: "A site with hub: true has no Mailbox server.",
             why: "Set-AdSite -HubSiteEnabled needs at least one Mailbox server in the site \
-                  (reference §1.6): every message whose least-cost path crosses a hub site stops \
+                  (docs/evidence.md#hub-sites): every message whose least-cost path crosses a hub site stops \
                   there and is processed by a Transport service in it.",
             example: concat!(
                 "format: 1\n",
@@ -675,9 +675,9 @@ pub fn doc(code: Code) -> CodeDoc {
             what: "frontend_proxy: true on a connector under a profile without Front End \
                    outbound proxy (exchange2010: FrontendProxyEnabled is Exchange 2013 and \
                    later).",
-            why: "The parameter does not exist in Exchange 2010 (reference §1.9, §6), and \
-                  proxying changes both whether the rule's requirement travels (§3.8) and \
-                  whether Domain Secure works (§3.3), so it cannot be modelled on a version \
+            why: "The parameter does not exist in Exchange 2010 (docs/evidence.md#front-end-proxy, #versions), and \
+                  proxying changes both whether the rule's requirement travels (docs/evidence.md#what-travels) and \
+                  whether Domain Secure works (docs/evidence.md#domain-security), so it cannot be modelled on a version \
                   that lacks it.",
             example: concat!(
                 "format: 1\n",
@@ -700,8 +700,8 @@ pub fn doc(code: Code) -> CodeDoc {
             why: "Add-DatabaseAvailabilityGroupServer takes Mailbox servers of the DAG's version, \
                   each in one DAG, at most 16 (Microsoft Learn, Add-DatabaseAvailabilityGroupServer \
                   and \"Database availability groups\"). A DAG is one delivery group even \
-                  across AD sites (reference §1.3), so it decides where Mailbox Transport \
-                  Submission hands a message and where the transport rules run (§1.10): a wrong \
+                  across AD sites (docs/evidence.md#delivery-groups), so it decides where Mailbox Transport \
+                  Submission hands a message and where the transport rules run (docs/evidence.md#where-rules-run): a wrong \
                   DAG would decide the verdict.",
             example: concat!(
                 "format: 1\n",
@@ -746,7 +746,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    (dns_routing: false) or ignores STARTTLS (ignore_starttls: true).",
             why: "Exchange accepts the configuration, but mutual TLS \"functions correctly only \
                   when\" DNSRoutingEnabled is $true and IgnoreSTARTTLS is $false \
-                  (Set-SendConnector -DomainSecureEnabled; reference §2.2, §3.3). tlsflow models \
+                  (Set-SendConnector -DomainSecureEnabled; docs/evidence.md#connector-defaults, #domain-security). tlsflow models \
                   what then happens: the partners on tls_send_domain_secure_list get the \
                   connector's own TLS settings, not Domain Secure's domain validation, and no \
                   TLS004 is reported for them because Domain Secure never applied.",
@@ -774,8 +774,8 @@ pub fn doc(code: Code) -> CodeDoc {
                   the source server for a Send connector. You can't specify both Mailbox servers \
                   and Edge Subscriptions\" (Microsoft Learn, Edge Transport mail flow). The two \
                   kinds route differently: an Edge-sourced connector is reached through the \
-                  subscribed site and the Edge (reference §1.11), a Mailbox one by relay to its \
-                  source servers (§3.9).",
+                  subscribed site and the Edge (docs/evidence.md#edge-transport), a Mailbox one by relay to its \
+                  source servers (docs/evidence.md#cross-site-loss).",
             example: concat!(
                 "format: 1\n",
                 "sites: [{name: HQ}]\n",
@@ -793,7 +793,7 @@ pub fn doc(code: Code) -> CodeDoc {
             what: "A send connector sets tls_domain while tls_auth_level is not \
                    domain_validation.",
             why: "TlsDomain \"is used only if the TlsAuthLevel parameter is set to \
-                  DomainValidation\" (Set-SendConnector -TlsDomain; reference §2.2): Exchange \
+                  DomainValidation\" (Set-SendConnector -TlsDomain; docs/evidence.md#connector-defaults): Exchange \
                   accepts it with any other level and ignores it, and the file would suggest that the partner's name is \
                   checked when it is not.",
             example: concat!(
@@ -833,7 +833,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    site, to a hub site, or to an Edge), and the chosen connector does not \
                    enforce TLS itself. Found by routing, without failures; once per site and \
                    connector.",
-            why: "Reference §0 and §3.9: such mail leaves with the connector's opportunistic TLS, \
+            why: "The defect (docs/evidence.md#the-defect, #cross-site-loss): such mail leaves with the connector's opportunistic TLS, \
                   in clear text whenever the remote offers no STARTTLS (TLS001), with no error \
                   and no NDR. The message names the hop, the profile rule and its evidence: \
                   reported for cross-site relays, inferred for same-site, hub-site and Edge \
@@ -865,7 +865,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    through a connector with domain_secure: true that also has frontend_proxy: \
                    true.",
             why: "Domain Security is not supported for outbound mail routed through a Client \
-                  Access (Front End) server (reference §3.3, §1.9): the mutual-TLS session is \
+                  Access (Front End) server (docs/evidence.md#domain-security, #front-end-proxy): the mutual-TLS session is \
                   not made and the partner sees no AuthAs: Partner. In simulation each such \
                   delivery raises TLS004.",
             example: concat!(
@@ -888,7 +888,7 @@ pub fn doc(code: Code) -> CodeDoc {
                    standby connector that wins only when another is down is reported too.",
             why: "A connector nobody selects protects nothing: if its require_tls or \
                   domain_secure was meant to cover some mail, that mail leaves through another \
-                  connector with other TLS settings (connector selection, reference §2.1). A \
+                  connector with other TLS settings (connector selection, docs/evidence.md#connector-selection). A \
                   scoped connector (IsScopedConnector) is invisible outside its site.",
             example: concat!(
                 "format: 1\n",
@@ -912,7 +912,7 @@ pub fn doc(code: Code) -> CodeDoc {
             what: "Queue timers out of order: delay_notification_timeout not longer than \
                    transient_failure_retry_count x transient_failure_retry_interval, or \
                    message_expiration_timeout not longer than delay_notification_timeout.",
-            why: "Exchange recommends the delay DSN after the transient retries (reference §4.3: \
+            why: "Exchange recommends the delay DSN after the transient retries (docs/evidence.md#retry-and-expiry: \
                   30 minutes by default on Mailbox servers), or senders are warned about mere \
                   glitches; if expiry comes first, no delay DSN is ever sent, and the sender of \
                   mail held for TLS (DLV001) learns of it only from the NDR.",
@@ -931,7 +931,7 @@ pub fn doc(code: Code) -> CodeDoc {
         Code::Cfg105 => CodeDoc {
             what: "A server with the edge role but no subscribed_site.",
             why: "An Edge carries organisation mail only through an Edge subscription, which \
-                  creates the `EdgeSync - <Site> to Internet` connector (reference §1.11); \
+                  creates the `EdgeSync - <Site> to Internet` connector (docs/evidence.md#edge-transport); \
                   without one it is in no route, which is usually a modelling slip.",
             example: concat!(
                 "format: 1\n",
@@ -947,7 +947,7 @@ pub fn doc(code: Code) -> CodeDoc {
             what: "A connector with frontend_proxy: true has a source server in a site where no \
                    server holds the frontend role.",
             why: "Outbound proxy hands the message to a Front End Transport service in the \
-                  source server's site (reference §1.9); with none there, tlsflow queues the \
+                  source server's site (docs/evidence.md#front-end-proxy); with none there, tlsflow queues the \
                   mail on the source server until it expires, so nothing leaves through that \
                   connector from there.",
             example: concat!(
@@ -969,8 +969,8 @@ pub fn doc(code: Code) -> CodeDoc {
                    with domain_secure: true (routing from every Mailbox server, without \
                    failures).",
             why: "Set-TransportConfig -TLSSendDomainSecureList alone does nothing: Domain Secure \
-                  also needs a Send connector with DomainSecureEnabled for the domain (reference \
-                  §3.3, §2.2). The partner expects mutually authenticated mail, which leaves \
+                  also needs a Send connector with DomainSecureEnabled for the domain \
+                  (docs/evidence.md#domain-security, #connector-defaults). The partner expects mutually authenticated mail, which leaves \
                   through an ordinary, usually opportunistic, connector.",
             example: concat!(
                 "format: 1\n",

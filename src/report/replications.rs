@@ -150,6 +150,24 @@ pub fn merge(
 }
 
 impl ReplicationReport {
+    /// The worst severity a seed of any run reached: a finding code counted at least once in
+    /// one seed counts, as it would in that seed's own `simulate` (`--fail-on`, issue 16).
+    pub fn max_severity(&self) -> Option<crate::model::Severity> {
+        self.runs
+            .iter()
+            .flat_map(|r| &r.metrics)
+            .filter(|m| m.max > 0.0)
+            .filter_map(|m| {
+                crate::model::Code::ALL
+                    .iter()
+                    .find(|c| c.as_str() == m.name)
+                    .map(|c| c.severity())
+            })
+            .max()
+    }
+}
+
+impl ReplicationReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "replications  {}", self.scenario);

@@ -15,6 +15,10 @@ use super::text::wrap;
 pub struct RouteReport {
     pub format_version: u32,
     pub profile: String,
+    /// Present when the profile was declared by an alias no source confirms
+    /// ([`crate::model::Profile::declared_caveat`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_caveat: Option<String>,
     /// Certificates were judged at this instant (RFC 3339, UTC).
     pub at: String,
     pub sender: String,
@@ -185,7 +189,8 @@ pub fn route_report(topology: &Topology, explanations: &[Explanation]) -> RouteR
     };
     RouteReport {
         format_version: 1,
-        profile: topology.profile.name.clone(),
+        profile: topology.profile.declared_name().to_owned(),
+        profile_caveat: topology.profile.declared_caveat(),
         at: e.request.at.to_string(),
         sender: e.request.sender_text.clone(),
         origin_server: name(e.origin),
@@ -367,6 +372,9 @@ impl RouteReport {
             "       profile {}, certificates judged at {}",
             self.profile, self.at
         );
+        if let Some(caveat) = &self.profile_caveat {
+            let _ = writeln!(out, "       caveat: {}", wrap(caveat, 15, 15, WIDTH));
+        }
         out.push('\n');
         if self.recipients.iter().all(|r| r.findings.is_empty()) {
             out.push_str("findings   none\n");

@@ -185,21 +185,27 @@ pub fn from_simulate(r: &SimulateReport, scenario_file: &str) -> Vec<SarifItem> 
 pub fn from_validate(r: &ValidateReport) -> Vec<SarifItem> {
     r.files
         .iter()
-        .flat_map(|f| {
-            f.diagnostics.iter().map(|d| SarifItem {
-                code: d.code,
-                message: match &d.hint {
-                    Some(h) => format!("{} ({h})", d.message),
-                    None => d.message.clone(),
-                },
-                location: Some(SourceLocation {
-                    file: d.file.clone(),
-                    line: d.line,
-                    column: d.column,
-                    yaml_path: d.yaml_path.clone(),
-                }),
-                identity: format!("{}|{}|{}", d.file, d.yaml_path, d.message),
-            })
+        .flat_map(|f| from_diagnostics(&f.diagnostics))
+        .collect()
+}
+
+/// One result per diagnostic, at its file, line and column.
+pub fn from_diagnostics(diagnostics: &[crate::load::Diagnostic]) -> Vec<SarifItem> {
+    diagnostics
+        .iter()
+        .map(|d| SarifItem {
+            code: d.code,
+            message: match &d.hint {
+                Some(h) => format!("{} ({h})", d.message),
+                None => d.message.clone(),
+            },
+            location: Some(SourceLocation {
+                file: d.file.clone(),
+                line: d.line,
+                column: d.column,
+                yaml_path: d.yaml_path.clone(),
+            }),
+            identity: format!("{}|{}|{}", d.file, d.yaml_path, d.message),
         })
         .collect()
 }

@@ -29,6 +29,10 @@ pub struct SimulateReport {
 pub struct RunReport {
     pub variant: String,
     pub profile: String,
+    /// Present when the profile was declared by an alias no source confirms
+    /// ([`crate::model::Profile::declared_caveat`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_caveat: Option<String>,
     pub summary: SummaryReport,
     pub findings: Vec<SimFindingReport>,
     /// Findings counted but not listed: only the first `sim::FINDINGS_KEPT_PER_GROUP` per
@@ -136,6 +140,7 @@ pub fn run_report(scenario: &Scenario, run: &RunResult, recipients: bool) -> Run
     RunReport {
         variant: run.variant.clone(),
         profile: run.profile.clone(),
+        profile_caveat: run.profile_caveat.clone(),
         summary: SummaryReport {
             messages: s.messages,
             recipients: s.recipients,
@@ -274,7 +279,7 @@ impl SimulateReport {
             format_version: 1,
             scenario: scenario.name.clone(),
             seed,
-            profile: scenario.runs[0].topology.profile.name.clone(),
+            profile: scenario.runs[0].topology.profile.declared_name().to_owned(),
             start: scenario.start.to_string(),
             duration_ms: scenario.duration.0,
             runs,
@@ -302,6 +307,9 @@ impl SimulateReport {
         for run in &self.runs {
             out.push('\n');
             let _ = writeln!(out, "=== {} (profile {}) ===", run.variant, run.profile);
+            if let Some(caveat) = &run.profile_caveat {
+                let _ = writeln!(out, "caveat     {}", wrap(caveat, 11, 11, WIDTH));
+            }
             if run.findings.is_empty() {
                 out.push_str("findings   none\n");
             } else {

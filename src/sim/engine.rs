@@ -134,6 +134,8 @@ pub struct Stats {
 pub struct RunResult {
     pub variant: String,
     pub profile: String,
+    /// [`crate::model::Profile::declared_caveat`] of the run's profile.
+    pub profile_caveat: Option<String>,
     pub summary: Summary,
     /// The findings kept: at most `FINDINGS_KEPT_PER_GROUP` per (code, origin site,
     /// connector), in time order.
@@ -517,7 +519,8 @@ pub fn run_bounded(
         scenario,
         result: RunResult {
             variant: run.name.clone(),
-            profile: topology.profile.name.clone(),
+            profile: topology.profile.declared_name().to_owned(),
+            profile_caveat: topology.profile.declared_caveat(),
             summary: Summary::default(),
             findings: Vec::new(),
             finding_counts: BTreeMap::new(),

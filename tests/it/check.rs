@@ -559,3 +559,60 @@ fn the_conclusion_says_what_the_check_cannot_prove() {
         closed.conclusion
     );
 }
+
+/// CI (issue 16): shards carry their exposures' fixes, re-checked against the whole analysis,
+/// so `merge` gives byte for byte the report of one unsharded run — fixes and "fixes not
+/// re-checked" marks included — on every shipped topology with fixes, through the binary.
+#[test]
+fn sharded_checks_with_fixes_merge_into_the_unsharded_report() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut with_fixes = 0;
+    for file in [
+        "contoso-cross-site.yaml",
+        "hub-site-chain.yaml",
+        "busy-four-sites.yaml",
+        "dag-stretched.yaml",
+    ] {
+        let topology = format!("scenarios/topologies/{file}");
+        let check = |extra: &[&str]| -> Vec<u8> {
+            let out = crate::support::tlsflow()
+                .args(["check", &topology, "--failures", "1", "--format", "json"])
+                .args(["--at", crate::support::AT, "--fail-on", "never"])
+                .args(extra)
+                .output()
+                .expect("runs");
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        let whole = check(&[]);
+        let report: serde_json::Value = serde_json::from_slice(&whole).expect("JSON");
+        with_fixes += report["exposures"]
+            .as_array()
+            .expect("exposures")
+            .iter()
+            .filter(|e| !e["fixes"].as_array().expect("fixes").is_empty())
+            .count();
+        let mut shards = Vec::new();
+        for i in 1..=3 {
+            let path = dir.path().join(format!("{file}.{i}.json"));
+            std::fs::write(&path, check(&["--shard", &format!("{i}/3")])).expect("written");
+            shards.push(path);
+        }
+        let merged = crate::support::tlsflow()
+            .args(["merge", "--format", "json", "--fail-on", "never"])
+            .args(&shards)
+            .output()
+            .expect("runs");
+        assert_eq!(
+            String::from_utf8_lossy(&merged.stdout),
+            String::from_utf8_lossy(&whole),
+            "{file}"
+        );
+    }
+    assert!(with_fixes > 5, "the comparison covers fixes ({with_fixes})");
+}

@@ -306,3 +306,243 @@ fn hardened_organisations_validate_with_no_error() {
     assert!(text.contains("warning[CFG108]"), "{text}");
     assert_eq!(text.matches(": valid,").count(), 2, "{text}");
 }
+
+/// Installing (issue 16): completion scripts for every shell clap supports, from the real
+/// command definitions; bash accepts its script and registers `tlsflow`.
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = tlsflow()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let script = String::from_utf8(out).expect("utf-8");
+        for word in ["tlsflow", "check", "failures", "highlight"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let script = dir.path().join("tlsflow.bash");
+    tlsflow()
+        .args(["completions", "bash", "--out"])
+        .arg(&script)
+        .assert()
+        .success();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}' && complete -p tlsflow",
+            script.display()
+        ))
+        .output()
+        .expect("bash runs");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("-F _tlsflow tlsflow"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Installing (issue 16): `tlsflow man` prints the roff page; `--dir` writes one page per
+/// command, each with the global options in its synopsis.
+#[test]
+fn man_pages_for_every_command() {
+    let out = tlsflow()
+        .arg("man")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let page = String::from_utf8(out).expect("utf-8");
+    assert!(page.contains(".TH tlsflow 1"), "{page}");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let into = dir.path().join("man1");
+    tlsflow()
+        .args(["man", "--dir"])
+        .arg(&into)
+        .assert()
+        .success();
+    let mut pages: Vec<String> = std::fs::read_dir(&into)
+        .expect("the pages")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    pages.sort();
+    for command in ["check", "simulate", "route", "import", "merge", "validate"] {
+        assert!(pages.contains(&format!("tlsflow-{command}.1")), "{pages:?}");
+    }
+    let check = std::fs::read_to_string(into.join("tlsflow-check.1")).expect("the page");
+    for word in [".TH tlsflow-check 1", "\\-\\-failures", "\\-\\-fail\\-on"] {
+        assert!(check.contains(word), "no {word}:\n{check}");
+    }
+}
+
+/// Windows (issue 16): Windows PowerShell 5.1 writes UTF-16 LE with a byte-order mark on `>`.
+/// A topology and a scenario saved that way (or as UTF-16 BE, or UTF-8 with a BOM) load as
+/// their UTF-8 originals do; UTF-16 without a BOM is refused with the cause and the fix.
+#[test]
+fn files_written_by_windows_powershell_are_read() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let topology = std::fs::read_to_string(repo("scenarios/topologies/contoso-cross-site.yaml"))
+        .expect("the topology")
+        .replace('\n', "\r\n");
+    let utf16 = |text: &str, big_endian: bool| -> Vec<u8> {
+        let mut bytes = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for unit in text.encode_utf16() {
+            bytes.extend(if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
+        }
+        bytes
+    };
+    let check = |path: &std::path::Path| {
+        let out = tlsflow()
+            .args(["check", "--no-fixes", "--format", "json", "--at", AT])
+            .arg(path)
+            .output()
+            .expect("runs");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        report["exposures"].as_array().expect("exposures").len()
+    };
+    let expected = check(&repo("scenarios/topologies/contoso-cross-site.yaml"));
+    assert!(expected > 0);
+    let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+    bom8.extend(topology.as_bytes());
+    for (name, bytes) in [
+        ("le.yaml", utf16(&topology, false)),
+        ("be.yaml", utf16(&topology, true)),
+        ("bom8.yaml", bom8),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("written");
+        assert_eq!(check(&path), expected, "{name}");
+    }
+    let scenario = "format: 1\r\nname: ps\r\ntopology: le.yaml\r\nstart: 2026-06-01T08:00:00Z\r\nduration: 1h\r\nmessages:\r\n  - {at: 1m, from: alice@contoso.com, to: [bob@fabrikam.com], subject: Top secret}\r\n";
+    let path = dir.path().join("scenario.yaml");
+    std::fs::write(&path, utf16(scenario, false)).expect("written");
+    let out = tlsflow().arg("simulate").arg(&path).output().expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TLS001"));
+
+    let mut bare = Vec::new();
+    for unit in topology.encode_utf16() {
+        bare.extend(unit.to_le_bytes());
+    }
+    let path = dir.path().join("nobom.yaml");
+    std::fs::write(&path, bare).expect("written");
+    let out = tlsflow().arg("validate").arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("UTF-16 without a byte-order mark"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// CI (issue 16): `--quiet` keeps back only a successful run's output; a failing run (findings,
+/// or a file that does not load) prints why.
+#[test]
+fn quiet_hides_success_only() {
+    let run = |args: &[&str]| {
+        let out = tlsflow().args(args).output().expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let topology = "scenarios/topologies/contoso-cross-site.yaml";
+    let (code, stdout) = run(&["check", topology, "--no-fixes", "--at", AT, "--quiet"]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("TLS001"), "{stdout}");
+    let (code, stdout) = run(&[
+        "check",
+        topology,
+        "--no-fixes",
+        "--at",
+        AT,
+        "--quiet",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.is_empty(), "{stdout}");
+    let (code, stdout) = run(&[
+        "validate",
+        "--quiet",
+        "tests/data/invalid/cfg002-unknown-key-hubb.yaml",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(stdout.contains("error[CFG002]"), "{stdout}");
+    let (code, stdout) = run(&["validate", "--quiet", topology]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+/// CI (issue 16): with `--format sarif`, a file that does not load still gives a SARIF report
+/// — its configuration errors as results at their lines — so the upload step finds its file;
+/// the exit code stays 2.
+#[test]
+fn sarif_is_written_for_input_that_does_not_load() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let out = dir.path().join("report.sarif");
+    let invalid = "tests/data/invalid/cfg002-unknown-key-hubb.yaml";
+    for command in ["check", "route", "graph"] {
+        let mut args = vec![command, invalid, "--format", "sarif", "--out"];
+        let out_text = out.to_str().expect("utf-8");
+        args.push(out_text);
+        if command == "route" {
+            args.extend(["--from", "a@contoso.com", "--to", "b@fabrikam.com"]);
+        }
+        let output = tlsflow().args(&args).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("error[CFG002]"),
+            "{command}: the error is still said"
+        );
+        let sarif: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out).expect("a SARIF file")).expect("JSON");
+        let result = &sarif["runs"][0]["results"][0];
+        assert_eq!(result["ruleId"], "CFG002", "{command}: {sarif}");
+        assert_eq!(result["level"], "error");
+        assert!(
+            result["locations"][0]["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .is_some_and(|l| l > 0),
+            "{command}: {result}"
+        );
+        std::fs::remove_file(&out).expect("removed");
+    }
+    let scenario = tlsflow()
+        .args(["simulate", invalid, "--format", "sarif"])
+        .output()
+        .expect("runs");
+    assert_eq!(scenario.status.code(), Some(2));
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&scenario.stdout).expect("SARIF on stdout");
+    assert!(
+        !sarif["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .is_empty()
+    );
+}

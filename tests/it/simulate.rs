@@ -314,6 +314,7 @@ fn tlsflow_json(args: &[&str]) -> serde_json::Value {
         .expect("binary")
         .current_dir(repo(""))
         .args(args)
+        .args(["--fail-on", "never"])
         .output()
         .expect("runs");
     assert_eq!(
@@ -323,6 +324,63 @@ fn tlsflow_json(args: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// CI (issue 16): `--fail-on` holds for replications as for one run — a finding in any seed
+/// fails the job, in the sharded runs and in their merge too — and flags replications cannot
+/// honour are refused instead of ignored.
+#[test]
+fn replications_fail_the_job_like_one_run() {
+    let code = |args: &[&str]| -> (Option<i32>, String) {
+        let out = assert_cmd::Command::cargo_bin("tlsflow")
+            .expect("binary")
+            .current_dir(repo(""))
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let scenario = "scenarios/same-site-relay.yaml";
+    let base = ["simulate", scenario, "--replications", "4"];
+    assert_eq!(code(&base).0, Some(1), "TLS001 in a seed: exit 1");
+    assert_eq!(
+        code(&[&base[..], &["--fail-on", "never"]].concat()).0,
+        Some(0)
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut shards = Vec::new();
+    for i in 1..=2 {
+        let path = dir.path().join(format!("shard{i}.json"));
+        let shard = format!("{i}/2");
+        let path_text = path.to_str().expect("utf-8").to_owned();
+        let args = [
+            &base[..],
+            &["--shard", &shard, "--format", "json", "--out", &path_text],
+        ]
+        .concat();
+        assert_eq!(code(&args).0, Some(1), "shard {shard}");
+        shards.push(path_text);
+    }
+    let mut merge = vec!["merge"];
+    merge.extend(shards.iter().map(String::as_str));
+    assert_eq!(code(&merge).0, Some(1), "the merge fails the job too");
+    merge.extend(["--fail-on", "never"]);
+    assert_eq!(code(&merge).0, Some(0));
+    let log = dir.path().join("log.csv");
+    let log_text = log.to_str().expect("utf-8");
+    for flag in [
+        &["--tracking-log", log_text][..],
+        &["--recipients"],
+        &["--stats"],
+    ] {
+        let (exit, stderr) = code(&[&base[..], flag].concat());
+        assert_eq!(exit, Some(2), "{flag:?}: {stderr}");
+        assert!(stderr.contains("cannot be used with"), "{flag:?}: {stderr}");
+    }
+    assert!(!log.exists(), "no tracking log is written");
 }
 
 /// Replications: the share of required mail sent in clear varies with Exchange's choice of the
