@@ -27,7 +27,10 @@ use crate::model::{
 };
 use crate::policy::{self, LostAt, Request, Sender};
 
-pub use fixes::{Fix, RECHECK_BUDGET, VerifiedFixes, for_shard, verified_fixes};
+pub use fixes::{
+    Fix, RECHECK_BUDGET, VerifiedFixes, exposures_to_fix, for_shard, verified_fixes,
+    verified_fixes_observed,
+};
 
 /// Which part of the work this run does (`--shard i/n`, 1-based on the command line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

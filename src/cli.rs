@@ -5,6 +5,8 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 use rayon::prelude::*;
@@ -42,10 +44,20 @@ struct Common {
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, global = true, value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
+    /// With `--format sarif`: file URIs are relative to this directory (`%SRCROOT%`; default:
+    /// the current directory, where CI checks the repository out).
+    #[arg(long, global = true, value_name = "DIR")]
+    sarif_root: Option<PathBuf>,
     /// Print nothing when the run succeeds (exit 0): only the exit code speaks. A run that
     /// fails (findings, exit 1; bad input, exit 2) still prints why.
     #[arg(long, global = true)]
     quiet: bool,
+}
+
+impl Common {
+    fn sarif_root(&self) -> report::sarif::SarifRoot {
+        report::sarif::SarifRoot::new(self.sarif_root.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -457,7 +469,10 @@ where
     if let Err(UserError::Load { diagnostics, .. }) = &result
         && common.format == FormatArg::Sarif
     {
-        let sarif = report::sarif::sarif(&report::sarif::from_diagnostics(diagnostics));
+        let sarif = report::sarif::sarif(
+            &report::sarif::from_diagnostics(diagnostics),
+            &common.sarif_root(),
+        );
         emit_for(common, &report::to_json(&sarif), Exit::BadInput)?;
     }
     result
@@ -570,9 +585,10 @@ fn validate(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
         report.files.push(file);
     }
     let rendered = match common.format {
-        FormatArg::Sarif => report::to_json(&report::sarif::sarif(&report::sarif::from_validate(
-            &report,
-        ))),
+        FormatArg::Sarif => report::to_json(&report::sarif::sarif(
+            &report::sarif::from_validate(&report),
+            &common.sarif_root(),
+        )),
         FormatArg::Text => report.to_text(),
         FormatArg::Json => report::to_json(&report),
         other => return Err(unsupported(other, "validate", "text, json or sarif")),
@@ -1114,17 +1130,26 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
         seed,
         record_recipients: args.recipients,
     };
+    let progress = SimProgress::new(common, scenario, &runs);
     // Variants are independent runs: in parallel (rayon), reported in the scenario's order.
     let reports = runs
         .par_iter()
-        .map(|&index| {
+        .enumerate()
+        .map(|(k, &index)| {
             let clock = std::time::Instant::now();
+            let counter = SimProgress::counter(progress.as_ref(), k);
             let result = match &args.tracking_log {
                 Some(path) => {
                     let path = variant_path(path, &scenario.runs[index].name, index == 0);
-                    simulate_with_log(scenario, index, &options, &path)?
+                    simulate_with_log(scenario, index, &options, &path, counter)?
                 }
-                None => crate::sim::run(scenario, index, &options, &mut crate::sim::NullSink),
+                None => run_one(
+                    scenario,
+                    index,
+                    &options,
+                    &mut crate::sim::NullSink,
+                    counter,
+                ),
             };
             if let Some(why) = &result.stopped {
                 return Err(UserError::Usage(format!(
@@ -1150,14 +1175,17 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
             Ok(run)
         })
         .collect::<Result<Vec<_>, UserError>>()?;
+    drop(progress);
     let report = report::simulate::SimulateReport::new(scenario, seed, reports);
     let rendered = match common.format {
         FormatArg::Text => report.to_text(scenario.start),
         FormatArg::Json => report::to_json(&report),
-        FormatArg::Sarif => report::to_json(&report::sarif::sarif(&report::sarif::from_simulate(
+        FormatArg::Sarif => report::to_json(&report::sarif::of_simulation(
             &report,
             &loaded.source.name,
-        ))),
+            &scenario.runs[0].name,
+            &common.sarif_root(),
+        )),
         FormatArg::Junit => {
             let topologies: Vec<(String, &Topology)> = scenario
                 .runs
@@ -1262,6 +1290,93 @@ fn file_safe(name: &str) -> String {
     }
 }
 
+/// One run, observed by a progress bar when there is one.
+fn run_one(
+    scenario: &crate::model::scenario::Scenario,
+    index: usize,
+    options: &crate::sim::RunOptions,
+    sink: &mut dyn crate::sim::TrackingSink,
+    progress: Option<Arc<AtomicU64>>,
+) -> crate::sim::RunResult {
+    match progress {
+        Some(p) => crate::sim::run_observed(scenario, index, options, sink, p),
+        None => crate::sim::run(scenario, index, options, sink),
+    }
+}
+
+/// A progress bar per run of `simulate`, on a terminal only (not with `--quiet`): each shows
+/// the simulated time reached, polled from the engine's counter five times a second.
+struct SimProgress {
+    counters: Vec<Arc<AtomicU64>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SimProgress {
+    fn new(
+        common: &Common,
+        scenario: &crate::model::scenario::Scenario,
+        runs: &[usize],
+    ) -> Option<SimProgress> {
+        use std::io::IsTerminal as _;
+        if common.quiet || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let multi = indicatif::MultiProgress::new();
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix:>16} [{bar:40}] {percent:>3}% of the simulated time ({eta})",
+        )
+        .ok()?
+        .progress_chars("=> ");
+        let counters: Vec<Arc<AtomicU64>> =
+            runs.iter().map(|_| Arc::new(AtomicU64::new(0))).collect();
+        let bars: Vec<indicatif::ProgressBar> = runs
+            .iter()
+            .map(|&i| {
+                let bar = multi.add(indicatif::ProgressBar::new(scenario.duration.0.max(1)));
+                bar.set_style(style.clone());
+                bar.set_prefix(scenario.runs[i].name.clone());
+                bar
+            })
+            .collect();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let counters = counters.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    for (bar, counter) in bars.iter().zip(&counters) {
+                        bar.set_position(counter.load(Ordering::Relaxed));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                for bar in &bars {
+                    bar.finish_and_clear();
+                }
+            })
+        };
+        Some(SimProgress {
+            counters,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The counter of the `k`-th run of the command.
+    fn counter(this: Option<&SimProgress>, k: usize) -> Option<Arc<AtomicU64>> {
+        this.map(|p| p.counters[k].clone())
+    }
+}
+
+impl Drop for SimProgress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Runs with the tracking log streamed to a temporary file, renamed into place at the end (or
 /// streamed in place into a device or pipe, see [`write_atomically`]).
 fn simulate_with_log(
@@ -1269,6 +1384,7 @@ fn simulate_with_log(
     index: usize,
     options: &crate::sim::RunOptions,
     path: &Path,
+    progress: Option<Arc<AtomicU64>>,
 ) -> Result<crate::sim::RunResult, UserError> {
     let fail = |e: &dyn std::fmt::Display| UserError::Write {
         path: path.display().to_string(),
@@ -1278,7 +1394,7 @@ fn simulate_with_log(
         OutputTarget::InPlace(file) => {
             let mut sink =
                 report::tracking::TrackingCsv::new(std::io::BufWriter::new(file), scenario.start);
-            let result = crate::sim::run(scenario, index, options, &mut sink);
+            let result = run_one(scenario, index, options, &mut sink, progress);
             sink.finish().map_err(|e| fail(&e))?;
             return Ok(result);
         }
@@ -1288,7 +1404,7 @@ fn simulate_with_log(
     let _guard = TempGuard::register(file.path());
     let writer = std::io::BufWriter::new(file.as_file().try_clone().map_err(|e| fail(&e))?);
     let mut sink = report::tracking::TrackingCsv::new(writer, scenario.start);
-    let result = crate::sim::run(scenario, index, options, &mut sink);
+    let result = run_one(scenario, index, options, &mut sink, progress);
     if result.stopped.is_some() {
         // The caller refuses the run; the temporary log is removed with `file`.
         return Ok(result);
@@ -1333,7 +1449,7 @@ fn parse_shard(text: &str) -> Result<crate::check::Shard, UserError> {
 }
 
 /// A progress bar on stderr, only when stderr is a terminal and output is not quiet.
-fn progress_bar(common: &Common, total: u64) -> Option<indicatif::ProgressBar> {
+fn progress_bar(common: &Common, total: u64, what: &str) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal as _;
     if common.quiet || !std::io::stderr().is_terminal() {
         return None;
@@ -1344,7 +1460,7 @@ fn progress_bar(common: &Common, total: u64) -> Option<indicatif::ProgressBar> {
     {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_prefix("checking");
+    bar.set_prefix(what.to_owned());
     Some(bar)
 }
 
@@ -1370,7 +1486,11 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
             args.failures
         ));
     }
-    let bar = progress_bar(common, crate::check::unit_count(&topology, shard));
+    let bar = progress_bar(
+        common,
+        crate::check::unit_count(&topology, shard),
+        "checking",
+    );
     let result = crate::check::check(&topology, &options, &|done| {
         if let Some(b) = &bar {
             b.set_position(done);
@@ -1388,16 +1508,34 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
     // shard with fixes runs the whole check once more and takes its exposures' fixes from it:
     // `merge` then gives exactly the unsharded report, fixes included (issue 16). The fix
     // re-checks are not split between shards.
+    // The fix phase has its own bar: each fix is a whole re-check, and it can take longer
+    // than the check (issue 16).
+    let fixes_of = |result: &crate::check::CheckResult, options: &crate::check::CheckOptions| {
+        let bar = progress_bar(
+            common,
+            crate::check::exposures_to_fix(result),
+            "re-checking fixes",
+        );
+        let fixes = crate::check::verified_fixes_observed(&topology, options, result, &|done| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        });
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        fixes
+    };
     let fixes = match (args.no_fixes, shard) {
         (true, _) => crate::check::VerifiedFixes::default(),
-        (false, None) => crate::check::verified_fixes(&topology, &options, &result),
+        (false, None) => fixes_of(&result, &options),
         (false, Some(_)) => {
             let whole_options = crate::check::CheckOptions {
                 shard: None,
                 ..options.clone()
             };
             let whole = crate::check::check(&topology, &whole_options, &|_| {});
-            let whole_fixes = crate::check::verified_fixes(&topology, &whole_options, &whole);
+            let whole_fixes = fixes_of(&whole, &whole_options);
             crate::check::for_shard(&whole, &whole_fixes, &result)
         }
     };
@@ -1419,9 +1557,10 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
     let rendered = match common.format {
         FormatArg::Text => report.to_text(),
         FormatArg::Json => report::to_json(&report),
-        FormatArg::Sarif => {
-            report::to_json(&report::sarif::sarif(&report::sarif::from_check(&report)))
-        }
+        FormatArg::Sarif => report::to_json(&report::sarif::sarif(
+            &report::sarif::from_check(&report),
+            &common.sarif_root(),
+        )),
         FormatArg::Junit => {
             report::junit::from_check(&report, &topology, common.fail_on.severity())
         }
@@ -1932,10 +2071,12 @@ pub fn shipped_reports(dir: &Path) -> Result<Vec<(String, String)>, UserError> {
         out.push((format!("{stem}.json"), report::to_json(&report)));
         out.push((
             format!("{stem}.sarif"),
-            report::to_json(&report::sarif::sarif(&report::sarif::from_simulate(
+            report::to_json(&report::sarif::of_simulation(
                 &report,
                 &loaded.source.name,
-            ))),
+                &scenario.runs[0].name,
+                &report::sarif::SarifRoot::new(None),
+            )),
         ));
         out.push((
             format!("{stem}.md"),

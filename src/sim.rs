@@ -14,7 +14,7 @@ mod traffic;
 
 pub use engine::{
     Delivered, FINDINGS_KEPT_PER_GROUP, RecipientOutcome, RecipientState, RunOptions, RunResult,
-    SimFinding, Stats, Summary, run, run_bounded,
+    SimFinding, Stats, Summary, run, run_bounded, run_observed,
 };
 pub use event_queue::EventQueue;
 pub use schedule::retry_delay;

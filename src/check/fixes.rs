@@ -66,7 +66,28 @@ pub fn verified_fixes(
     options: &CheckOptions,
     baseline: &CheckResult,
 ) -> VerifiedFixes {
+    verified_fixes_observed(topology, options, baseline, &|_| {})
+}
+
+/// How many exposures [`verified_fixes`] looks at: those with no failure.
+pub fn exposures_to_fix(baseline: &CheckResult) -> u64 {
+    baseline
+        .exposures
+        .iter()
+        .filter(|e| e.failure_set.is_empty())
+        .count() as u64
+}
+
+/// [`verified_fixes`], calling `progress` with the number of exposures done (of
+/// [`exposures_to_fix`]) after each, for a progress bar.
+pub fn verified_fixes_observed(
+    topology: &Topology,
+    options: &CheckOptions,
+    baseline: &CheckResult,
+    progress: &dyn Fn(u64),
+) -> VerifiedFixes {
     let before = &baseline.exposures;
+    let mut done = 0;
     let deliverable_before = deliverable(topology, options);
     // Each candidate is re-checked once, however many exposures propose it.
     let mut rechecked: BTreeMap<String, bool> = BTreeMap::new();
@@ -107,6 +128,8 @@ pub fn verified_fixes(
         if !good.is_empty() {
             out.by_exposure.insert(i, good);
         }
+        done += 1;
+        progress(done);
     }
     out
 }

@@ -17,6 +17,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::FxHashMap as HashMap;
 use smallvec::SmallVec;
@@ -439,6 +441,8 @@ struct Engine<'a, 's> {
     result: RunResult,
     /// The bound on events of this run ([`run_bounded`]).
     max_events: u64,
+    /// Where [`run_observed`] publishes the simulated time reached (ms), for a progress bar.
+    progress: Option<Arc<AtomicU64>>,
 }
 
 /// Runs one variant (`runs[variant]`) of a scenario to its end.
@@ -459,6 +463,30 @@ pub fn run_bounded(
     options: &RunOptions,
     sink: &mut dyn TrackingSink,
     max_events: u64,
+) -> RunResult {
+    run_inner(scenario, variant, options, sink, max_events, None)
+}
+
+/// [`run`], publishing the simulated time it has reached (ms since the start) into `progress`
+/// every 65,536 events and at the end, for a progress bar; the output is [`run`]'s, byte for
+/// byte.
+pub fn run_observed(
+    scenario: &Scenario,
+    variant: usize,
+    options: &RunOptions,
+    sink: &mut dyn TrackingSink,
+    progress: Arc<AtomicU64>,
+) -> RunResult {
+    run_inner(scenario, variant, options, sink, MAX_EVENTS, Some(progress))
+}
+
+fn run_inner(
+    scenario: &Scenario,
+    variant: usize,
+    options: &RunOptions,
+    sink: &mut dyn TrackingSink,
+    max_events: u64,
+    progress: Option<Arc<AtomicU64>>,
 ) -> RunResult {
     let run = &scenario.runs[variant];
     let topology = run.topology.clone();
@@ -516,6 +544,7 @@ pub fn run_bounded(
     route_rng.set_stream(2);
     let mut engine = Engine {
         max_events,
+        progress,
         scenario,
         result: RunResult {
             variant: run.name.clone(),
@@ -624,6 +653,11 @@ impl Engine<'_, '_> {
                 ));
                 break;
             }
+            if self.result.stats.events.trailing_zeros() >= 16
+                && let Some(p) = &self.progress
+            {
+                p.store(time, Ordering::Relaxed);
+            }
             self.dispatch(event);
             self.result.stats.peak_in_flight = self.result.stats.peak_in_flight.max(self.msgs.live);
             self.result.stats.peak_items = self.result.stats.peak_items.max(self.items.live);
@@ -632,6 +666,9 @@ impl Engine<'_, '_> {
                 .stats
                 .peak_queue_len
                 .max(self.events.len() as u64);
+        }
+        if let Some(p) = &self.progress {
+            p.store(end, Ordering::Relaxed);
         }
     }
 

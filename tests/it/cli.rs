@@ -546,3 +546,58 @@ fn sarif_is_written_for_input_that_does_not_load() {
             .is_empty()
     );
 }
+
+/// Long runs are not silent (issue 16): on a terminal, `check` shows a bar through the check
+/// and another through the fix re-checks, and `simulate` one per run over the simulated time;
+/// the reports are byte for byte those of a run without a terminal. Run under `script`, which
+/// gives the command a terminal (util-linux; skipped where it is missing).
+#[cfg(target_os = "linux")]
+#[test]
+fn long_runs_show_progress_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("tlsflow");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for (args, bars) in [
+        (
+            "check scenarios/topologies/hub-site-chain.yaml --failures 1 --at 2026-06-01T00:00:00Z",
+            &["checking [", "re-checking fixes ["][..],
+        ),
+        (
+            "simulate scenarios/busy-week.yaml --all-variants",
+            &["% of the simulated time"],
+        ),
+    ] {
+        let on_terminal = dir.path().join("terminal.txt");
+        let out = std::process::Command::new("script")
+            .args(["-qec"])
+            .arg(format!(
+                "'{}' {args} --fail-on never > '{}'",
+                bin.display(),
+                on_terminal.display()
+            ))
+            .arg("/dev/null")
+            .current_dir(repo(""))
+            .output()
+            .expect("script runs");
+        let terminal = String::from_utf8_lossy(&out.stdout);
+        for bar in bars {
+            assert!(terminal.contains(bar), "{args}: no `{bar}` in {terminal:?}");
+        }
+        let plain = tlsflow()
+            .args(args.split(' '))
+            .args(["--fail-on", "never"])
+            .output()
+            .expect("runs");
+        assert_eq!(
+            std::fs::read(&on_terminal).expect("the report"),
+            plain.stdout,
+            "{args}: the same report"
+        );
+    }
+}

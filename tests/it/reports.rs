@@ -21,12 +21,179 @@ const DEMO: &str = "scenarios/seed-cross-site-tls-loss.yaml";
 const TOPOLOGY: &str = "scenarios/topologies/contoso-cross-site.yaml";
 const AT: &str = "2026-06-01T00:00:00Z";
 
+/// The official OASIS SARIF 2.1.0 schema (`tests/data/sarif/PROVENANCE.md`), compiled once.
+fn sarif_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = std::fs::read_to_string(repo("tests/data/sarif/sarif-schema-2.1.0.json"))
+            .expect("the SARIF schema");
+        // The official schema's own `run.language` pattern has an unbalanced `]`, which fails
+        // its meta-schema's `regex` format: that one pattern is mended here, in memory (the
+        // file stays byte for byte the official one). Every format is then checked (uri,
+        // uri-reference, date-time, ...).
+        let broken = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+        assert!(text.contains(broken), "the known erratum");
+        let text = text.replace(broken, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#);
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        jsonschema::draft7::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("the SARIF schema compiles")
+    })
+}
+
+/// Valid against the official SARIF 2.1.0 schema and the `serde-sarif` model; returns the JSON.
 fn sarif_is_valid(text: &str) -> serde_json::Value {
+    let value: serde_json::Value = serde_json::from_str(text).expect("JSON");
+    let errors: Vec<String> = sarif_schema()
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not valid SARIF 2.1.0:\n{}",
+        errors.join("\n")
+    );
     let typed: serde_sarif::sarif::Sarif =
         serde_json::from_str(text).expect("deserialises into the SARIF 2.1.0 model");
-    let value = serde_json::to_value(&typed).expect("round trip");
-    assert_eq!(value["version"], "2.1.0");
-    serde_json::from_str(text).expect("JSON")
+    let round = serde_json::to_value(&typed).expect("round trip");
+    assert_eq!(round["version"], "2.1.0");
+    value
+}
+
+/// Code scanning (issue 16): every SARIF log tlsflow ships or writes — the shipped reports,
+/// check, validate, a simulation with variants, input that does not load — is valid against
+/// the official schema; URIs are relative to %SRCROOT%, percent-encoded, with forward slashes;
+/// each security rule carries `security-severity` and the `security` tag (TLS001 High); a
+/// what-if variant's findings are left out, and named.
+#[test]
+fn every_sarif_log_is_valid_and_ready_for_code_scanning() {
+    let mut logs = Vec::new();
+    for entry in std::fs::read_dir(repo("reports")).expect("reports") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "sarif") {
+            logs.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).expect("readable"),
+            ));
+        }
+    }
+    assert!(logs.len() >= 5, "{}", logs.len());
+    for args in [
+        &["check", TOPOLOGY, "--failures", "1", "--at", AT][..],
+        &["validate", "scenarios/topologies/hub-site-chain.yaml"],
+        &["simulate", DEMO, "--all-variants"],
+        &[
+            "validate",
+            "tests/data/invalid/cfg002-unknown-key-hubb.yaml",
+        ],
+        &[
+            "check",
+            "tests/data/invalid/cfg005-unknown-mailbox-server.yaml",
+        ],
+    ] {
+        let (_, text) = tlsflow(&[args, &["--format", "sarif"]].concat());
+        logs.push((args.join(" "), text));
+    }
+    for (name, text) in &logs {
+        let sarif = sarif_is_valid(text);
+        let run = &sarif["runs"][0];
+        assert!(run["originalUriBaseIds"]["%SRCROOT%"].is_object(), "{name}");
+        for result in run["results"].as_array().expect("results") {
+            let location = &result["locations"][0]["physicalLocation"]["artifactLocation"];
+            let uri = location["uri"].as_str().expect("a uri");
+            assert_eq!(location["uriBaseId"], "%SRCROOT%", "{name}: {uri}");
+            assert!(
+                !uri.starts_with('/') && !uri.contains('\\') && !uri.contains(' '),
+                "{name}: {uri}"
+            );
+        }
+        for rule in run["tool"]["driver"]["rules"].as_array().expect("rules") {
+            let tags = rule["properties"]["tags"].as_array().expect("tags");
+            let security = tags.iter().any(|t| t == "security");
+            let severity = rule["properties"]["security-severity"].as_str();
+            assert_eq!(security, severity.is_some(), "{name}: {rule}");
+            if rule["id"] == "TLS001" {
+                let high: f64 = severity
+                    .expect("TLS001 is a security alert")
+                    .parse()
+                    .expect("a number");
+                assert!(
+                    (7.0..9.0).contains(&high),
+                    "{name}: TLS001 is High, not {high}"
+                );
+            }
+        }
+    }
+    // The demo's variants are what-ifs: only the baseline's findings are alerts.
+    let (_, text) = tlsflow(&["simulate", DEMO, "--all-variants", "--format", "sarif"]);
+    let sarif = sarif_is_valid(&text);
+    let left_out = sarif["runs"][0]["properties"]["variantsLeftOut"]
+        .as_array()
+        .expect("the variants left out");
+    assert!(!left_out.is_empty());
+    for result in sarif["runs"][0]["results"].as_array().expect("results") {
+        let message = result["message"]["text"].as_str().expect("a message");
+        assert!(
+            left_out.iter().all(|v| !message.starts_with(&format!("variant {}:", v.as_str().expect("a name")))),
+            "{message}"
+        );
+    }
+}
+
+/// `--sarif-root`: a path with a space, `#` and a non-ASCII letter is percent-encoded under
+/// the named root, and the root's own URI is written; outside it, an absolute `file:` URI.
+#[test]
+fn sarif_uris_are_relative_and_encoded() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let folder = dir.path().join("a b#c");
+    std::fs::create_dir(&folder).expect("a folder");
+    let file = folder.join("t é.yaml");
+    std::fs::copy(repo(TOPOLOGY), &file).expect("copied");
+    let file_text = file.to_str().expect("utf-8");
+    let root = dir.path().to_str().expect("utf-8");
+    let (_, text) = tlsflow(&[
+        "check",
+        file_text,
+        "--no-fixes",
+        "--at",
+        AT,
+        "--format",
+        "sarif",
+        "--sarif-root",
+        root,
+    ]);
+    let sarif = sarif_is_valid(&text);
+    let run = &sarif["runs"][0];
+    let location = &run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(location["uri"], "a%20b%23c/t%20%C3%A9.yaml", "{location}");
+    assert_eq!(location["uriBaseId"], "%SRCROOT%");
+    let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .expect("the root's URI");
+    assert!(
+        base.starts_with("file:///") && base.ends_with('/'),
+        "{base}"
+    );
+    let (_, text) = tlsflow(&[
+        "check",
+        file_text,
+        "--no-fixes",
+        "--at",
+        AT,
+        "--format",
+        "sarif",
+        "--sarif-root",
+        "tests",
+    ]);
+    let sarif = sarif_is_valid(&text);
+    let uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        .as_str()
+        .expect("a uri");
+    assert!(
+        uri.starts_with("file:///") && uri.ends_with("a%20b%23c/t%20%C3%A9.yaml"),
+        "{uri}"
+    );
 }
 
 #[test]
