@@ -35,8 +35,14 @@ struct Cli {
 
 #[derive(Debug, clap::Args)]
 struct Common {
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Text)]
+    /// Output format; each command lists the ones it writes at the end of its help.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = FormatArg::Text,
+        hide_possible_values = true
+    )]
     format: FormatArg,
     /// Write the output to this file (atomically: a temporary file, then a rename).
     #[arg(long, global = true, value_name = "PATH")]
@@ -63,12 +69,14 @@ impl Common {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Load topology files; print every diagnostic and the configuration warnings.
+    #[command(after_help = "Formats (--format): text, json, sarif.")]
     Validate {
         /// Topology files (YAML, docs/evidence.md#topology-format).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
     /// Explain the route and the TLS fate of one message, hop by hop, without running time.
+    #[command(after_help = "Formats (--format): text, json.")]
     Route {
         /// The topology file.
         #[arg(value_name = "TOPOLOGY")]
@@ -97,19 +105,26 @@ enum Command {
         profile: Option<String>,
     },
     /// Run the discrete-event simulation of a scenario; report outcomes and violations.
+    #[command(
+        after_help = "Formats (--format): text, json, markdown, html, sarif, junit (with --replications: text, json)."
+    )]
     Simulate(SimulateArgs),
     /// Exhaustive analysis: every origin x recipient domain x requirement x set of up to K failed
     /// components; the minimal failure sets that expose required mail, with re-checked fixes.
+    #[command(after_help = "Formats (--format): text, json, markdown, html, sarif, junit.")]
     Check(CheckArgs),
     /// Compare the exposures of two topologies, or of a scenario's baseline and one variant.
+    #[command(after_help = "Formats (--format): text, json.")]
     Diff(DiffArgs),
     /// The documentation of a finding code: what it detects, why it matters, an example, the fix.
+    #[command(after_help = "Formats (--format): text, markdown, json.")]
     Explain {
         /// A code such as TLS001, DLV002 or CFG012.
         #[arg(value_name = "CODE")]
         code: String,
     },
     /// Draw a topology: `--format dot` (the default), `mermaid` or `svg`.
+    #[command(after_help = "Formats (--format): dot (the default), mermaid, svg.")]
     Graph {
         /// The topology file.
         #[arg(value_name = "TOPOLOGY")]
@@ -124,12 +139,14 @@ enum Command {
         at: Option<String>,
     },
     /// The JSON Schema of the topology or the scenario format, for editors.
+    #[command(after_help = "Formats (--format): json (the only one).")]
     Schema {
         /// Which format.
         #[arg(long, value_enum, default_value_t = SchemaKind::Topology)]
         kind: SchemaKind,
     },
     /// Regenerate the reports of every shipped scenario (Markdown, HTML, SARIF, JSON).
+    #[command(after_help = "Formats (--format): text (the reports are written in every format).")]
     Reports {
         /// The scenarios directory.
         #[arg(long, default_value = "scenarios")]
@@ -140,13 +157,16 @@ enum Command {
     },
     /// Write a synthetic organisation and a scenario of any size, for benchmarks and scale
     /// tests: `--out DIR` gets DIR/topology.yaml and DIR/scenario.yaml (seeded, deterministic).
+    #[command(after_help = "Formats (--format): text.")]
     Generate(GenerateArgs),
     /// Build a topology from an export of a real organisation; `--out` names the YAML file.
+    #[command(after_help = "Formats (--format): text (the topology YAML).")]
     Import {
         #[command(subcommand)]
         source: ImportSource,
     },
     /// Join the JSON reports of `check --shard i/n` into the report one run gives.
+    #[command(after_help = "Formats (--format): text, json.")]
     Merge {
         /// The shards' JSON reports.
         #[arg(required = true, value_name = "JSON")]
@@ -154,6 +174,7 @@ enum Command {
     },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish); see the README
     /// for where each shell reads it.
+    #[command(after_help = "Formats (--format): text.")]
     Completions {
         /// The shell.
         #[arg(value_enum)]
@@ -161,6 +182,7 @@ enum Command {
     },
     /// Print the man page of tlsflow (roff); `--dir DIR` writes tlsflow.1 and one page per
     /// command (tlsflow-check.1, ...) into DIR.
+    #[command(after_help = "Formats (--format): text (roff).")]
     Man {
         /// Write every page into this directory instead of printing tlsflow.1.
         #[arg(long, value_name = "DIR")]
@@ -650,6 +672,7 @@ fn run_route(common: &Common, args: &RouteArgs) -> Result<Exit, UserError> {
     let report = report::route_report(&topology, &explanations);
     output(
         common,
+        "route",
         &report,
         report::RouteReport::to_text,
         report.max_severity(),
@@ -1661,6 +1684,7 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
     );
     output(
         common,
+        "diff",
         &diff,
         report::diff::DiffReport::to_text,
         diff.worse(),
@@ -1786,6 +1810,7 @@ fn run_replications(
     let worst = report.max_severity();
     output(
         common,
+        "simulate --replications",
         &report,
         report::replications::ReplicationReport::to_text,
         worst,
@@ -1830,6 +1855,7 @@ fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
             report::replications::merge(&reports).map_err(|e| UserError::Usage(e.to_string()))?;
         return output(
             common,
+            "merge",
             &merged,
             report::replications::ReplicationReport::to_text,
             merged.max_severity(),
@@ -1847,6 +1873,7 @@ fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
     let merged = report::diff::merge(&reports).map_err(|e| UserError::Usage(e.to_string()))?;
     output(
         common,
+        "merge",
         &merged,
         report::check::CheckReport::to_text,
         merged.max_severity(),
@@ -1857,6 +1884,7 @@ fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
 /// the exit code (SPEC §2).
 fn output<R: serde::Serialize>(
     common: &Common,
+    command: &str,
     report: &R,
     text: impl FnOnce(&R) -> String,
     worst: Option<Severity>,
@@ -1864,7 +1892,7 @@ fn output<R: serde::Serialize>(
     let rendered = match common.format {
         FormatArg::Text => text(report),
         FormatArg::Json => report::to_json(report),
-        other => return Err(unsupported(other, "this command", "text or json")),
+        other => return Err(unsupported(other, command, "text or json")),
     };
     emit_rendered(common, &rendered, worst)
 }

@@ -270,8 +270,82 @@ pub fn topology_from_source(source: SourceFile) -> Result<Loaded, LoadFailure> {
             source,
         }),
         Err(diagnostics) => Err(LoadFailure {
-            diagnostics,
+            diagnostics: wrong_kind(&source, FileKind::Topology).map_or(diagnostics, |d| vec![d]),
             source: Some(source),
         }),
     }
+}
+
+/// The two kinds of input file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Topology,
+    Scenario,
+}
+
+/// Top-level keys only a topology has, and only a scenario has.
+const TOPOLOGY_KEYS: [&str; 8] = [
+    "organization",
+    "sites",
+    "site_links",
+    "servers",
+    "send_connectors",
+    "transport_rules",
+    "external_domains",
+    "accepted_domains",
+];
+const SCENARIO_KEYS: [&str; 6] = [
+    "topology", "workload", "messages", "start", "duration", "variants",
+];
+
+/// The kind a file's top-level keys say it is, with the first such key's line; `None` when
+/// they say neither (or both).
+fn kind_of(text: &str) -> Option<(FileKind, u64, String)> {
+    let top = |keys: &[&str]| {
+        text.lines().enumerate().find_map(|(i, l)| {
+            let key = l.split(':').next()?;
+            (keys.contains(&key) && l[key.len()..].starts_with(':'))
+                .then(|| (i as u64 + 1, key.to_owned()))
+        })
+    };
+    match (top(&TOPOLOGY_KEYS), top(&SCENARIO_KEYS)) {
+        (Some((line, key)), None) => Some((FileKind::Topology, line, key)),
+        (None, Some((line, key))) => Some((FileKind::Scenario, line, key)),
+        _ => None,
+    }
+}
+
+/// When a file that did not load as `expected` is plainly the other kind, the one diagnostic
+/// worth reading: which kind it is, and which command reads it (issue 16). The shape errors
+/// it would get instead ("unknown key `organization`") say nothing useful.
+pub(crate) fn wrong_kind(source: &SourceFile, expected: FileKind) -> Option<Diagnostic> {
+    let (kind, line, key) = kind_of(&source.text)?;
+    if kind == expected {
+        return None;
+    }
+    let message = match kind {
+        FileKind::Topology => format!(
+            "this is a topology file (it has `{key}`), not a scenario: `tlsflow simulate` reads a scenario, a file that names its topology (`topology: my-org.yaml`), a `start`, a `duration` and its traffic (`tlsflow schema --kind scenario`)"
+        ),
+        FileKind::Scenario => format!(
+            "this is a scenario file (it has `{key}`), not a topology: `tlsflow simulate` reads it; `check`, `route` and `graph` read a topology, such as the one its `topology:` names"
+        ),
+    };
+    Some(
+        Diagnostic::new(
+            Code::Cfg002,
+            &source.name,
+            yaml::Pos {
+                line,
+                column: 1,
+                byte: None,
+            },
+            key,
+            message,
+        )
+        .hint(match kind {
+            FileKind::Topology => "check a topology with `tlsflow check FILE`; simulate it by writing a scenario that names it",
+            FileKind::Scenario => "simulate it with `tlsflow simulate FILE`, or check the topology it names",
+        }),
+    )
 }

@@ -468,8 +468,17 @@ pub fn scenario_with_topology(
         diagnostics,
         source: Some(source.clone()),
     };
-    let raw: RawScenario = yaml::parse(&source.text)
-        .map_err(|e| fail(vec![validate::yaml_error(&source, &e)], &source))?;
+    let raw: RawScenario = yaml::parse(&source.text).map_err(|e| {
+        let diagnostics = match super::wrong_kind(&source, super::FileKind::Scenario) {
+            Some(d) => vec![d],
+            None => validate::shape_errors(
+                &source,
+                validate::yaml_error(&source, &e),
+                &super::schema::scenario_schema(),
+            ),
+        };
+        fail(diagnostics, &source)
+    })?;
     let mut v = Checker {
         file: source.name.clone(),
         diags: Vec::new(),

@@ -38,8 +38,114 @@ pub(super) fn topology(
             "the file is empty: a topology starts with `format: 1`",
         )]);
     }
-    let raw: RawTopology = yaml::parse(&source.text).map_err(|e| vec![yaml_error(source, &e)])?;
+    let raw: RawTopology = yaml::parse(&source.text).map_err(|e| {
+        let first = yaml_error(source, &e);
+        shape_errors(source, first, &super::schema::topology_schema())
+    })?;
     raw_topology(source, raw, &[])
+}
+
+/// How many shape errors one run reports at most, beyond the first.
+const MAX_SHAPE_ERRORS: usize = 100;
+
+/// Every shape error of a file whose typed parse stopped at `first` (a CFG002): the file is
+/// checked against `schema` (what `tlsflow schema` prints, generated from the same types), so
+/// that a hand-written file is fixed in one round rather than one error per run (issue 16).
+/// `first`, the parser's own verdict, always stays; the schema's errors at other places are
+/// added, in file order.
+pub(super) fn shape_errors(
+    source: &SourceFile,
+    first: Diagnostic,
+    schema: &serde_json::Value,
+) -> Vec<Diagnostic> {
+    if first.code != Code::Cfg002 {
+        return vec![first];
+    }
+    let Some(tree) = yaml::json_tree(&source.text) else {
+        return vec![first];
+    };
+    let Ok(validator) = jsonschema::draft202012::new(schema) else {
+        return vec![first];
+    };
+    // One diagnostic per place; a missing key is said at its mapping, once per key.
+    let place = |path: &str, message: &str| {
+        if message.starts_with("missing key") {
+            format!("{path}#{message}")
+        } else {
+            path.to_owned()
+        }
+    };
+    let mut seen = std::collections::BTreeSet::from([place(&first.yaml_path, &first.message)]);
+    let mut out = vec![first];
+    for error in validator.iter_errors(&tree.value) {
+        let pointer = error.instance_path().to_string();
+        let mut found = Vec::new();
+        match error.kind() {
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }
+            | jsonschema::error::ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                for key in unexpected {
+                    let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                    found.push((
+                        tree.keys.get(&child).copied(),
+                        child,
+                        format!("unknown key `{key}`"),
+                    ));
+                }
+            }
+            jsonschema::error::ValidationErrorKind::Required { property } => {
+                let name = property
+                    .as_str()
+                    .map_or_else(|| property.to_string(), str::to_owned);
+                found.push((
+                    tree.keys
+                        .get(&pointer)
+                        .or_else(|| tree.values.get(&pointer))
+                        .copied(),
+                    pointer.clone(),
+                    format!("missing key `{name}`"),
+                ));
+            }
+            _ => found.push((
+                tree.values.get(&pointer).copied(),
+                pointer.clone(),
+                crate::model::printable(&error.to_string()).into_owned(),
+            )),
+        }
+        for (at, pointer, message) in found {
+            let path = pointer_to_path(&pointer);
+            if !seen.insert(place(&path, &message)) || out.len() > MAX_SHAPE_ERRORS {
+                continue;
+            }
+            out.push(Diagnostic::new(
+                Code::Cfg002,
+                &source.name,
+                at.unwrap_or_default(),
+                path,
+                message,
+            ));
+        }
+    }
+    out.sort_by_key(|d| (d.line, d.column));
+    out
+}
+
+/// `/sites/0/hubb` as a YAML path: `sites[0].hubb`.
+fn pointer_to_path(pointer: &str) -> String {
+    let mut path = String::new();
+    for part in pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
+            path.push('[');
+            path.push_str(&part);
+            path.push(']');
+        } else {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&part);
+        }
+    }
+    path
 }
 
 /// The diagnostic for a YAML-layer failure: its position, YAML path, code, a message in an

@@ -295,3 +295,118 @@ pub(crate) fn position_of(text: &str, path: &str) -> Option<Pos> {
         .map(|(pos, _)| pos)
         .next_back()
 }
+
+/// A file as generic JSON, with the position of every key and value by JSON pointer: what
+/// schema validation needs to report each shape error where it is (issue 16). `None` when the
+/// text is not even generic YAML.
+pub(crate) struct JsonTree {
+    pub(crate) value: serde_json::Value,
+    /// Where each mapping key is written, by the pointer of its value (`/sites/0/hubb`).
+    pub(crate) keys: std::collections::HashMap<String, Pos>,
+    /// Where each value starts, by its pointer (`` for the document).
+    pub(crate) values: std::collections::HashMap<String, Pos>,
+}
+
+/// A spanned generic YAML value with its scalars kept.
+enum Json {
+    Map(Vec<(Spanned<Key>, Spanned<Json>)>),
+    Seq(Vec<Spanned<Json>>),
+    Value(serde_json::Value),
+}
+
+impl<'de> serde::Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Json;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+                Ok(Json::Value(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+                Ok(Json::Value(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+                Ok(Json::Value(v.into()))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Json, E> {
+                Ok(Json::Value(v.to_string().into()))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<Json, E> {
+                Ok(Json::Value(v.to_string().into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
+                Ok(Json::Value(
+                    serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into),
+                ))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+                Ok(Json::Value(v.into()))
+            }
+            fn visit_unit<E>(self) -> Result<Json, E> {
+                Ok(Json::Value(serde_json::Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<Json, E> {
+                Ok(Json::Value(serde_json::Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Json, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = a.next_element::<Spanned<Json>>()? {
+                    items.push(item);
+                }
+                Ok(Json::Seq(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Json, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = a.next_key::<Spanned<Key>>()? {
+                    let value = a.next_value::<Spanned<Json>>()?;
+                    entries.push((key, value));
+                }
+                Ok(Json::Map(entries))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+pub(crate) fn json_tree(text: &str) -> Option<JsonTree> {
+    let mut options = options();
+    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
+    let root: Spanned<Json> = serde_saphyr::from_str_with_options(text, options).ok()?;
+    let mut tree = JsonTree {
+        value: serde_json::Value::Null,
+        keys: std::collections::HashMap::new(),
+        values: std::collections::HashMap::new(),
+    };
+    tree.value = to_json(&root, "", &mut tree.keys, &mut tree.values);
+    Some(tree)
+}
+
+fn to_json(
+    node: &Spanned<Json>,
+    pointer: &str,
+    keys: &mut std::collections::HashMap<String, Pos>,
+    values: &mut std::collections::HashMap<String, Pos>,
+) -> serde_json::Value {
+    values.insert(pointer.to_owned(), pos(node));
+    match &node.value {
+        Json::Value(v) => v.clone(),
+        Json::Seq(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| to_json(item, &format!("{pointer}/{i}"), keys, values))
+            .collect(),
+        Json::Map(entries) => {
+            let mut map = serde_json::Map::new();
+            for (key, value) in entries {
+                let escaped = key.value.0.replace('~', "~0").replace('/', "~1");
+                let child = format!("{pointer}/{escaped}");
+                keys.insert(child.clone(), pos(key));
+                map.insert(key.value.0.clone(), to_json(value, &child, keys, values));
+            }
+            serde_json::Value::Object(map)
+        }
+    }
+}

@@ -601,3 +601,69 @@ fn long_runs_show_progress_on_a_terminal() {
         );
     }
 }
+
+/// Writing files by hand (issue 16): a topology given to `simulate` is named as one, with the
+/// command that reads it; each command's help lists only the formats it writes, and a refusal
+/// names the command.
+#[test]
+fn the_wrong_kind_of_file_and_format_are_named() {
+    let out = tlsflow()
+        .args(["simulate", "scenarios/topologies/contoso-cross-site.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("this is a topology file (it has `organization`), not a scenario"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unknown key `organization`"), "{stderr}");
+    let out = tlsflow()
+        .args(["check", "scenarios/busy-week.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("this is a scenario file (it has `topology`), not a topology"),
+        "{stderr}"
+    );
+    for (command, listed, absent) in [
+        ("route", "Formats (--format): text, json.", "mermaid"),
+        (
+            "graph",
+            "Formats (--format): dot (the default), mermaid, svg.",
+            "junit",
+        ),
+        ("validate", "Formats (--format): text, json, sarif.", "html"),
+    ] {
+        let help = tlsflow()
+            .args([command, "--help"])
+            .output()
+            .expect("runs")
+            .stdout;
+        let help = String::from_utf8_lossy(&help);
+        assert!(help.contains(listed), "{command}: {help}");
+        assert!(!help.contains(absent), "{command} lists {absent}: {help}");
+    }
+    let out = tlsflow()
+        .args([
+            "route",
+            "scenarios/topologies/contoso-cross-site.yaml",
+            "--from",
+            "alice@contoso.com",
+            "--to",
+            "bob@fabrikam.com",
+            "--format",
+            "mermaid",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--format mermaid is not available for `route`: use text or json"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
