@@ -67,6 +67,12 @@ pub struct Item {
     pub fixes: Vec<FixReport>,
     /// Servers of the path, then the external host (for the diagram).
     pub path: Vec<String>,
+    /// The senders' sites this finding concerns, and its recipient domain (for the matrix of
+    /// origin sites × recipient domains).
+    pub origins: Vec<String>,
+    pub domain: String,
+    /// With nothing failed (today's configuration), as opposed to only under failures.
+    pub today: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -295,6 +301,9 @@ pub fn of_simulation(r: &SimulateReport, files: &[AnalysedFile], fixes: &FixInde
                     .cloned()
                     .unwrap_or_default(),
                 path,
+                origins: vec![site.clone()],
+                domain: domain.clone(),
+                today: true,
             });
         }
         sections.push(Section {
@@ -419,9 +428,12 @@ pub fn of_check(r: &CheckReport, files: &[AnalysedFile]) -> Audit {
                 }),
                 fixes: e.fixes.clone(),
                 path,
+                origins: e.origin_sites.clone(),
+                domain: e.recipient_domain.clone(),
+                today: e.failure_set.is_empty(),
             }
         })
-        .collect();
+        .collect::<Vec<Item>>();
     let mut codes: Vec<Code> = counts.keys().copied().collect();
     codes.sort();
     Audit {

@@ -189,7 +189,7 @@ pub fn check_report(
         conclusion: conclusion(
             topology.profile.declared_name(),
             result.failures_max,
-            exposures.is_empty(),
+            &exposures,
             &caveats,
         ),
         caveats,
@@ -246,7 +246,21 @@ pub fn caveats(topology: &Topology) -> Vec<String> {
     out
 }
 
-pub fn conclusion(profile: &str, k: usize, empty: bool, caveats: &[String]) -> String {
+/// The check's verdict in words. Exposures that need no failure (today's configuration) are
+/// counted apart from those that appear only under failures: "under any single failure" for
+/// 90 exposures of which 81 need none misled (issue 16).
+pub fn conclusion(
+    profile: &str,
+    k: usize,
+    exposures: &[ExposureReport],
+    caveats: &[String],
+) -> String {
+    let empty = exposures.is_empty();
+    let today = exposures
+        .iter()
+        .filter(|e| e.failure_set.is_empty())
+        .count();
+    let later = exposures.len() - today;
     let failures = match k {
         0 => "with no component failed".to_owned(),
         1 => "under any single failure of a server, site, site link or connector".to_owned(),
@@ -266,8 +280,20 @@ pub fn conclusion(profile: &str, k: usize, empty: bool, caveats: &[String]) -> S
             "no exposure: for every origin (sender's site, and the delivery group of a mailbox recipient that moves where the rules run, or none), recipient domain and required level, {failures}, mail that must leave over TLS does \
              (a proof for the modelled behaviour, profile {profile}){caveat}"
         )
+    } else if k == 0 {
+        format!("{today} exposure(s) found {failures} (profile {profile}){caveat}")
+    } else if later == 0 {
+        format!(
+            "{today} exposure(s) found with nothing failed, and none more {failures} (profile {profile}){caveat}"
+        )
+    } else if today == 0 {
+        format!(
+            "no exposure with nothing failed, but {later} {failures} (profile {profile}){caveat}"
+        )
     } else {
-        format!("exposures found {failures} (profile {profile}){caveat}")
+        format!(
+            "{today} exposure(s) found with nothing failed, and {later} more {failures} (profile {profile}){caveat}"
+        )
     }
 }
 
@@ -391,21 +417,8 @@ impl CheckReport {
             }
         }
         out.push('\n');
-        let _ = writeln!(
-            out,
-            "{}",
-            wrap(
-                &format!(
-                    "{}: {} exposure{}",
-                    self.conclusion,
-                    self.exposures.len(),
-                    if self.exposures.len() == 1 { "" } else { "s" }
-                ),
-                0,
-                0,
-                WIDTH
-            )
-        );
+        // The conclusion counts the exposures itself (today's apart from those under failures).
+        let _ = writeln!(out, "{}", wrap(&self.conclusion, 0, 0, WIDTH));
         out
     }
 }

@@ -19,6 +19,121 @@ pub struct Highlight {
     pub external_host: Option<String>,
 }
 
+/// The part of `topology` a finding's path runs through, to draw instead of the whole
+/// organisation (issue 16: from four sites on, the whole diagram hides the violation): the sites
+/// of the path's servers (an Edge counts as its subscribed site), their neighbours over site
+/// links, the servers, links and connectors among them, and the highlight renumbered for that
+/// view. The view is for drawing only: it keeps no mailbox, rule, DAG or external domain.
+/// `None` without a highlighted server.
+pub fn focus(topology: &Topology, highlight: &Highlight) -> Option<(Topology, Highlight)> {
+    let site_of = |s: ServerId| {
+        let server = topology.server(s);
+        server.site.or(server.subscribed_site)
+    };
+    let on_path: std::collections::BTreeSet<SiteId> = highlight
+        .servers
+        .iter()
+        .filter_map(|&s| site_of(s))
+        .collect();
+    if on_path.is_empty() {
+        return None;
+    }
+    let mut keep = on_path.clone();
+    for link in &topology.site_links {
+        if link.sites.iter().any(|s| on_path.contains(s)) {
+            keep.extend(link.sites.iter().copied());
+        }
+    }
+    let mut site_map = vec![None; topology.sites.len()];
+    let mut sites = Vec::new();
+    for (i, site) in topology.sites.iter().enumerate() {
+        if keep.contains(&SiteId::from_index(i)) {
+            site_map[i] = Some(SiteId::from_index(sites.len()));
+            sites.push(site.clone());
+        }
+    }
+    let map_site = |s: Option<SiteId>| s.and_then(|s| site_map[s.index()]);
+    let mut server_map = vec![None; topology.servers.len()];
+    let mut servers = Vec::new();
+    for (i, server) in topology.servers.iter().enumerate() {
+        let site = map_site(server.site);
+        let subscribed = map_site(server.subscribed_site);
+        if site.is_some() || (server.site.is_none() && subscribed.is_some()) {
+            server_map[i] = Some(ServerId::from_index(servers.len()));
+            let mut server = server.clone();
+            server.site = site;
+            server.subscribed_site = subscribed;
+            servers.push(server);
+        }
+    }
+    let site_links: Vec<SiteLink> = topology
+        .site_links
+        .iter()
+        .filter_map(|link| {
+            let sites: Vec<SiteId> = link
+                .sites
+                .iter()
+                .filter_map(|&s| map_site(Some(s)))
+                .collect();
+            (sites.len() >= 2).then(|| SiteLink {
+                sites,
+                ..link.clone()
+            })
+        })
+        .collect();
+    let send_connectors: Vec<SendConnector> = topology
+        .send_connectors
+        .iter()
+        .filter_map(|c| {
+            let source_servers: Vec<ServerId> = c
+                .source_servers
+                .iter()
+                .filter_map(|s| server_map[s.index()])
+                .collect();
+            (!source_servers.is_empty()).then(|| SendConnector {
+                source_servers,
+                ..c.clone()
+            })
+        })
+        .collect();
+    let site_graph = crate::model::SiteGraph::new(
+        &sites.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        &site_links
+            .iter()
+            .map(|l| (l.sites.clone(), l.routing_cost()))
+            .collect::<Vec<_>>(),
+    );
+    let index = crate::model::ServerIndex::new(&servers, sites.len(), &[]);
+    let view = Topology {
+        organization: format!(
+            "{}, the sites of this path and their neighbours",
+            topology.organization
+        ),
+        profile: topology.profile.clone(),
+        accepted_domains: topology.accepted_domains.clone(),
+        sites,
+        site_links,
+        servers,
+        dags: Vec::new(),
+        send_connectors,
+        transport_rules: Vec::new(),
+        transport_config: topology.transport_config.clone(),
+        mailboxes: Vec::new(),
+        external_domains: Vec::new(),
+        site_graph,
+        index,
+    };
+    let highlight = Highlight {
+        servers: highlight
+            .servers
+            .iter()
+            .filter_map(|s| server_map[s.index()])
+            .collect(),
+        external_host: highlight.external_host.clone(),
+    };
+    Some((view, highlight))
+}
+
 /// The red of highlighted paths, shared by every format.
 const RED: &str = "#d62728";
 

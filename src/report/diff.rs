@@ -349,7 +349,7 @@ pub fn merge(reports: &[(String, CheckReport)]) -> Result<CheckReport, MergeErro
         conclusion: conclusion(
             &first.profile,
             first.failures_max,
-            exposures.is_empty(),
+            &exposures,
             &first.caveats,
         ),
         caveats: first.caveats.clone(),

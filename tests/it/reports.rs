@@ -523,3 +523,122 @@ fn schema_command_prints_both_schemas() {
         );
     }
 }
+
+/// The audit of a large organisation (issue 16): on a generated 30-site organisation, the
+/// first diagram is the violation's — only the sites of its path and their neighbours, with
+/// the path in red, before the matrix — and it scales to the page; the matrix of origin sites ×
+/// recipient domains folds sites whose rows read alike; the whole topology is an appendix that
+/// prints on its own page; the banner is red, amber for warnings only, green only with no
+/// finding at warning or above.
+#[test]
+fn html_of_a_large_organisation_shows_the_violation_first() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let out = dir.path().join("g30");
+    let out_text = out.to_str().expect("utf-8");
+    let (code, _) = tlsflow(&[
+        "generate",
+        "--sites",
+        "30",
+        "--servers-per-site",
+        "2",
+        "--mailboxes",
+        "600",
+        "--seed",
+        "7",
+        "--out",
+        out_text,
+    ]);
+    assert_eq!(code, Some(0));
+    let topology = out.join("topology.yaml");
+    let (_, html) = tlsflow(&[
+        "check",
+        topology.to_str().expect("utf-8"),
+        "--failures",
+        "1",
+        "--no-fixes",
+        "--at",
+        AT,
+        "--format",
+        "html",
+    ]);
+    let violation = html
+        .find("Where required mail leaves in clear text")
+        .expect("the violation section");
+    let glance = html.find("At a glance").expect("the matrix");
+    let first_svg = html.find("<svg").expect("a diagram");
+    assert!(
+        violation < first_svg && first_svg < glance,
+        "the violation's diagram comes first"
+    );
+    let focused = &html[first_svg..html[first_svg..].find("</svg>").expect("closed") + first_svg];
+    assert!(focused.contains("#d62728"), "the path is red");
+    assert!(focused.contains("the sites of this path and their neighbours"));
+    let sites: usize = focused
+        .split("AD sites")
+        .next()
+        .and_then(|s| s.trim_end().rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the count of sites drawn");
+    assert!(
+        sites < 30,
+        "a focused view, not the organisation ({sites} sites)"
+    );
+    assert!(
+        html.contains(".diagram svg { max-width: 100%; height: auto;"),
+        "scales to the page"
+    );
+    // Thirty sites that fare alike are one row.
+    let matrix = &html[glance..html[glance..].find("</table>").expect("a table") + glance];
+    let rows = matrix.matches("<tr>").count() - 1;
+    assert!(rows < 30, "{rows} rows: {matrix}");
+    assert!(matrix.contains("sites)"), "{matrix}");
+    let appendix = html
+        .find("Appendix: the whole topology")
+        .expect("the appendix");
+    assert!(
+        html[appendix..].contains("30 AD sites"),
+        "the whole topology is in the appendix"
+    );
+    assert!(html.contains("@media print") && html.contains(".appendix { break-before: page; }"));
+    assert!(html.contains("<p class=\"conclusion\">"), "red for errors");
+
+    // Amber with warnings only: Fabrikam's MX offers STARTTLS, so the lost requirement is
+    // "encrypted by luck" (TLS003), not clear text.
+    let text = std::fs::read_to_string(repo(TOPOLOGY)).expect("the topology");
+    let lucky = dir.path().join("lucky.yaml");
+    std::fs::write(
+        &lucky,
+        text.replacen("starttls: not_offered", "starttls: offered", 1),
+    )
+    .expect("written");
+    let (_, html) = tlsflow(&[
+        "check",
+        lucky.to_str().expect("utf-8"),
+        "--no-fixes",
+        "--at",
+        AT,
+        "--format",
+        "html",
+    ]);
+    assert!(
+        html.contains("TLS003") && !html.contains("sev error"),
+        "warnings only"
+    );
+    assert!(
+        html.contains("<p class=\"conclusion warn\">"),
+        "amber, not green"
+    );
+    let (_, html) = tlsflow(&[
+        "check",
+        "scenarios/topologies/domain-secure-everywhere.yaml",
+        "--no-fixes",
+        "--at",
+        AT,
+        "--format",
+        "html",
+    ]);
+    assert!(
+        html.contains("<p class=\"conclusion ok\">"),
+        "green with no finding"
+    );
+}
