@@ -886,7 +886,7 @@ fn run_man(common: &Common, dir: Option<&Path>) -> Result<Exit, UserError> {
     Ok(Exit::Clean)
 }
 
-/// Writes an output file so that it is whole or absent, never half-written (SPEC §7, issue 15):
+/// Writes an output file so that it is whole or absent, never half-written (docs/evidence.md#limits, issue 15):
 ///
 /// - a regular file (new, or existing) is written to a temporary file beside it, named
 ///   `.tlsflow-*.tmp`, then renamed over it; a symlink is followed and the file it names is
@@ -1881,7 +1881,7 @@ fn run_merge(common: &Common, files: &[PathBuf]) -> Result<Exit, UserError> {
 }
 
 /// Renders a report in the chosen format, prints or writes it, and maps its worst finding to
-/// the exit code (SPEC §2).
+/// the exit code (docs/evidence.md#commands-and-exit-codes).
 fn output<R: serde::Serialize>(
     common: &Common,
     command: &str,
@@ -2132,7 +2132,7 @@ fn readable_by_all(_file: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Colours the severity words of a text report (on a terminal only, SPEC §2).
+/// Colours the severity words of a text report (on a terminal only, docs/evidence.md#commands-and-exit-codes).
 fn colourize(text: &str) -> String {
     use anstyle::{AnsiColor, Style};
     let style = |word: &str| match word {

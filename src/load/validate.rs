@@ -78,6 +78,9 @@ pub(super) fn shape_errors(
     let mut seen = std::collections::BTreeSet::from([place(&first.yaml_path, &first.message)]);
     let mut out = vec![first];
     for error in validator.iter_errors(&tree.value) {
+        if out.len() > MAX_SHAPE_ERRORS {
+            break;
+        }
         let pointer = error.instance_path().to_string();
         let mut found = Vec::new();
         match error.kind() {
@@ -113,7 +116,7 @@ pub(super) fn shape_errors(
         }
         for (at, pointer, message) in found {
             let path = pointer_to_path(&pointer);
-            if !seen.insert(place(&path, &message)) || out.len() > MAX_SHAPE_ERRORS {
+            if !seen.insert(place(&path, &message)) {
                 continue;
             }
             out.push(Diagnostic::new(

@@ -33,7 +33,9 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// What a SARIF consumer (GitHub code scanning) needs to weigh a finding as a security alert:
+/// What a SARIF consumer (GitHub code scanning) needs to weigh a finding as a security alert
+/// (GitHub Docs, "SARIF support for code scanning", reportingDescriptor object:
+/// https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning):
 /// `security-severity` (GitHub: 7.0–8.9 High, 4.0–6.9 Medium, 0.1–3.9 Low) for the codes that
 /// say required mail is or may be unprotected; `None` for configuration and delivery codes.
 fn security_severity(code: Code) -> Option<&'static str> {

@@ -92,12 +92,11 @@ fn every_citation_names_an_anchor_of_the_evidence() {
                 }
                 seen.insert(anchor);
             }
-            // Code comments may cite the project's internal reference; nothing users read may.
+            // Code comments may cite the project's internal reference; nothing users read may:
+            // in src/cli.rs every `///` line counts, as clap turns doc comments into help.
             let comment = rust && line.trim_start().starts_with("//");
-            let clap_help = rust
-                && line.trim_start().starts_with("///")
-                && path.ends_with("src/cli.rs")
-                && line.contains("(YAML");
+            let clap_help =
+                rust && line.trim_start().starts_with("///") && path.ends_with("src/cli.rs");
             if line.contains('§') && (!comment || clap_help) {
                 problems.push(format!(
                     "{}:{}: a section number users cannot follow: {}",
