@@ -86,10 +86,22 @@ fn uri_path(path: &Path) -> String {
             Component::Normal(part) => {
                 out.push(utf8_percent_encode(&part.to_string_lossy(), SEGMENT).to_string());
             }
-            Component::Prefix(prefix) => {
-                // `C:` of a Windows path: the drive letter stays as it is.
-                out.push(prefix.as_os_str().to_string_lossy().replace('\\', "/"));
-            }
+            Component::Prefix(prefix) => match prefix.kind() {
+                // `C:` of a Windows path, also as `canonicalize` writes it (`\\?\C:`).
+                std::path::Prefix::Disk(d) | std::path::Prefix::VerbatimDisk(d) => {
+                    out.push(format!("{}:", char::from(d)));
+                }
+                // A share (`\\server\share`): its parts, as a `file://server/share` path.
+                std::path::Prefix::UNC(server, share)
+                | std::path::Prefix::VerbatimUNC(server, share) => {
+                    for part in [server, share] {
+                        out.push(utf8_percent_encode(&part.to_string_lossy(), SEGMENT).to_string());
+                    }
+                }
+                _ => out.push(
+                    utf8_percent_encode(&prefix.as_os_str().to_string_lossy(), SEGMENT).to_string(),
+                ),
+            },
             Component::ParentDir => out.push("..".to_owned()),
             Component::RootDir | Component::CurDir => {}
         }
