@@ -490,6 +490,7 @@ where
     // load, with the configuration errors as its results (issue 16); the error still exits 2.
     if let Err(UserError::Load { diagnostics, .. }) = &result
         && common.format == FormatArg::Sarif
+        && !diagnostics.is_empty()
     {
         let sarif = report::sarif::sarif(
             &report::sarif::from_diagnostics(diagnostics),
