@@ -165,10 +165,13 @@ pub fn render(a: &Audit, topology: &Topology) -> String {
         }
     }
     out.push_str("<div class=\"appendix\">\n<h2>Appendix: the whole topology</h2>\n");
+    // The appendix's SVG gets its own marker ids: two inline SVGs share one document, and an
+    // id must be unique in it.
     let _ = writeln!(
         out,
         "<div class=\"diagram\">{}</div>\n</div>",
         svg(topology, highlight_of(a, topology).as_ref())
+            .replace("tlsflow-arrow", "tlsflow-appendix-arrow")
     );
     let _ = writeln!(
         out,

@@ -600,6 +600,14 @@ fn html_of_a_large_organisation_shows_the_violation_first() {
         "the whole topology is in the appendix"
     );
     assert!(html.contains("@media print") && html.contains(".appendix { break-before: page; }"));
+    // Two inline SVGs in one document: every id is unique, so each arrow finds its marker.
+    let ids: Vec<&str> = html
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "duplicate ids: {ids:?}");
     assert!(html.contains("<p class=\"conclusion\">"), "red for errors");
 
     // Amber with warnings only: Fabrikam's MX offers STARTTLS, so the lost requirement is
