@@ -135,7 +135,7 @@ fn work_beyond_the_limits_is_refused_before_it_starts() {
     assert!(
         stderr.contains(
             "error[CFG007]: this scenario would submit about 876,000,000,000 messages per run"
-        ) && stderr.contains("more than the 300,000,000 tlsflow simulates in one run"),
+        ) && stderr.contains("more than the 600,000,000 tlsflow simulates in one run"),
         "{stderr}"
     );
     for n in ["1000000000", "18446744073709551615"] {
@@ -160,10 +160,10 @@ fn work_beyond_the_limits_is_refused_before_it_starts() {
         ),
     )
     .expect("written");
-    let (code, _, stderr) = run(&["simulate", "--replications", "20"], &[&dense]);
+    let (code, _, stderr) = run(&["simulate", "--replications", "40"], &[&dense]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("1 variants × 20 runs of about 288,000,000 messages each"),
+        stderr.contains("1 variants × 40 runs of about 288,000,000 messages each"),
         "{stderr}"
     );
 }
