@@ -138,14 +138,6 @@ fn clean_message(raw: &str) -> String {
     }
 }
 
-/// A generic spanned YAML tree, used only to name the YAML path of a position when the typed
-/// parse failed there.
-enum Node {
-    Map(Vec<(Spanned<Key>, Spanned<Node>)>),
-    Seq(Vec<Spanned<Node>>),
-    Scalar,
-}
-
 struct Key(String);
 
 impl<'de> serde::Deserialize<'de> for Key {
@@ -179,99 +171,15 @@ impl<'de> serde::Deserialize<'de> for Key {
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Node {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Node;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("any YAML value")
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_i128<E>(self, _: i128) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_u128<E>(self, _: u128) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_unit<E>(self) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_none<E>(self) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = a.next_element::<Spanned<Node>>()? {
-                    items.push(item);
-                }
-                Ok(Node::Seq(items))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(key) = a.next_key::<Spanned<Key>>()? {
-                    let value = a.next_value::<Spanned<Node>>()?;
-                    entries.push((key, value));
-                }
-                Ok(Node::Map(entries))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// The YAML path (`send_connectors[2].source_servers[0]`) of the innermost key or value that
 /// starts at or before `at`, or `None` when the text is not even generic YAML.
 pub(crate) fn path_at(text: &str, at: Pos) -> Option<String> {
-    let mut options = options();
-    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
-    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options).ok()?;
-    let mut marks = Vec::new();
-    collect(&root.value, "", &mut marks);
-    marks
+    json_tree(text)?
+        .marks
         .into_iter()
         .filter(|(p, _)| (p.line, p.column) <= (at.line, at.column))
         .max_by_key(|(p, path)| (p.line, p.column, path.len()))
         .map(|(_, path)| path)
-}
-
-fn collect(node: &Node, prefix: &str, out: &mut Vec<(Pos, String)>) {
-    match node {
-        Node::Map(entries) => {
-            for (key, value) in entries {
-                let path = if prefix.is_empty() {
-                    key.value.0.clone()
-                } else {
-                    format!("{prefix}.{}", key.value.0)
-                };
-                out.push((pos(key), path.clone()));
-                out.push((pos(value), path.clone()));
-                collect(&value.value, &path, out);
-            }
-        }
-        Node::Seq(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let path = format!("{prefix}[{i}]");
-                out.push((pos(item), path.clone()));
-                collect(&item.value, &path, out);
-            }
-        }
-        Node::Scalar => {}
-    }
 }
 
 /// The position of the node at a YAML path (`servers[0]`; the empty path is the document).
@@ -283,13 +191,9 @@ pub(crate) fn position_of(text: &str, path: &str) -> Option<Pos> {
             byte: None,
         });
     }
-    let mut options = options();
-    options.duplicate_keys = DuplicateKeyPolicy::LastWins;
-    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options).ok()?;
-    let mut marks = Vec::new();
-    collect(&root.value, "", &mut marks);
     // The value's mark follows the key's for mappings; a sequence item has only its own.
-    marks
+    json_tree(text)?
+        .marks
         .into_iter()
         .filter(|(_, p)| p == path)
         .map(|(pos, _)| pos)
@@ -305,6 +209,10 @@ pub(crate) struct JsonTree {
     pub(crate) keys: std::collections::HashMap<String, Pos>,
     /// Where each value starts, by its pointer (`` for the document).
     pub(crate) values: std::collections::HashMap<String, Pos>,
+    /// Every key and value below the document with its YAML path
+    /// (`send_connectors[2].source_servers[0]`), in document order, a mapping's key before its
+    /// value: what names the place of a position, and the position of a place.
+    pub(crate) marks: Vec<(Pos, String)>,
 }
 
 /// A spanned generic YAML value with its scalars kept.
@@ -379,32 +287,54 @@ pub(crate) fn json_tree(text: &str) -> Option<JsonTree> {
         value: serde_json::Value::Null,
         keys: std::collections::HashMap::new(),
         values: std::collections::HashMap::new(),
+        marks: Vec::new(),
     };
-    tree.value = to_json(&root, "", &mut tree.keys, &mut tree.values);
+    tree.value = to_json(&root, "", "", &mut tree);
     Some(tree)
 }
 
+/// `node` as JSON, recording the positions of it and everything below it in `tree`; `pointer`
+/// and `path` name it (both empty for the document).
 fn to_json(
     node: &Spanned<Json>,
     pointer: &str,
-    keys: &mut std::collections::HashMap<String, Pos>,
-    values: &mut std::collections::HashMap<String, Pos>,
+    path: &str,
+    tree: &mut JsonTree,
 ) -> serde_json::Value {
-    values.insert(pointer.to_owned(), pos(node));
+    tree.values.insert(pointer.to_owned(), pos(node));
+    if !pointer.is_empty() {
+        tree.marks.push((pos(node), path.to_owned()));
+    }
     match &node.value {
         Json::Value(v) => v.clone(),
         Json::Seq(items) => items
             .iter()
             .enumerate()
-            .map(|(i, item)| to_json(item, &format!("{pointer}/{i}"), keys, values))
+            .map(|(i, item)| {
+                to_json(
+                    item,
+                    &format!("{pointer}/{i}"),
+                    &format!("{path}[{i}]"),
+                    tree,
+                )
+            })
             .collect(),
         Json::Map(entries) => {
             let mut map = serde_json::Map::new();
             for (key, value) in entries {
                 let escaped = key.value.0.replace('~', "~0").replace('/', "~1");
                 let child = format!("{pointer}/{escaped}");
-                keys.insert(child.clone(), pos(key));
-                map.insert(key.value.0.clone(), to_json(value, &child, keys, values));
+                let child_path = if path.is_empty() {
+                    key.value.0.clone()
+                } else {
+                    format!("{path}.{}", key.value.0)
+                };
+                tree.keys.insert(child.clone(), pos(key));
+                tree.marks.push((pos(key), child_path.clone()));
+                map.insert(
+                    key.value.0.clone(),
+                    to_json(value, &child, &child_path, tree),
+                );
             }
             serde_json::Value::Object(map)
         }
