@@ -663,13 +663,7 @@ impl Validator<'_> {
         }
 
         let site_links = self.site_links(&raw, &site_names);
-        let site_graph = SiteGraph::new(
-            &sites.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-            &site_links
-                .iter()
-                .map(|l| (l.sites.clone(), l.routing_cost()))
-                .collect::<Vec<_>>(),
-        );
+        let site_graph = SiteGraph::of(&sites, &site_links);
         // A site that is misnamed or defined twice would show up as disconnected too: report
         // the cause only.
         if !self.diags.iter().any(|d| {

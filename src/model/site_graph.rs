@@ -57,6 +57,18 @@ impl SitePath {
 type Label = (u64, usize, Vec<u32>);
 
 impl SiteGraph {
+    /// The graph of a topology's sites and site links, each link at the cost Exchange routes
+    /// with (`ExchangeCost`, else the AD cost).
+    pub fn of(sites: &[super::Site], links: &[super::SiteLink]) -> SiteGraph {
+        SiteGraph::new(
+            &sites.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            &links
+                .iter()
+                .map(|l| (l.sites.clone(), l.routing_cost()))
+                .collect::<Vec<_>>(),
+        )
+    }
+
     /// Builds the graph. `links` gives, per link, its sites and routing cost. `site_names` are
     /// used only for the name tie-break.
     pub fn new(site_names: &[String], links: &[(Vec<SiteId>, u32)]) -> SiteGraph {

@@ -96,13 +96,7 @@ pub fn focus(topology: &Topology, highlight: &Highlight) -> Option<(Topology, Hi
             })
         })
         .collect();
-    let site_graph = crate::model::SiteGraph::new(
-        &sites.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-        &site_links
-            .iter()
-            .map(|l| (l.sites.clone(), l.routing_cost()))
-            .collect::<Vec<_>>(),
-    );
+    let site_graph = crate::model::SiteGraph::of(&sites, &site_links);
     let index = crate::model::ServerIndex::new(&servers, sites.len(), &[]);
     let view = Topology {
         organization: format!(
