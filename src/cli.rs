@@ -1342,8 +1342,7 @@ impl SimProgress {
         scenario: &crate::model::scenario::Scenario,
         runs: &[usize],
     ) -> Option<SimProgress> {
-        use std::io::IsTerminal as _;
-        if common.quiet || !std::io::stderr().is_terminal() {
+        if !progress_shown(common) {
             return None;
         }
         let multi = indicatif::MultiProgress::new();
@@ -1473,9 +1472,14 @@ fn parse_shard(text: &str) -> Result<crate::check::Shard, UserError> {
 }
 
 /// A progress bar on stderr, only when stderr is a terminal and output is not quiet.
-fn progress_bar(common: &Common, total: u64, what: &str) -> Option<indicatif::ProgressBar> {
+/// Progress is drawn on a terminal only, and never with `--quiet`.
+fn progress_shown(common: &Common) -> bool {
     use std::io::IsTerminal as _;
-    if common.quiet || !std::io::stderr().is_terminal() {
+    !common.quiet && std::io::stderr().is_terminal()
+}
+
+fn progress_bar(common: &Common, total: u64, what: &str) -> Option<indicatif::ProgressBar> {
+    if !progress_shown(common) {
         return None;
     }
     let bar = indicatif::ProgressBar::new(total);
