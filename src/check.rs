@@ -16,6 +16,7 @@
 //! a component off all these paths cannot change a decision or a connection.
 
 mod fixes;
+mod incremental;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,11 +27,13 @@ use crate::model::{
     SiteId, Timestamp, TlsLevel, Topology,
 };
 use crate::policy::{self, LostAt, Request, Sender};
+use crate::route::reads::{Read, note};
 
 pub use fixes::{
-    Fix, RECHECK_BUDGET, VerifiedFixes, exposures_to_fix, for_shard, verified_fixes,
-    verified_fixes_observed,
+    Fix, Recheck, VerifiedFixes, candidate_copies, exposures_to_fix, for_shard, verified_fixes,
+    verified_fixes_by, verified_fixes_observed,
 };
+pub use incremental::{Forget, Scope, recheck, recheck_forgetting, units_rechecked};
 
 /// Which part of the work this run does (`--shard i/n`, 1-based on the command line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,8 +78,9 @@ pub struct Exposure {
     pub failure_set: Vec<Component>,
     pub connector: Option<ConnectorId>,
     pub lost_at: Option<LostAt>,
-    pub hops: Vec<String>,
-    pub message: String,
+    /// Shared: an exposure is copied to every origin it concerns, and for every fix re-checked.
+    pub hops: std::sync::Arc<[String]>,
+    pub message: std::sync::Arc<str>,
     /// `Some(limit)`: the exposure is of messages larger than `limit` only (a size limit on the
     /// way sends them another way, issue 15); `None`: of messages of any size.
     pub larger_than: Option<Bytes>,
@@ -137,51 +141,104 @@ pub fn check(
     options: &CheckOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> CheckResult {
+    analyse(topology, options, progress).result
+}
+
+/// A check with what each unit found and read: fixes are re-checked from it, one unit at a
+/// time ([`recheck`]).
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    pub result: CheckResult,
+    /// The options as run (K capped at the components).
+    options: CheckOptions,
+    units: Vec<Unit>,
+    /// By unit index: what this run checked (every unit, or the shard's).
+    done: Vec<(usize, UnitResult)>,
+    origins: Vec<Origin>,
+    /// Connector rankings seen from servers, for the fix re-checks.
+    rankings: std::sync::Arc<incremental::Rankings>,
+}
+
+/// What one unit found, and what its routes read of the connectors.
+#[derive(Clone, Debug)]
+struct UnitResult {
+    exposures: Vec<Exposure>,
+    checked: u64,
+    limit: Option<String>,
+    reads: Vec<crate::route::reads::Read>,
+}
+
+/// [`check`], keeping each unit's answer and reads.
+pub fn analyse(
+    topology: &Topology,
+    options: &CheckOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Analysis {
     // No failure set is larger than the components there are: K is capped, so
     // `--failures 18446744073709551615` checks every set once instead of looping forever.
     let components = component_count(topology);
-    let options = &CheckOptions {
+    let options = CheckOptions {
         failures_max: options.failures_max.min(components),
         ..options.clone()
     };
     let units = units(topology, options.no_pruning);
-    let mine: Vec<&Unit> = units
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| options.shard.is_none_or(|s| i % s.count == s.index))
-        .map(|(_, u)| u)
+    let mine: Vec<usize> = (0..units.len())
+        .filter(|i| options.shard.is_none_or(|s| i % s.count == s.index))
         .collect();
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let results: Vec<(&Unit, Vec<Exposure>, u64, Option<String>)> = mine
+    let done_count = std::sync::atomic::AtomicU64::new(0);
+    let done: Vec<(usize, UnitResult)> = mine
         .par_iter()
-        .map(|unit| {
-            let (e, n, limit) = check_unit(topology, unit, options);
-            progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-            (*unit, e, n, limit)
+        .map(|&i| {
+            let result = check_unit(topology, &units[i], &options);
+            progress(done_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+            (i, result)
         })
         .collect();
+    let origins = origins(topology);
+    let result = finish(topology, &options, &units, &done, &origins);
+    Analysis {
+        result,
+        options,
+        units,
+        done,
+        origins,
+        rankings: std::sync::Arc::default(),
+    }
+}
+
+/// The check's answer from each unit's: exposures of one unit covered by a smaller message's
+/// dropped, relabelled per origin, merged.
+fn finish(
+    topology: &Topology,
+    options: &CheckOptions,
+    units: &[Unit],
+    done: &[(usize, UnitResult)],
+    origins: &[Origin],
+) -> CheckResult {
     let mut scenarios_checked = 0;
     let mut limit = None;
     let mut by_unit: BTreeMap<(ServerId, &str, TlsLevel), Vec<Exposure>> = BTreeMap::new();
-    for (unit, e, n, unit_limit) in results {
+    for (i, r) in done {
+        let unit = &units[*i];
         if limit.is_none() {
-            limit = unit_limit;
+            limit.clone_from(&r.limit);
         }
-        scenarios_checked += n;
+        scenarios_checked += r.checked;
         by_unit
             .entry((unit.origin, unit.domain.as_str(), unit.level))
             .or_default()
-            .extend(e);
+            .extend(r.exposures.iter().cloned());
     }
     for exposures in by_unit.values_mut() {
         drop_covered_by_smaller_sizes(exposures);
     }
-    let exposures = origin_exposures(topology, options.failures_max, &units, &by_unit);
+    let exposures = origin_exposures(topology, options.failures_max, units, origins, &by_unit);
+    let exposures = merge_exposures(topology, exposures);
     CheckResult {
         failures_max: options.failures_max,
-        components,
+        components: component_count(topology),
         scenarios_checked,
-        exposures: merge_exposures(topology, exposures),
+        exposures,
         limit,
     }
 }
@@ -298,6 +355,7 @@ fn origin_exposures(
     topology: &Topology,
     failures_max: usize,
     units: &[Unit],
+    origins: &[Origin],
     by_unit: &BTreeMap<(ServerId, &str, TlsLevel), Vec<Exposure>>,
 ) -> Vec<Exposure> {
     // The representative of each origin server's class.
@@ -318,7 +376,7 @@ fn origin_exposures(
         })
         .collect();
     let mut out = Vec::new();
-    for origin in origins(topology) {
+    for origin in origins {
         let tiers = std::iter::once((origin.servers.clone(), Vec::new()))
             .chain(origin.fallbacks.iter().cloned());
         for (servers, down) in tiers {
@@ -516,15 +574,28 @@ pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
             .push(origin);
     }
     let mut out: Vec<Vec<ServerId>> = classes.into_values().collect();
-    // Sourcing servers are targets of their siblings, and so are Front End servers when a
-    // connector proxies through Front End Transport (the only route to a sibling's Front End
-    // service): they stand alone. Without an outbound proxy the Front End role (implicit on
-    // every 15.1+ Mailbox server) changes no route and must not split the classes.
-    let proxied = topology.send_connectors.iter().any(|c| c.frontend_proxy);
+    // Sourcing servers are targets of their siblings, and so are Front End servers in a site
+    // where a source server of a connector proxies through Front End Transport (the proxy is
+    // the sending server's own Front End service or one in its site: the only route to a
+    // sibling's Front End service): they stand alone. Elsewhere the Front End role (implicit
+    // on every 15.1+ Mailbox server) changes no route and must not split the classes; turning
+    // on one connector's proxy splits only its source sites (issue 17: the fix re-check).
+    let mut proxied = vec![false; topology.sites.len()];
+    for c in topology.send_connectors.iter().filter(|c| c.frontend_proxy) {
+        for &s in &c.source_servers {
+            if let Some(site) = topology.server(s).site {
+                proxied[site.index()] = true;
+            }
+        }
+    }
     let mut split = Vec::new();
     for class in out.drain(..) {
         let special = |&s: &ServerId| {
-            (proxied && topology.server(s).has_role(Role::Frontend))
+            (topology.server(s).has_role(Role::Frontend)
+                && topology
+                    .server(s)
+                    .site
+                    .is_some_and(|site| proxied[site.index()]))
                 || topology
                     .send_connectors
                     .iter()
@@ -609,7 +680,19 @@ pub fn rule_can_match(
 /// support, or adding them all would change nothing).
 /// Checks one unit: its exposures, the situations routed, and why it stopped short of
 /// `failures_max` when a bound stopped it.
-fn check_unit(
+fn check_unit(topology: &Topology, unit: &Unit, options: &CheckOptions) -> UnitResult {
+    let ((exposures, checked, limit), reads) =
+        crate::route::reads::recorded(|| search_unit(topology, unit, options));
+    UnitResult {
+        exposures,
+        checked,
+        limit,
+        reads,
+    }
+}
+
+/// [`check_unit`]'s search.
+fn search_unit(
     topology: &Topology,
     unit: &Unit,
     options: &CheckOptions,
@@ -789,12 +872,31 @@ impl UnitCheck<'_> {
                 failure_set: set.to_vec(),
                 connector: e.external.as_ref().map(|(c, _, _)| *c),
                 lost_at: f.lost_at.clone(),
-                hops,
-                message: f.message.replace(&recipient, &format!("mail to {class}")),
+                hops: hops.into(),
+                message: f
+                    .message
+                    .replace(&recipient, &format!("mail to {class}"))
+                    .into(),
                 larger_than: unit.size.0.checked_sub(1).map(Bytes),
             });
         }
-        support(topology, &e, &faults)
+        // What the explanation read of the connectors beyond routing (which notes its own
+        // reads): the settings of every connector on the route, and what the support reads.
+        let on_route = e
+            .route
+            .hops
+            .iter()
+            .filter_map(|h| h.connector)
+            .chain(e.route.selection.as_ref().map(|s| s.connector))
+            .chain(e.external.as_ref().map(|(c, _, _)| *c));
+        for c in on_route {
+            note(Read::Settings(c));
+        }
+        let support = support(topology, &e, &faults);
+        if support.is_none() {
+            note(Read::AllComponents);
+        }
+        support
     }
 }
 
@@ -811,19 +913,31 @@ fn support(
     faults: &Faults,
 ) -> Option<BTreeSet<Component>> {
     let Some((connector, _, _)) = e.external.as_ref() else {
-        return Some(
-            (0..topology.send_connectors.len())
-                .map(ConnectorId::from_index)
-                .filter(|&c| {
-                    topology
-                        .connector(c)
-                        .address_spaces
-                        .iter()
-                        .any(|a| a.pattern.specificity(&e.recipient_domain).is_some())
-                })
-                .map(Component::Connector)
-                .collect(),
-        );
+        // Disabling a connector changes a selection only where it was a candidate: matching,
+        // visible from there (scoping) and reachable. The selections of this route ran on its
+        // origin and on each server it reached.
+        let routing = std::iter::once(e.route.origin).chain(e.route.hops.iter().map(|h| h.to));
+        let mut out = BTreeSet::new();
+        for at in routing {
+            let Some(site) = topology.server(at).site else {
+                continue;
+            };
+            crate::route::reads::note(crate::route::reads::Read::Selection(at));
+            for c in (0..topology.send_connectors.len()).map(ConnectorId::from_index) {
+                if crate::route::candidate(
+                    topology,
+                    at,
+                    site,
+                    c,
+                    &e.recipient_domain,
+                    e.request.size,
+                ) != crate::route::Candidate::Skip
+                {
+                    out.insert(Component::Connector(c));
+                }
+            }
+        }
+        return Some(out);
     };
     // Gathered in a vector and built into a set at once (sorted, in bulk): inserting a long
     // path's sites and links one by one dominated `check` on a 500-site chain (issue 15).
@@ -996,87 +1110,170 @@ impl Exposure {
 /// and a failure set that is a superset of another for the same (origin, domain, requirement,
 /// code) is dropped (minimality across origins).
 pub fn merge_exposures(topology: &Topology, exposures: Vec<Exposure>) -> Vec<Exposure> {
-    let mut by_key: BTreeMap<(OriginKey, String, TlsLevel, Code, Vec<Component>), Exposure> =
-        BTreeMap::new();
-    for e in exposures {
-        let key = (
+    let ranks = NameRanks::of(topology, &exposures);
+    // Grouped by (origin, domain, requirement, code, failure set), each group in input order.
+    let mut order: Vec<usize> = (0..exposures.len()).collect();
+    order.sort_by(|&a, &b| merge_key(&exposures[a]).cmp(&merge_key(&exposures[b])));
+    let mut slots: Vec<Option<Exposure>> = exposures.into_iter().map(Some).collect();
+    let mut merged: Vec<Exposure> = Vec::new();
+    let mut i = 0;
+    while i < order.len() {
+        let mut existing = slots[order[i]].take().expect("each once");
+        let mut j = i + 1;
+        while j < order.len() {
+            let e = slots[order[j]].as_ref().expect("each once");
+            if merge_key(e) != merge_key(&existing) {
+                break;
+            }
+            let e = slots[order[j]].take().expect("each once");
+            // The details (hops, where lost) are those of the lowest-named origin server, so
+            // that the order of the work (threads, shards) cannot change the report.
+            let name = |x: &Exposure| ranks.server[x.origin_servers[0].index()];
+            let replace = !e.origin_servers.is_empty()
+                && (existing.origin_servers.is_empty() || name(&e) < name(&existing));
+            let mut servers = std::mem::take(&mut existing.origin_servers);
+            let mut sites = std::mem::take(&mut existing.origin_sites);
+            for &s in &e.origin_servers {
+                if !servers.contains(&s) {
+                    servers.push(s);
+                }
+            }
+            for &s in &e.origin_sites {
+                if !sites.contains(&s) {
+                    sites.push(s);
+                }
+            }
+            if replace {
+                existing = e;
+            }
+            existing.origin_servers = servers;
+            existing.origin_sites = sites;
+            j += 1;
+        }
+        merged.push(existing);
+        i = j;
+    }
+    // Minimality: within each run of equal (origin, domain, requirement, code), drop a failure
+    // set that holds a smaller one (a scan of every pair took 8 M comparisons on 2,800
+    // exposures, for each fix re-checked).
+    let mut out: Vec<Exposure> = Vec::with_capacity(merged.len());
+    let prefix = |e: &Exposure| {
+        (
             e.origin_key(),
             e.recipient_domain.clone(),
             e.required_tls,
             e.code,
-            e.failure_set.clone(),
-        );
-        match by_key.get_mut(&key) {
-            Some(existing) => {
-                // The details (hops, where lost) are those of the lowest-named origin server, so
-                // that the order of the work (threads, shards) cannot change the report.
-                let name = |x: &Exposure| {
-                    crate::model::name_key(&topology.server(x.origin_servers[0]).name)
-                };
-                let replace = !e.origin_servers.is_empty()
-                    && (existing.origin_servers.is_empty() || name(&e) < name(existing));
-                let mut servers = std::mem::take(&mut existing.origin_servers);
-                let mut sites = std::mem::take(&mut existing.origin_sites);
-                if replace {
-                    *existing = e.clone();
-                }
-                for s in e.origin_servers {
-                    if !servers.contains(&s) {
-                        servers.push(s);
-                    }
-                }
-                for s in e.origin_sites {
-                    if !sites.contains(&s) {
-                        sites.push(s);
-                    }
-                }
-                existing.origin_servers = servers;
-                existing.origin_sites = sites;
-            }
-            None => {
-                by_key.insert(key, e);
-            }
+        )
+    };
+    let mut start = 0;
+    while start < merged.len() {
+        let p = prefix(&merged[start]);
+        let mut end = start + 1;
+        while end < merged.len() && prefix(&merged[end]) == p {
+            end += 1;
         }
-    }
-    let all: Vec<Exposure> = by_key.into_values().collect();
-    let mut out: Vec<Exposure> = all
-        .iter()
-        .filter(|e| {
-            !all.iter().any(|o| {
-                o.origin_key() == e.origin_key()
-                    && o.recipient_domain == e.recipient_domain
-                    && o.required_tls == e.required_tls
-                    && o.code == e.code
+        let group = &merged[start..end];
+        for (i, e) in group.iter().enumerate() {
+            let covered = group.iter().enumerate().any(|(j, o)| {
+                j != i
                     && o.failure_set.len() < e.failure_set.len()
                     && o.failure_set.iter().all(|c| e.failure_set.contains(c))
-            })
-        })
-        .cloned()
-        .collect();
-    let site_name = |s: &SiteId| crate::model::name_key(&topology.site(*s).name);
-    for e in &mut out {
-        e.origin_servers
-            .sort_by_key(|&s| crate::model::name_key(&topology.server(s).name));
-        e.origin_sites.sort_by_key(site_name);
+            });
+            if !covered {
+                out.push(e.clone());
+            }
+        }
+        start = end;
     }
-    out.sort_by(|a, b| {
-        let key = |e: &Exposure| {
-            (
-                std::cmp::Reverse(e.code.severity()),
-                e.copy_group
-                    .map(|g| crate::model::name_key(&topology.group_name(g))),
-                crate::model::name_key(&topology.site(e.origin_site()).name),
-                e.recipient_domain.clone(),
-                e.required_tls,
-                e.code,
-                e.failure_set.len(),
-                e.failure_set
-                    .iter()
-                    .map(|c| crate::model::fault::Named(topology, *c).to_string())
-                    .collect::<Vec<_>>(),
-            )
-        };
-        key(a).cmp(&key(b))
+    for e in &mut out {
+        e.origin_servers.sort_by_key(|&s| ranks.server[s.index()]);
+        e.origin_sites.sort_by_key(|&s| ranks.site[s.index()]);
+    }
+    out.sort_by_cached_key(|e| {
+        (
+            std::cmp::Reverse(e.code.severity()),
+            e.copy_group.map(|g| ranks.group[g.index()]),
+            ranks.site[e.origin_site().index()],
+            e.recipient_domain.clone(),
+            e.required_tls,
+            e.code,
+            e.failure_set.len(),
+            e.failure_set
+                .iter()
+                .map(|c| ranks.component[c])
+                .collect::<Vec<_>>(),
+        )
     });
     out
+}
+
+/// What merges two exposures: origin, domain, requirement, code and failure set.
+fn merge_key(e: &Exposure) -> (OriginKey, &str, TlsLevel, Code, &[Component]) {
+    (
+        e.origin_key(),
+        e.recipient_domain.as_str(),
+        e.required_tls,
+        e.code,
+        e.failure_set.as_slice(),
+    )
+}
+
+/// The order of names the report sorts by (case-insensitive, [`crate::model::name_key`]), as
+/// ranks computed once: sorting thousands of exposures compared freshly lowered names.
+struct NameRanks {
+    server: Vec<u32>,
+    site: Vec<u32>,
+    group: Vec<u32>,
+    /// Components by their shown name (`server:NAME`, ...), as written, of those in failure sets.
+    component: BTreeMap<Component, u32>,
+}
+
+impl NameRanks {
+    fn of(topology: &Topology, exposures: &[Exposure]) -> NameRanks {
+        fn ranks<K: Ord + Clone>(keys: &[K]) -> Vec<u32> {
+            let mut sorted = keys.to_vec();
+            sorted.sort();
+            sorted.dedup();
+            keys.iter()
+                .map(|k| u32::try_from(sorted.binary_search(k).expect("present")).expect("fits"))
+                .collect()
+        }
+        let server = ranks(
+            &topology
+                .servers
+                .iter()
+                .map(|s| crate::model::name_key(&s.name))
+                .collect::<Vec<_>>(),
+        );
+        let site = ranks(
+            &topology
+                .sites
+                .iter()
+                .map(|s| crate::model::name_key(&s.name))
+                .collect::<Vec<_>>(),
+        );
+        let group = ranks(
+            &(0..topology.groups().count())
+                .map(|g| crate::model::name_key(&topology.group_name(GroupId::from_index(g))))
+                .collect::<Vec<_>>(),
+        );
+        let components: Vec<Component> = exposures
+            .iter()
+            .flat_map(|e| e.failure_set.iter().copied())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let names = ranks(
+            &components
+                .iter()
+                .map(|&c| crate::model::fault::Named(topology, c).to_string())
+                .collect::<Vec<_>>(),
+        );
+        NameRanks {
+            server,
+            site,
+            group,
+            component: components.into_iter().zip(names).collect(),
+        }
+    }
 }

@@ -1268,9 +1268,10 @@ fn fix_index(topology: &Topology, at: Timestamp) -> report::audit::FixIndex {
         shard: None,
         no_pruning: false,
     };
-    let result = crate::check::check(topology, &options, &|_| {});
-    let fixes = crate::check::verified_fixes(topology, &options, &result);
-    let report = report::check::check_report(topology, "", at.to_string(), &result, &fixes, None);
+    let analysis = crate::check::analyse(topology, &options, &|_| {});
+    let fixes = crate::check::verified_fixes(topology, &analysis);
+    let report =
+        report::check::check_report(topology, "", at.to_string(), &analysis.result, &fixes, None);
     report
         .exposures
         .into_iter()
@@ -1519,11 +1520,12 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
         crate::check::unit_count(&topology, shard),
         "checking",
     );
-    let result = crate::check::check(&topology, &options, &|done| {
+    let analysis = crate::check::analyse(&topology, &options, &|done| {
         if let Some(b) = &bar {
             b.set_position(done);
         }
     });
+    let result = &analysis.result;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -1536,16 +1538,13 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
     // shard with fixes runs the whole check once more and takes its exposures' fixes from it:
     // `merge` then gives exactly the unsharded report, fixes included (issue 16). The fix
     // re-checks are not split between shards.
-    // The fix phase has its own bar: each fix is a whole re-check, and it can take longer
-    // than the check (issue 16).
-    let fixes_of = |result: &crate::check::CheckResult, options: &crate::check::CheckOptions| {
-        let bar = progress_bar(
-            common,
-            crate::check::exposures_to_fix(result),
-            "re-checking fixes",
-        );
-        let fixes = crate::check::verified_fixes_observed(&topology, options, result, &|done| {
+    // The fix phase has its own bar: it re-checks every candidate of every exposure, each one
+    // incrementally (issue 17), and on a large organisation it takes longer than the check.
+    let fixes_of = |analysis: &crate::check::Analysis| {
+        let bar = progress_bar(common, 0, "re-checking fixes");
+        let fixes = crate::check::verified_fixes_observed(&topology, analysis, &|done, total| {
             if let Some(b) = &bar {
+                b.set_length(total);
                 b.set_position(done);
             }
         });
@@ -1556,15 +1555,15 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
     };
     let fixes = match (args.no_fixes, shard) {
         (true, _) => crate::check::VerifiedFixes::default(),
-        (false, None) => fixes_of(&result, &options),
+        (false, None) => fixes_of(&analysis),
         (false, Some(_)) => {
             let whole_options = crate::check::CheckOptions {
                 shard: None,
                 ..options.clone()
             };
-            let whole = crate::check::check(&topology, &whole_options, &|_| {});
-            let whole_fixes = fixes_of(&whole, &whole_options);
-            crate::check::for_shard(&whole, &whole_fixes, &result)
+            let whole = crate::check::analyse(&topology, &whole_options, &|_| {});
+            let whole_fixes = fixes_of(&whole);
+            crate::check::for_shard(&whole.result, &whole_fixes, result)
         }
     };
     let shard_text = shard.map(|s| format!("{}/{}", s.index + 1, s.count));
@@ -1572,7 +1571,7 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
         &topology,
         &args.topology.display().to_string(),
         at.to_string(),
-        &result,
+        result,
         &fixes,
         shard_text,
     );
@@ -2030,7 +2029,7 @@ fn highlight_path(
             })?;
         let mut servers = Vec::new();
         let mut host = None;
-        for hop in &exposure.hops {
+        for hop in exposure.hops.iter() {
             let ends = hop.rsplit_once(" (").map_or(hop.as_str(), |(e, _)| e);
             for name in ends.split(" -> ") {
                 match topology.server_by_name(name) {

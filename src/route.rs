@@ -9,9 +9,13 @@
 
 mod connector;
 mod delivery;
+pub mod reads;
 mod submission;
 
-pub use connector::{ConnectorChoice, Proximity, Selected, select_connector};
+pub use connector::{
+    Candidate, ConnectorChoice, Key, Proximity, Selected, candidate, select_connector,
+};
+pub(crate) use connector::{closest_site, connector_sites};
 pub use delivery::{Hop, HopKind, Route, RouteEnd, Step, Target, next_step, route};
 pub use submission::{
     RECIPIENTS_CONSIDERED, Submission, SubmissionReason, describe as describe_submission, pinned,

@@ -3,12 +3,17 @@
 //! and add no other exposure are reported.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use rayon::prelude::*;
 
 use crate::model::{
-    AddressPattern, AddressSpace, Component, ServerId, TlsLevel, Topology, name_key,
+    AddressPattern, AddressSpace, Component, ConnectorId, SendConnector, ServerId, TlsLevel,
+    Topology, name_key,
 };
+use crate::route::reads::Read;
 
-use super::{CheckOptions, CheckResult, Exposure, OriginKey, check};
+use super::{Analysis, CheckResult, Exposure, OriginKey, Scope};
 
 /// A candidate change, described in an administrator's words.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,37 +41,27 @@ fn key(e: &Exposure) -> Key {
     )
 }
 
-/// How many distinct candidate fixes are re-checked, at most. Each re-check is a whole `check`
-/// of a changed copy at the same K (2.4 s at K = 2 on 200 sites / 1,000 servers), and a large
-/// organisation proposes hundreds (a candidate per exposed site): past this budget, exposures
-/// are marked "fixes not re-checked" rather than the run taking an hour. The shipped
-/// topologies need far fewer.
-pub const RECHECK_BUDGET: usize = 24;
-
 /// The re-checked fixes of a check's exposures.
 #[derive(Clone, Debug, Default)]
 pub struct VerifiedFixes {
     /// Confirmed fixes, by exposure index in `baseline.exposures`.
     pub by_exposure: BTreeMap<usize, Vec<Fix>>,
-    /// Exposures whose candidates were not all re-checked: the budget was spent.
-    pub unchecked: BTreeSet<usize>,
 }
 
 /// For every exposure with an empty failure set (today's configuration), the candidate fixes
-/// that the re-check confirms, in the order of the exposures, within `RECHECK_BUDGET`
-/// re-checks.
+/// that the re-check confirms. Every candidate of every exposure is re-checked.
 ///
 /// A fix is confirmed when, re-checked with the same K on the changed copy: the exposure is gone
 /// with no failure; every remaining exposure was already there before with a subset of its
 /// failure set (a fix may fail when its own new components fail, as long as that only brings back
 /// an exposure that exists today); and all mail that was deliverable without a requirement
 /// still is (a fix that blocks all mail is no fix).
-pub fn verified_fixes(
-    topology: &Topology,
-    options: &CheckOptions,
-    baseline: &CheckResult,
-) -> VerifiedFixes {
-    verified_fixes_observed(topology, options, baseline, &|_| {})
+///
+/// Each candidate is re-checked incrementally ([`super::recheck`]): only the units whose routes
+/// read what it changes are checked again (issue 17); the answer is that of a whole check of the
+/// changed copy.
+pub fn verified_fixes(topology: &Topology, analysis: &Analysis) -> VerifiedFixes {
+    verified_fixes_observed(topology, analysis, &|_, _| {})
 }
 
 /// How many exposures [`verified_fixes`] looks at: those with no failure.
@@ -78,60 +73,202 @@ pub fn exposures_to_fix(baseline: &CheckResult) -> u64 {
         .count() as u64
 }
 
-/// [`verified_fixes`], calling `progress` with the number of exposures done (of
-/// [`exposures_to_fix`]) after each, for a progress bar.
+/// [`verified_fixes`], calling `progress(done, total)` as distinct candidates are re-checked,
+/// for a progress bar.
 pub fn verified_fixes_observed(
     topology: &Topology,
-    options: &CheckOptions,
-    baseline: &CheckResult,
-    progress: &dyn Fn(u64),
+    analysis: &Analysis,
+    progress: &(dyn Fn(u64, u64) + Sync),
 ) -> VerifiedFixes {
-    let before = &baseline.exposures;
-    let mut done = 0;
-    let deliverable_before = deliverable(topology, options);
-    // Each candidate is re-checked once, however many exposures propose it.
-    let mut rechecked: BTreeMap<String, bool> = BTreeMap::new();
-    let mut removed: BTreeMap<String, BTreeSet<Key>> = BTreeMap::new();
-    let mut out = VerifiedFixes::default();
-    let options = CheckOptions {
-        shard: None,
-        ..options.clone()
-    };
+    verified_fixes_by(topology, analysis, progress, Recheck::Incremental)
+}
+
+/// How each candidate is re-checked.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recheck {
+    /// Only the units and routes a candidate can change ([`super::recheck`]).
+    Incremental,
+    /// A whole check and every route of the changed copy (the reference the incremental
+    /// re-check is tested against).
+    Full,
+    /// Incremental, forgetting one kind of read (a mutation the tests must catch).
+    Forgetting(super::Forget),
+}
+
+/// [`verified_fixes`], with every candidate re-checked as `how` says.
+#[doc(hidden)]
+pub fn verified_fixes_by(
+    topology: &Topology,
+    analysis: &Analysis,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    how: Recheck,
+) -> VerifiedFixes {
+    let before = &analysis.result.exposures;
+    // Every distinct candidate once, however many exposures propose it, in the order first
+    // proposed.
+    let mut distinct: Vec<Candidate> = Vec::new();
+    let mut index: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut proposed: Vec<(usize, Vec<usize>)> = Vec::new();
     for (i, e) in before.iter().enumerate() {
         if !e.failure_set.is_empty() {
             continue;
         }
-        let mut good = Vec::new();
-        for (fix, changed) in candidates(topology, e) {
-            if !rechecked.contains_key(&fix.description) && rechecked.len() >= RECHECK_BUDGET {
-                out.unchecked.insert(i);
-                continue;
-            }
-            let ok = *rechecked.entry(fix.description.clone()).or_insert_with(|| {
-                let after = check(&changed, &options, &|_| {}).exposures;
-                let no_worse = after.iter().all(|a| {
-                    before.iter().any(|b| {
-                        (b.origin_key(), &b.recipient_domain, b.required_tls, b.code)
-                            == (a.origin_key(), &a.recipient_domain, a.required_tls, a.code)
-                            && b.failure_set.iter().all(|c| a.failure_set.contains(c))
-                    })
-                });
-                let still_delivers = deliverable_before.is_subset(&deliverable(&changed, &options));
-                removed.insert(fix.description.clone(), after.iter().map(key).collect());
-                no_worse && still_delivers
-            });
-            let removes = !removed[&fix.description].contains(&key(e));
-            if ok && removes {
-                good.push(fix);
-            }
-        }
+        let mine = candidates(topology, e)
+            .into_iter()
+            .map(|c| {
+                let same = index
+                    .entry((c.fix.description.clone(), c.fix.command.clone()))
+                    .or_default();
+                if let Some(&j) = same.iter().find(|&&j| distinct[j].change == c.change) {
+                    j
+                } else {
+                    distinct.push(c);
+                    same.push(distinct.len() - 1);
+                    distinct.len() - 1
+                }
+            })
+            .collect();
+        proposed.push((i, mine));
+    }
+    let total = distinct.len() as u64;
+    let baseline = Baseline::new(topology, analysis, how);
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let verdicts: Vec<Verdict> = distinct
+        .par_iter()
+        .map(|c| {
+            let v = baseline.verdict(c);
+            progress(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                total,
+            );
+            v
+        })
+        .collect();
+    let mut out = VerifiedFixes::default();
+    for (i, mine) in proposed {
+        let good: Vec<Fix> = mine
+            .into_iter()
+            .filter(|&c| verdicts[c].no_worse && !verdicts[c].left_today.contains(&key(&before[i])))
+            .map(|c| distinct[c].fix.clone())
+            .collect();
         if !good.is_empty() {
             out.by_exposure.insert(i, good);
         }
-        done += 1;
-        progress(done);
     }
     out
+}
+
+/// Every distinct candidate fix of the exposures with no failure, with the changed copy and what
+/// the change may touch (for the tests of the incremental re-check).
+#[doc(hidden)]
+pub fn candidate_copies(topology: &Topology, analysis: &Analysis) -> Vec<(Fix, Topology, Scope)> {
+    let mut seen: Vec<Candidate> = Vec::new();
+    for c in analysis
+        .result
+        .exposures
+        .iter()
+        .filter(|e| e.failure_set.is_empty())
+        .flat_map(|e| candidates(topology, e))
+    {
+        if !seen.iter().any(|s| s.fix == c.fix && s.change == c.change) {
+            seen.push(c);
+        }
+    }
+    seen.into_iter()
+        .map(|c| {
+            let changed = c.change.apply(topology);
+            (c.fix, changed, c.change.scope())
+        })
+        .collect()
+}
+
+/// What the re-check of one candidate says.
+struct Verdict {
+    /// No exposure it leaves was not there before with a subset of its failures, and all mail
+    /// deliverable before still is.
+    no_worse: bool,
+    /// The exposures left with no failure.
+    left_today: BTreeSet<Key>,
+}
+
+/// What every candidate is compared with.
+struct Baseline<'a> {
+    topology: &'a Topology,
+    analysis: &'a Analysis,
+    /// Today's exposures' failure sets by (origin, domain, requirement, code).
+    exposed: BTreeMap<(OriginKey, &'a str, TlsLevel, crate::model::Code), Vec<&'a [Component]>>,
+    deliverable: Deliverable,
+    how: Recheck,
+}
+
+impl<'a> Baseline<'a> {
+    fn new(topology: &'a Topology, analysis: &'a Analysis, how: Recheck) -> Baseline<'a> {
+        let mut exposed: BTreeMap<_, Vec<&[Component]>> = BTreeMap::new();
+        for b in &analysis.result.exposures {
+            exposed
+                .entry((
+                    b.origin_key(),
+                    b.recipient_domain.as_str(),
+                    b.required_tls,
+                    b.code,
+                ))
+                .or_default()
+                .push(b.failure_set.as_slice());
+        }
+        Baseline {
+            topology,
+            analysis,
+            exposed,
+            deliverable: Deliverable::of(topology, analysis.options.at),
+            how,
+        }
+    }
+
+    fn verdict(&self, candidate: &Candidate) -> Verdict {
+        let changed = candidate.change.apply(self.topology);
+        let scope = match self.how {
+            Recheck::Full => Scope::Everything,
+            _ => candidate.change.scope(),
+        };
+        let forget = match self.how {
+            Recheck::Forgetting(f) => Some(f),
+            _ => None,
+        };
+        let after = super::incremental::recheck_forgetting(
+            self.topology,
+            self.analysis,
+            &changed,
+            scope,
+            forget,
+        )
+        .exposures;
+        let no_worse = after.iter().all(|a| {
+            self.exposed
+                .get(&(
+                    a.origin_key(),
+                    a.recipient_domain.as_str(),
+                    a.required_tls,
+                    a.code,
+                ))
+                .is_some_and(|sets| {
+                    sets.iter()
+                        .any(|b| b.iter().all(|c| a.failure_set.contains(c)))
+                })
+        });
+        let still_delivers = no_worse
+            && self
+                .deliverable
+                .still(self.topology, &changed, scope, self.analysis);
+        Verdict {
+            no_worse: no_worse && still_delivers,
+            left_today: after
+                .iter()
+                .filter(|a| a.failure_set.is_empty())
+                .map(key)
+                .collect(),
+        }
+    }
 }
 
 /// The fixes of a shard's exposures, taken from those of the whole analysis (`whole`,
@@ -158,15 +295,59 @@ pub fn for_shard(
         if let Some(fixes) = whole_fixes.by_exposure.get(&j) {
             out.by_exposure.insert(i, fixes.clone());
         }
-        if whole_fixes.unchecked.contains(&j) {
-            out.unchecked.insert(i);
-        }
     }
     out
 }
 
-/// The fixes worth trying for an exposure, each with the changed topology.
-fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
+/// A candidate fix: what it is in words, and the change it makes (applied only when it is
+/// re-checked, so that hundreds of candidates do not mean hundreds of topologies in memory).
+struct Candidate {
+    fix: Fix,
+    change: Change,
+}
+
+/// A change to a topology.
+#[derive(PartialEq)]
+enum Change {
+    /// Add servers to a connector's source servers.
+    AddSources(ConnectorId, Vec<ServerId>),
+    /// Add a connector (at the end: existing ids stay).
+    NewConnector(Box<SendConnector>),
+    /// Turn on outbound proxy through Front End Transport on a connector.
+    FrontendProxy(ConnectorId),
+    /// Another behaviour (a what-if).
+    Profile(Box<crate::model::Profile>),
+}
+
+impl Change {
+    fn apply(&self, topology: &Topology) -> Topology {
+        let mut t = topology.clone();
+        match self {
+            Change::AddSources(id, servers) => {
+                let c = &mut t.send_connectors[id.index()];
+                for &s in servers {
+                    if !c.source_servers.contains(&s) {
+                        c.source_servers.push(s);
+                    }
+                }
+            }
+            Change::NewConnector(c) => t.send_connectors.push((**c).clone()),
+            Change::FrontendProxy(id) => t.send_connectors[id.index()].frontend_proxy = true,
+            Change::Profile(p) => t.profile = (**p).clone(),
+        }
+        t
+    }
+
+    fn scope(&self) -> Scope {
+        match self {
+            Change::Profile(_) => Scope::Everything,
+            _ => Scope::Connectors,
+        }
+    }
+}
+
+/// The fixes worth trying for an exposure.
+fn candidates(topology: &Topology, e: &Exposure) -> Vec<Candidate> {
     let mut out = Vec::new();
     let Some(connector_id) = e.connector else {
         return out;
@@ -190,16 +371,9 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
 
     // 1. Add the origin servers to the connector's source servers (not for Edge connectors).
     if !connector.implicit {
-        let mut t = topology.clone();
-        let c = &mut t.send_connectors[connector_id.index()];
-        for &s in &e.origin_servers {
-            if !c.source_servers.contains(&s) {
-                c.source_servers.push(s);
-            }
-        }
         let names = origin_names.join(", ");
-        out.push((
-            Fix {
+        out.push(Candidate {
+            fix: Fix {
                 description: format!("add {names} to the source servers of {}", connector.name),
                 command: format!(
                     "Set-SendConnector {} -SourceTransportServers @{{Add={}}}",
@@ -207,51 +381,64 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
                     ps_list(&origin_names)
                 ),
             },
-            t,
-        ));
+            change: Change::AddSources(connector_id, e.origin_servers.clone()),
+        });
     }
 
-    // 2. A connector scoped to the origin site, sourced on its Mailbox servers.
+    // 2. A connector scoped to the origin site, sourced on its Mailbox servers, for the address
+    // spaces and with the settings of the connector the mail leaves by today.
     let site_servers: Vec<ServerId> = topology.transport_servers_in(submission_site).collect();
     if !site_servers.is_empty() {
-        let mut t = topology.clone();
         let name = unique_name(topology, &format!("{site} to Internet (scoped)"));
         let mut c = connector.clone();
         c.name.clone_from(&name);
         c.source_servers.clone_from(&site_servers);
         c.scoped = true;
         c.implicit = false;
-        if c.address_spaces
-            .iter()
-            .all(|a| a.pattern == AddressPattern::Any)
-            && connector.implicit
-        {
-            c.address_spaces = vec![AddressSpace {
-                pattern: AddressPattern::Any,
-                cost: 1,
-            }];
-        }
-        t.send_connectors.push(c);
+        c.origin = crate::model::Origin::default();
         let servers: Vec<&str> = site_servers
             .iter()
             .map(|&s| topology.server(s).name.as_str())
             .collect();
-        out.push((
-            Fix {
-                description: format!("a send connector scoped to site {site}, sourced on {}", servers.join(", ")),
+        let spaces = if c
+            .address_spaces
+            .iter()
+            .all(|a| a.pattern == AddressPattern::Any)
+        {
+            String::new()
+        } else {
+            let shown: Vec<String> = c
+                .address_spaces
+                .iter()
+                .map(|a| a.pattern.to_string())
+                .collect();
+            format!(" for {}", shown.join(", "))
+        };
+        out.push(Candidate {
+            fix: Fix {
+                description: format!(
+                    "a send connector scoped to site {site}{spaces}, sourced on {}",
+                    servers.join(", ")
+                ),
                 command: format!(
-                    "New-SendConnector -Name {} -AddressSpaces 'SMTP:*;1' -SourceTransportServers {} -IsScopedConnector $true",
+                    "New-SendConnector -Name {} -AddressSpaces {} -SourceTransportServers {} -IsScopedConnector $true{}",
                     ps_quote(&name),
-                    ps_list(&servers)
+                    address_spaces(&c),
+                    ps_list(&servers),
+                    copied_settings(&c)
                 ),
             },
-            t,
-        ));
+            change: Change::NewConnector(Box::new(c)),
+        });
     }
 
-    // 3. A connector for this domain that requires TLS itself (not for the "*" class).
+    // 3. A connector for this domain that requires TLS itself (not for the "*" class), sending
+    // from where the domain's mail leaves today: the source servers of every enabled, unscoped
+    // connector that serves the domain most specifically (so that one connector fixes the
+    // domain for every origin and moves no mail to another exit); for a scoped connector its
+    // own servers, scoped alike; for an Edge subscription's connector, the site's Mailbox
+    // servers. Its other settings are those of the connector the mail leaves by today.
     if e.recipient_domain != "*" {
-        let mut t = topology.clone();
         let name = unique_name(topology, &format!("TLS to {}", e.recipient_domain));
         let mut c = connector.clone();
         c.name.clone_from(&name);
@@ -265,41 +452,66 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
         c.ignore_starttls = false;
         c.domain_secure = false;
         c.implicit = false;
+        c.origin = crate::model::Origin::default();
         if connector.implicit {
             // An Edge subscription's connector lives on the Edge; the new one on the site's servers.
             c.source_servers.clone_from(&site_servers);
+        } else if !connector.scoped {
+            // The connectors whose address space matches the domain most specifically: those
+            // its mail leaves by (a `*` connector beside a partner connector does not).
+            let specificity = |x: &SendConnector| {
+                x.address_spaces
+                    .iter()
+                    .filter_map(|a| a.pattern.specificity(&e.recipient_domain))
+                    .max()
+            };
+            let serving: Vec<&SendConnector> = topology
+                .send_connectors
+                .iter()
+                .filter(|x| x.enabled && !x.implicit && !x.scoped)
+                .collect();
+            let best = serving.iter().filter_map(|x| specificity(x)).max();
+            let mut sources: Vec<ServerId> = serving
+                .iter()
+                .filter(|x| best.is_some() && specificity(x) == best)
+                .flat_map(|x| x.source_servers.iter().copied())
+                .collect();
+            sources.sort_by_key(|&s| name_key(&topology.server(s).name));
+            sources.dedup();
+            c.source_servers = sources;
         }
         let sources: Vec<&str> = c
             .source_servers
             .iter()
             .map(|&s| topology.server(s).name.as_str())
             .collect();
-        let command = format!(
-            "New-SendConnector -Name {} -AddressSpaces {} -SourceTransportServers {} -RequireTLS $true",
+        let mut command = format!(
+            "New-SendConnector -Name {} -AddressSpaces {} -SourceTransportServers {}",
             ps_quote(&name),
-            ps_quote(&format!("SMTP:{};1", e.recipient_domain)),
+            address_spaces(&c),
             ps_list(&sources)
         );
-        t.send_connectors.push(c);
-        out.push((
-            Fix {
+        if c.scoped {
+            command.push_str(" -IsScopedConnector $true");
+        }
+        command.push_str(&copied_settings(&c));
+        out.push(Candidate {
+            fix: Fix {
                 description: format!(
                     "a send connector for {} with require_tls, so the connector itself enforces TLS (for all mail to {}, with or without the rule)",
                     e.recipient_domain, e.recipient_domain
                 ),
                 command,
             },
-            t,
-        ));
+            change: Change::NewConnector(Box::new(c)),
+        });
     }
 
     // 4. Outbound proxy through Front End Transport (the route's TLS settings travel, §3.8).
     if !connector.frontend_proxy && !connector.implicit && topology.profile.frontend_proxy.supported
     {
-        let mut t = topology.clone();
-        t.send_connectors[connector_id.index()].frontend_proxy = true;
-        out.push((
-            Fix {
+        out.push(Candidate {
+            fix: Fix {
                 description: format!(
                     "turn on frontend_proxy (outbound proxy through Front End Transport) on {}",
                     connector.name
@@ -309,8 +521,8 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
                     ps_quote(&connector.name)
                 ),
             },
-            t,
-        ));
+            change: Change::FrontendProxy(connector_id),
+        });
     }
 
     // 5. Another behaviour (a what-if, not a configuration change).
@@ -319,16 +531,66 @@ fn candidates(topology: &Topology, e: &Exposure) -> Vec<(Fix, Topology)> {
             continue;
         }
         if let Some(p) = crate::load::profile::builtin(profile) {
-            let mut t = topology.clone();
-            t.profile = p;
-            out.push((
-                Fix {
+            out.push(Candidate {
+                fix: Fix {
                     description: format!("what-if: profile {profile} (not a configuration change)"),
                     command: format!("profile: {profile}"),
                 },
-                t,
-            ));
+                change: Change::Profile(Box::new(p)),
+            });
         }
+    }
+    out
+}
+
+/// `-AddressSpaces` of a connector: `'SMTP:*;1'`, `'SMTP:fabrikam.com;1','SMTP:*.com;5'`.
+fn address_spaces(c: &SendConnector) -> String {
+    let spaces: Vec<String> = c
+        .address_spaces
+        .iter()
+        .map(|a| format!("SMTP:{};{}", a.pattern, a.cost))
+        .collect();
+    ps_list(&spaces)
+}
+
+/// The settings a new connector copies from the connector the mail leaves by today, as
+/// New-SendConnector parameters (none at Exchange's defaults), so that the command creates the
+/// connector tlsflow re-checked.
+fn copied_settings(c: &SendConnector) -> String {
+    let mut out = String::new();
+    if c.require_tls {
+        out.push_str(" -RequireTLS $true");
+    }
+    if let Some(level) = c.tls_auth_level {
+        let level = match level {
+            TlsLevel::None => "None",
+            TlsLevel::EncryptionOnly => "EncryptionOnly",
+            TlsLevel::CertificateValidation => "CertificateValidation",
+            TlsLevel::DomainValidation => "DomainValidation",
+        };
+        let _ = write!(out, " -TlsAuthLevel {level}");
+    }
+    if let Some(domain) = &c.tls_domain {
+        let _ = write!(out, " -TlsDomain {}", ps_quote(domain));
+    }
+    if c.ignore_starttls {
+        out.push_str(" -IgnoreSTARTTLS $true");
+    }
+    if c.domain_secure {
+        out.push_str(" -DomainSecureEnabled $true");
+    }
+    if !c.dns_routing {
+        let _ = write!(
+            out,
+            " -DNSRoutingEnabled $false -SmartHosts {}",
+            ps_list(&c.smart_hosts)
+        );
+    }
+    if c.frontend_proxy {
+        out.push_str(" -FrontendProxyEnabled $true");
+    }
+    if let Some(max) = c.max_message_size {
+        let _ = write!(out, " -MaxMessageSize {}", ps_quote(&max.to_string()));
     }
     out
 }
@@ -351,38 +613,109 @@ fn unique_name(topology: &Topology, base: &str) -> String {
 
 /// The (origin, domain) pairs whose mail without any TLS requirement reaches the remote host:
 /// delivered, or refused there only because a connector now requires TLS (a policy choice the
-/// fix states). Mail queued for a routing reason is not.
-fn deliverable(topology: &Topology, options: &CheckOptions) -> BTreeSet<(ServerId, String)> {
-    let mut out = BTreeSet::new();
-    for origin in topology
-        .servers_sorted_by_name()
-        .filter(|&s| topology.server(s).is_transport())
-    {
-        for domain in topology.domain_classes() {
-            let request = crate::policy::Request {
-                sender: crate::policy::Sender::Server(origin),
-                sender_text: String::new(),
-                recipient: format!("someone@{domain}"),
-                subject: String::new(),
-                size: crate::model::Bytes(0),
-                at: options.at,
-                assume_required: Some(TlsLevel::None),
-                message_recipients: Vec::new(),
-            };
-            let faults = crate::model::Faults::none();
-            if let Ok(e) = crate::policy::explain(topology, &request, &faults) {
-                let refused_for_tls = e.external.as_ref().is_some_and(|(_, _, x)| {
-                    x.attempts.iter().any(|a| {
-                        a.failure == Some(crate::policy::AttemptFailure::TlsRequirementUnmet)
-                    })
-                });
-                if e.outcome == crate::policy::Outcome::Delivered || refused_for_tls {
-                    out.insert((origin, domain));
-                }
-            }
+/// fix states). Mail queued for a routing reason is not. Each pair keeps what its route read of
+/// the connectors, so that a changed copy routes again only the pairs a change can move.
+struct Deliverable {
+    pairs: BTreeMap<(ServerId, String), (bool, Vec<Read>)>,
+}
+
+impl Deliverable {
+    fn of(topology: &Topology, at: crate::model::Timestamp) -> Deliverable {
+        let pairs: Vec<(ServerId, String)> = pairs(topology);
+        Deliverable {
+            pairs: pairs
+                .into_par_iter()
+                .map(|(origin, domain)| {
+                    let (yes, reads) =
+                        crate::route::reads::recorded(|| delivers(topology, at, origin, &domain));
+                    ((origin, domain), (yes, reads))
+                })
+                .collect(),
         }
     }
-    out
+
+    /// Whether every pair deliverable in `before` (this) is in `after`, a copy changed as
+    /// `scope` says.
+    fn still(
+        &self,
+        before: &Topology,
+        after: &Topology,
+        scope: Scope,
+        analysis: &Analysis,
+    ) -> bool {
+        let at = analysis.options.at;
+        let domains = after.domain_classes();
+        let delta = (scope == Scope::Connectors
+            && after.send_connectors.len() >= before.send_connectors.len())
+        .then(|| super::incremental::Delta::new(before, after, None, 0, &analysis.rankings));
+        self.pairs
+            .par_iter()
+            .filter(|(_, (yes, _))| *yes)
+            .all(|((origin, domain), (_, reads))| {
+                let still_a_pair = origin.index() < after.servers.len()
+                    && after.server(*origin).is_transport()
+                    && domains.binary_search(domain).is_ok();
+                if !still_a_pair {
+                    return false;
+                }
+                let unchanged = delta.as_ref().is_some_and(|d| {
+                    reads
+                        .iter()
+                        .all(|r| d.unchanged(*r, domain, crate::model::Bytes(0)))
+                });
+                unchanged || delivers(after, at, *origin, domain)
+            })
+    }
+}
+
+/// Every (Transport service, domain class) of a topology.
+fn pairs(topology: &Topology) -> Vec<(ServerId, String)> {
+    let domains = topology.domain_classes();
+    topology
+        .servers_sorted_by_name()
+        .filter(|&s| topology.server(s).is_transport())
+        .flat_map(|s| domains.iter().map(move |d| (s, d.clone())))
+        .collect()
+}
+
+/// Whether `origin`'s mail to `domain`, with no requirement, reaches the remote host.
+fn delivers(
+    topology: &Topology,
+    at: crate::model::Timestamp,
+    origin: ServerId,
+    domain: &str,
+) -> bool {
+    let request = crate::policy::Request {
+        sender: crate::policy::Sender::Server(origin),
+        sender_text: String::new(),
+        recipient: format!("someone@{domain}"),
+        subject: String::new(),
+        size: crate::model::Bytes(0),
+        at,
+        assume_required: Some(TlsLevel::None),
+        message_recipients: Vec::new(),
+    };
+    let faults = crate::model::Faults::none();
+    let Ok(e) = crate::policy::explain(topology, &request, &faults) else {
+        return false;
+    };
+    // What the answer read beyond routing: the settings of the connectors on the route.
+    let on_route = e
+        .route
+        .hops
+        .iter()
+        .filter_map(|h| h.connector)
+        .chain(e.route.selection.as_ref().map(|s| s.connector))
+        .chain(e.external.as_ref().map(|(c, _, _)| *c));
+    for c in on_route {
+        crate::route::reads::note(Read::Settings(c));
+    }
+    let refused_for_tls = e.external.as_ref().is_some_and(|(_, _, x)| {
+        x.attempts
+            .iter()
+            .any(|a| a.failure == Some(crate::policy::AttemptFailure::TlsRequirementUnmet))
+    });
+    e.outcome == crate::policy::Outcome::Delivered || refused_for_tls
 }
 
 /// A PowerShell single-quoted string literal of `text`: nothing in it is expanded (`$(…)`,

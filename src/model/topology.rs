@@ -337,7 +337,7 @@ fn label_count(domain: &str) -> usize {
     domain.split('.').count()
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendConnector {
     pub name: String,
     pub address_spaces: Vec<AddressSpace>,

@@ -78,10 +78,6 @@ pub struct ExposureReport {
     /// exposure and adds none.
     #[serde(default)]
     pub fixes: Vec<FixReport>,
-    /// Some candidate fixes of this exposure were not re-checked: the run's budget of
-    /// re-checks (`check::RECHECK_BUDGET`) was spent on earlier exposures.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub fixes_unchecked: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -156,9 +152,8 @@ pub fn check_report(
             )),
             code: e.code,
             severity: e.code.severity(),
-            message: e.message.clone(),
-            hops: e.hops.clone(),
-            fixes_unchecked: fixes.unchecked.contains(&i),
+            message: e.message.to_string(),
+            hops: e.hops.to_vec(),
             fixes: fixes
                 .by_exposure
                 .get(&i)
@@ -394,21 +389,6 @@ impl CheckReport {
                     "{pad}{}",
                     wrap(
                         &format!("fix (re-checked): {}", f.description),
-                        head.len(),
-                        head.len() + 2,
-                        WIDTH
-                    )
-                );
-            }
-            if e.fixes_unchecked {
-                let _ = writeln!(
-                    out,
-                    "{pad}{}",
-                    wrap(
-                        &format!(
-                            "fixes not re-checked: each re-check is a whole check, and this run's budget of {} went to earlier exposures, whose fixes show the pattern",
-                            crate::check::RECHECK_BUDGET
-                        ),
                         head.len(),
                         head.len() + 2,
                         WIDTH

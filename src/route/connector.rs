@@ -74,75 +74,45 @@ pub fn select_connector(
     size: Bytes,
     faults: &Faults,
 ) -> ConnectorChoice {
+    super::reads::note(super::reads::Read::Selection(at));
     let local_site = topology
         .server(at)
         .site
         .expect("routing servers are in a site");
     let mut best: Option<(Key, Selected)> = None;
     let mut matched_but_too_large: Option<Option<Bytes>> = None;
-    for (i, connector) in topology.send_connectors.iter().enumerate() {
+    for i in 0..topology.send_connectors.len() {
         let id = ConnectorId::from_index(i);
         if !faults.connector_enabled(topology, id) {
             continue;
         }
-        let Some((space_index, specificity, space_cost)) = connector
-            .address_spaces
-            .iter()
-            .enumerate()
-            .filter_map(|(k, a)| a.pattern.specificity(domain).map(|s| (k, s, a.cost)))
-            .max_by(|a, b| {
-                a.1.cmp(&b.1)
-                    .then_with(|| b.2.cmp(&a.2))
-                    .then_with(|| b.0.cmp(&a.0))
-            })
-        else {
-            continue;
-        };
-        // The address space first: it is cheap, and most connectors do not match (a
-        // 10,000-site organisation with 1,000 connectors spent minutes on the paths of
-        // connectors that could never be chosen, issue 15).
-        let sites = connector_sites(topology, id);
-        if connector.scoped && !sites.contains(&local_site) {
-            continue;
-        }
-        if connector.max_message_size.is_some_and(|max| max < size) {
-            let largest = matched_but_too_large
-                .flatten()
-                .max(connector.max_message_size);
-            matched_but_too_large = Some(largest);
-            continue;
-        }
-        let Some((target, path_cost, path_hops)) = closest_site(topology, local_site, &sites)
-        else {
-            continue;
-        };
-        let proximity = if connector.source_servers.contains(&at) {
-            Proximity::LocalServer
-        } else if sites.contains(&local_site) {
-            Proximity::LocalSite
-        } else {
-            Proximity::RemoteSite
-        };
-        let aggregate_cost = path_cost + u64::from(space_cost);
-        let key = Key {
-            specificity: std::cmp::Reverse(specificity),
-            aggregate_cost,
-            proximity,
-            hops: path_hops,
-            name: name_key(&connector.name),
-        };
-        // The path is built only for a candidate that beats the best so far.
-        if best.as_ref().is_none_or(|(k, _)| key < *k)
-            && let Some(path) = topology.site_graph.least_cost_path(local_site, target)
-        {
-            let selected = Selected {
-                connector: id,
-                address_space: space_index,
-                path,
+        match candidate(topology, at, local_site, id, domain, size) {
+            Candidate::Skip => {}
+            Candidate::TooLarge(max) => {
+                let largest = matched_but_too_large.flatten().max(max);
+                matched_but_too_large = Some(largest);
+            }
+            Candidate::Eligible {
+                key,
+                target,
+                address_space,
                 aggregate_cost,
                 proximity,
-            };
-            best = Some((key, selected));
+            } => {
+                // The path is built only for a candidate that beats the best so far.
+                if best.as_ref().is_none_or(|(k, _)| key < *k)
+                    && let Some(path) = topology.site_graph.least_cost_path(local_site, target)
+                {
+                    let selected = Selected {
+                        connector: id,
+                        address_space,
+                        path,
+                        aggregate_cost,
+                        proximity,
+                    };
+                    best = Some((key, selected));
+                }
+            }
         }
     }
     match (best, matched_but_too_large) {
@@ -152,9 +122,88 @@ pub fn select_connector(
     }
 }
 
+/// What one enabled connector is to the selection on `at` for `domain` and `size`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Candidate {
+    /// Not a candidate: no address space matches, scoped to other sites, or no path.
+    Skip,
+    /// Matches, but its limit is below the message's size.
+    TooLarge(Option<Bytes>),
+    Eligible {
+        key: Key,
+        /// Its primary site from here.
+        target: SiteId,
+        address_space: usize,
+        aggregate_cost: u64,
+        proximity: Proximity,
+    },
+}
+
+/// Connector `id` as the selection on `at` (in `local_site`) sees it, enabled or not: the
+/// whole of what [`select_connector`] reads of it. Two topologies whose changed connectors give
+/// the same `Candidate` on a server select the same connector there under any failures
+/// (issue 17: the incremental re-check of fixes).
+pub fn candidate(
+    topology: &Topology,
+    at: ServerId,
+    local_site: SiteId,
+    id: ConnectorId,
+    domain: &str,
+    size: Bytes,
+) -> Candidate {
+    let connector = topology.connector(id);
+    let Some((address_space, specificity, space_cost)) = connector
+        .address_spaces
+        .iter()
+        .enumerate()
+        .filter_map(|(k, a)| a.pattern.specificity(domain).map(|s| (k, s, a.cost)))
+        .max_by(|a, b| {
+            a.1.cmp(&b.1)
+                .then_with(|| b.2.cmp(&a.2))
+                .then_with(|| b.0.cmp(&a.0))
+        })
+    else {
+        return Candidate::Skip;
+    };
+    // The address space first: it is cheap, and most connectors do not match (a 10,000-site
+    // organisation with 1,000 connectors spent minutes on the paths of connectors that could
+    // never be chosen, issue 15).
+    let sites = connector_sites(topology, id);
+    if connector.scoped && !sites.contains(&local_site) {
+        return Candidate::Skip;
+    }
+    if connector.max_message_size.is_some_and(|max| max < size) {
+        return Candidate::TooLarge(connector.max_message_size);
+    }
+    let Some((target, path_cost, path_hops)) = closest_site(topology, local_site, &sites) else {
+        return Candidate::Skip;
+    };
+    let proximity = if connector.source_servers.contains(&at) {
+        Proximity::LocalServer
+    } else if sites.contains(&local_site) {
+        Proximity::LocalSite
+    } else {
+        Proximity::RemoteSite
+    };
+    let aggregate_cost = path_cost + u64::from(space_cost);
+    Candidate::Eligible {
+        key: Key {
+            specificity: std::cmp::Reverse(specificity),
+            aggregate_cost,
+            proximity,
+            hops: path_hops,
+            name: name_key(&connector.name),
+        },
+        target,
+        address_space,
+        aggregate_cost,
+        proximity,
+    }
+}
+
 /// Ordering key: smaller is better.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
     specificity: std::cmp::Reverse<(usize, u8)>,
     aggregate_cost: u64,
     proximity: Proximity,

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use crate::model::{Bytes, ConnectorId, Faults, Role, ServerId, SiteId, SitePath, Topology};
 
 use super::connector::{ConnectorChoice, Selected, closest, select_connector};
+use super::reads::{Read, note};
 
 /// The kind of a hop, named after the delivery type Exchange uses for it (reference §4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -361,12 +362,15 @@ fn toward_connector(
     faults: &Faults,
 ) -> Step {
     let here = site_of(topology, at);
-    let connector = topology.connector(selected.connector);
+    let id = selected.connector;
+    let connector = topology.connector(id);
     let via_edge = connector
         .source_servers
         .iter()
         .any(|&s| topology.server(s).has_role(Role::Edge));
+    note(Read::EdgeSourced(id));
     if via_edge {
+        note(Read::Sources(id));
         let subscribed = selected.primary_site();
         if here == subscribed {
             let mut edges = connector.source_servers.clone();
@@ -401,7 +405,9 @@ fn toward_connector(
             faults,
         );
     }
+    note(Read::SourcesIn(id, here));
     if connector.source_servers.contains(&at) {
+        note(Read::Settings(id));
         if !connector.frontend_proxy {
             return Step::End(RouteEnd::External {
                 from: at,
@@ -410,6 +416,10 @@ fn toward_connector(
             });
         }
         return frontend_proxy(topology, at, selected.connector, faults);
+    }
+    // The servers preferred in a hub site on the way, and the targets in the primary site.
+    for &site in &selected.path.sites {
+        note(Read::SourcesIn(id, site));
     }
     if let Some(step) = toward_hub(
         topology,
@@ -422,13 +432,14 @@ fn toward_connector(
     }
     let mut group = connector.source_servers.clone();
     group.sort_by_key(|&s| crate::model::name_key(&topology.server(s).name));
-    to_servers(
+    to_servers_of(
         topology,
         at,
         &group,
         HopKind::RelayToConnectorSourceServers,
         Some(&selected.path),
         faults,
+        Some(id),
     )
 }
 
@@ -551,6 +562,20 @@ fn to_servers(
     path: Option<&SitePath>,
     faults: &Faults,
 ) -> Step {
+    to_servers_of(topology, at, group, kind, path, faults, None)
+}
+
+/// [`to_servers`]; `connector`: `group` is that connector's source servers (its fallback to
+/// other sites reads all of them, [`Read::Sources`]).
+fn to_servers_of(
+    topology: &Topology,
+    at: ServerId,
+    group: &[ServerId],
+    kind: HopKind,
+    path: Option<&SitePath>,
+    faults: &Faults,
+    connector: Option<ConnectorId>,
+) -> Step {
     let here = site_of(topology, at);
     let mut sites: Vec<SiteId> = group.iter().map(|&s| site_of(topology, s)).collect();
     sites.sort();
@@ -572,6 +597,9 @@ fn to_servers(
         return relay(topology, at, to, kind);
     }
     // 2. The group's servers in other sites, closest site first.
+    if let Some(id) = connector {
+        note(Read::Sources(id));
+    }
     let mut others: Vec<SiteId> = sites.iter().copied().filter(|&s| s != primary).collect();
     while let Some(path_to) = closest(topology, here, &others) {
         let site = *path_to.sites.last().expect("non-empty path");

@@ -69,8 +69,9 @@ fn hand_computed_exposures_at_k_0_1_2() {
 #[test]
 fn the_defect_is_found_with_its_fixes_re_checked() {
     let t = load(&repo("scenarios/topologies/contoso-cross-site.yaml"));
-    let result = check::check(&t, &options(1), &|_| {});
-    let fixes = check::verified_fixes(&t, &options(1), &result);
+    let analysis = check::analyse(&t, &options(1), &|_| {});
+    let fixes = check::verified_fixes(&t, &analysis);
+    let result = analysis.result;
     let report = check_report(
         &t,
         "contoso-cross-site.yaml",
@@ -481,8 +482,9 @@ fn every_tls001_exposure_happens_when_simulated() {
 fn check_of_every_shipped_topology() {
     insta::glob!("../../scenarios/topologies", "*.yaml", |path| {
         let t = load(path);
-        let result = check::check(&t, &options(1), &|_| {});
-        let fixes = check::verified_fixes(&t, &options(1), &result);
+        let analysis = check::analyse(&t, &options(1), &|_| {});
+        let fixes = check::verified_fixes(&t, &analysis);
+        let result = analysis.result;
         let name = format!(
             "scenarios/topologies/{}",
             path.file_name().expect("file").to_string_lossy()
@@ -506,8 +508,9 @@ fn check_of_every_shipped_topology() {
 #[test]
 fn the_conclusion_says_what_the_check_cannot_prove() {
     let report = |t: &tlsflow::model::Topology| {
-        let result = check::check(t, &options(1), &|_| {});
-        let fixes = check::verified_fixes(t, &options(1), &result);
+        let analysis = check::analyse(t, &options(1), &|_| {});
+        let fixes = check::verified_fixes(t, &analysis);
+        let result = analysis.result;
         check_report(
             t,
             "t.yaml",
@@ -615,4 +618,39 @@ fn sharded_checks_with_fixes_merge_into_the_unsharded_report() {
         );
     }
     assert!(with_fixes > 5, "the comparison covers fixes ({with_fixes})");
+}
+
+/// Every shipped topology: the fixes confirmed with incremental re-checks are those that whole
+/// re-checks of every candidate confirm (issue 17), at K = 0, 1 and 2.
+#[test]
+fn incremental_fix_rechecks_match_whole_rechecks_on_every_shipped_topology() {
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(repo("scenarios/topologies"))
+        .expect("the shipped topologies")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 10, "{paths:?}");
+    for path in &paths {
+        let t = load(path);
+        for k in 0..=2 {
+            let analysis = check::analyse(&t, &options(k), &|_| {});
+            let by = |how| check::verified_fixes_by(&t, &analysis, &|_, _| {}, how).by_exposure;
+            assert_eq!(
+                by(check::Recheck::Incremental),
+                by(check::Recheck::Full),
+                "{} at K = {k}",
+                path.display()
+            );
+            for (fix, changed, scope) in check::candidate_copies(&t, &analysis) {
+                assert_eq!(
+                    check::recheck(&t, &analysis, &changed, scope),
+                    check::check(&changed, &options(k), &|_| {}),
+                    "{} at K = {k}: {}",
+                    path.display(),
+                    fix.description
+                );
+            }
+        }
+    }
 }

@@ -1049,3 +1049,194 @@ proptest! {
         prop_assert_eq!(format!("{:?}", a.recipients), format!("{:?}", b.recipients));
     }
 }
+
+/// An edit of the Send connectors of a loaded topology (the incremental re-check of fixes,
+/// issue 17): each changes what one kind of routing read sees.
+#[derive(Clone, Debug)]
+enum Edit {
+    /// Add a Mailbox server to a connector's source servers.
+    AddSource(prop::sample::Index, prop::sample::Index),
+    /// Remove a connector's first source server (when it has another).
+    RemoveSource(prop::sample::Index),
+    FrontendProxy(prop::sample::Index),
+    RequireTls(prop::sample::Index),
+    Scoped(prop::sample::Index),
+    Enabled(prop::sample::Index),
+    Cost(prop::sample::Index, u32),
+    /// A copy of a connector, sourced on one Mailbox server, for an address space, scoped or
+    /// not, requiring TLS or not.
+    NewConnector(
+        prop::sample::Index,
+        prop::sample::Index,
+        &'static str,
+        bool,
+        bool,
+    ),
+}
+
+fn edits() -> impl Strategy<Value = Vec<Edit>> {
+    let i = || any::<prop::sample::Index>();
+    let edit = prop_oneof![
+        (i(), i()).prop_map(|(c, s)| Edit::AddSource(c, s)),
+        i().prop_map(Edit::RemoveSource),
+        i().prop_map(Edit::FrontendProxy),
+        i().prop_map(Edit::RequireTls),
+        i().prop_map(Edit::Scoped),
+        i().prop_map(Edit::Enabled),
+        (i(), 1u32..=20).prop_map(|(c, cost)| Edit::Cost(c, cost)),
+        (
+            i(),
+            i(),
+            prop::sample::select(vec!["*", "fabrikam.com", "*.com", "other.example"]),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(c, s, space, scoped, tls)| Edit::NewConnector(c, s, space, scoped, tls)),
+    ];
+    proptest::collection::vec(edit, 1..=2)
+}
+
+/// `t` with the edits applied (to its connectors only).
+fn edited(topology: &Topology, edits: &[Edit]) -> Topology {
+    let mut out = topology.clone();
+    let mailboxes = origins(topology);
+    for edit in edits {
+        let count = out.send_connectors.len();
+        match edit {
+            Edit::AddSource(c, s) => {
+                let server = *s.get(&mailboxes);
+                let c = &mut out.send_connectors[c.index(count)];
+                if !c.source_servers.contains(&server) {
+                    c.source_servers.push(server);
+                }
+            }
+            Edit::RemoveSource(c) => {
+                let c = &mut out.send_connectors[c.index(count)];
+                if c.source_servers.len() > 1 {
+                    c.source_servers.remove(0);
+                }
+            }
+            Edit::FrontendProxy(c) => {
+                let c = &mut out.send_connectors[c.index(count)];
+                c.frontend_proxy = !c.frontend_proxy;
+            }
+            Edit::RequireTls(c) => {
+                let c = &mut out.send_connectors[c.index(count)];
+                c.require_tls = !c.require_tls;
+            }
+            Edit::Scoped(c) => {
+                let c = &mut out.send_connectors[c.index(count)];
+                c.scoped = !c.scoped;
+            }
+            Edit::Enabled(c) => {
+                let c = &mut out.send_connectors[c.index(count)];
+                c.enabled = !c.enabled;
+            }
+            Edit::Cost(c, cost) => {
+                for a in &mut out.send_connectors[c.index(count)].address_spaces {
+                    a.cost = *cost;
+                }
+            }
+            Edit::NewConnector(c, s, space, scoped, tls) => {
+                let mut new = out.send_connectors[c.index(count)].clone();
+                new.name = format!("Added {count}");
+                new.source_servers = vec![*s.get(&mailboxes)];
+                new.address_spaces = vec![tlsflow::model::AddressSpace {
+                    pattern: match *space {
+                        "*" => tlsflow::model::AddressPattern::Any,
+                        "*.com" => tlsflow::model::AddressPattern::WithSubdomains("com".to_owned()),
+                        d => tlsflow::model::AddressPattern::Exact(d.to_owned()),
+                    },
+                    cost: 1,
+                }];
+                new.scoped = *scoped;
+                new.require_tls = *tls;
+                new.implicit = false;
+                out.send_connectors.push(new);
+            }
+        }
+    }
+    out
+}
+
+fn check_options(k: usize) -> tlsflow::check::CheckOptions {
+    tlsflow::check::CheckOptions {
+        failures_max: k,
+        at: tlsflow::load::values::instant("2026-06-01T00:00:00Z").expect("instant"),
+        shard: None,
+        no_pruning: false,
+    }
+}
+
+/// The incremental re-check of an edited copy gives the whole check of that copy, exposure for
+/// exposure and count for count; `forget` leaves out one kind of read (a mutation).
+fn incremental_equals_full(
+    o: &Org,
+    edits: &[Edit],
+    k: usize,
+    forget: Option<tlsflow::check::Forget>,
+) -> Result<(), TestCaseError> {
+    let t = load_org(o, "exchange2013");
+    let options = check_options(k);
+    let analysis = tlsflow::check::analyse(&t, &options, &|_| {});
+    let after = edited(&t, edits);
+    let incremental = tlsflow::check::recheck_forgetting(
+        &t,
+        &analysis,
+        &after,
+        tlsflow::check::Scope::Connectors,
+        forget,
+    );
+    let full = tlsflow::check::check(&after, &options, &|_| {});
+    prop_assert_eq!(incremental, full, "edits {:?}", edits);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Property (issue 17): re-checking only the units whose routes read what an edit of the
+    /// connectors changes gives exactly the whole check of the edited copy.
+    #[test]
+    fn incremental_recheck_equals_a_full_check(o in org(true), e in edits(), k in 0usize..=2) {
+        incremental_equals_full(&o, &e, k, None)?;
+    }
+
+    /// Property: the fixes confirmed with incremental re-checks are those confirmed with whole
+    /// checks of every candidate.
+    #[test]
+    fn fixes_confirmed_incrementally_are_those_confirmed_by_full_rechecks(o in org(true), k in 0usize..=1) {
+        let t = load_org(&o, "exchange2013");
+        let analysis = tlsflow::check::analyse(&t, &check_options(k), &|_| {});
+        let by = |how| tlsflow::check::verified_fixes_by(&t, &analysis, &|_, _| {}, how).by_exposure;
+        prop_assert_eq!(by(tlsflow::check::Recheck::Incremental), by(tlsflow::check::Recheck::Full));
+    }
+}
+
+/// The property above bites: an incremental re-check that forgets one kind of read (the fallback
+/// to a connector's other source sites, or a change in what connector selection sees from a
+/// server) gives a wrong answer on some organisation, and the property finds it.
+#[test]
+fn the_incremental_property_fails_when_a_kind_of_read_is_forgotten() {
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+    for forget in [
+        tlsflow::check::Forget::Sources,
+        tlsflow::check::Forget::Selection,
+    ] {
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: 2000,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        );
+        let found = runner.run(&(org(true), edits(), 0usize..=2), |(o, e, k)| {
+            incremental_equals_full(&o, &e, k, Some(forget))
+        });
+        assert!(
+            found.is_err(),
+            "forgetting {forget:?} went unnoticed in 2,000 organisations"
+        );
+    }
+}
