@@ -157,5 +157,63 @@ fn importing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, loading, routing_and_check, importing);
+/// `check` with and without its fix re-checks, side by side in one run (issue 17): the ratio
+/// of the two is the cost of re-checking every candidate fix of every exposure. A generated
+/// 40-site organisation, where 36 sites relay their Internet mail (about 70 candidates).
+fn check_with_fixes(c: &mut Criterion) {
+    let topology = load_text(&topology_text(40, 5));
+    let at = load::values::instant("2026-06-01T00:00:00Z").expect("instant");
+    let mut group = c.benchmark_group("check-fixes");
+    group.sample_size(10);
+    for k in [1, 2] {
+        let options = CheckOptions {
+            failures_max: k,
+            at,
+            shard: None,
+            no_pruning: false,
+        };
+        group.bench_function(format!("40x5/k{k}/no-fixes"), |b| {
+            b.iter(|| {
+                black_box(
+                    tlsflow::check::analyse(&topology, &options, &|_| {})
+                        .result
+                        .exposures
+                        .len(),
+                )
+            });
+        });
+        group.bench_function(format!("40x5/k{k}/fixes"), |b| {
+            b.iter(|| {
+                let analysis = tlsflow::check::analyse(&topology, &options, &|_| {});
+                black_box(
+                    tlsflow::check::verified_fixes(&topology, &analysis)
+                        .by_exposure
+                        .len(),
+                )
+            });
+        });
+        // Each candidate a whole check, as before issue 17 (the reference the incremental
+        // re-check is tested against).
+        group.bench_function(format!("40x5/k{k}/fixes-whole-rechecks"), |b| {
+            b.iter(|| {
+                let analysis = tlsflow::check::analyse(&topology, &options, &|_| {});
+                let how = tlsflow::check::Recheck::Full;
+                black_box(
+                    tlsflow::check::verified_fixes_by(&topology, &analysis, &|_, _| {}, how)
+                        .by_exposure
+                        .len(),
+                )
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    loading,
+    routing_and_check,
+    check_with_fixes,
+    importing
+);
 criterion_main!(benches);
