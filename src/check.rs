@@ -141,7 +141,7 @@ pub fn check(
     options: &CheckOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> CheckResult {
-    analyse(topology, options, progress).result
+    analyse_with(topology, options, progress, false).result
 }
 
 /// A check with what each unit found and read: fixes are re-checked from it, one unit at a
@@ -157,6 +157,9 @@ pub struct Analysis {
     origins: Vec<Origin>,
     /// Connector rankings seen from servers, for the fix re-checks.
     rankings: std::sync::Arc<incremental::Rankings>,
+    /// The units' reads were recorded (else a re-check is a whole check: an empty list of
+    /// reads would read as "nothing changed").
+    recorded: bool,
 }
 
 /// What one unit found, and what its routes read of the connectors.
@@ -168,11 +171,23 @@ struct UnitResult {
     reads: Vec<crate::route::reads::Read>,
 }
 
-/// [`check`], keeping each unit's answer and reads.
+/// [`check`], keeping each unit's answer and what its routes read of the connectors, for
+/// [`verified_fixes`] (recording the reads costs time and memory `check` alone does not spend).
 pub fn analyse(
     topology: &Topology,
     options: &CheckOptions,
     progress: &(dyn Fn(u64) + Sync),
+) -> Analysis {
+    analyse_with(topology, options, progress, true)
+}
+
+/// The analysis; `record`: keep each unit's reads (without them [`verified_fixes`] re-checks
+/// every unit of every candidate).
+pub fn analyse_with(
+    topology: &Topology,
+    options: &CheckOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    record: bool,
 ) -> Analysis {
     // No failure set is larger than the components there are: K is capped, so
     // `--failures 18446744073709551615` checks every set once instead of looping forever.
@@ -189,7 +204,7 @@ pub fn analyse(
     let done: Vec<(usize, UnitResult)> = mine
         .par_iter()
         .map(|&i| {
-            let result = check_unit(topology, &units[i], &options);
+            let result = check_unit(topology, &units[i], &options, record);
             progress(done_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
             (i, result)
         })
@@ -203,6 +218,7 @@ pub fn analyse(
         done,
         origins,
         rankings: std::sync::Arc::default(),
+        recorded: record,
     }
 }
 
@@ -680,9 +696,17 @@ pub fn rule_can_match(
 /// support, or adding them all would change nothing).
 /// Checks one unit: its exposures, the situations routed, and why it stopped short of
 /// `failures_max` when a bound stopped it.
-fn check_unit(topology: &Topology, unit: &Unit, options: &CheckOptions) -> UnitResult {
-    let ((exposures, checked, limit), reads) =
-        crate::route::reads::recorded(|| search_unit(topology, unit, options));
+fn check_unit(
+    topology: &Topology,
+    unit: &Unit,
+    options: &CheckOptions,
+    record: bool,
+) -> UnitResult {
+    let ((exposures, checked, limit), reads) = if record {
+        crate::route::reads::recorded(|| search_unit(topology, unit, options))
+    } else {
+        (search_unit(topology, unit, options), Vec::new())
+    };
     UnitResult {
         exposures,
         checked,
@@ -704,6 +728,7 @@ fn search_unit(
         found: BTreeMap::new(),
         exposures: Vec::new(),
         checked: 0,
+        candidates: BTreeMap::new(),
     };
     let origin = &topology.server(unit.origin).name;
     if options.no_pruning {
@@ -798,6 +823,9 @@ struct UnitCheck<'a> {
     found: BTreeMap<Code, Vec<Vec<Component>>>,
     exposures: Vec<Exposure>,
     checked: u64,
+    /// Per routing server: the connectors that are candidates there for this unit's domain and
+    /// size (the support of a route that did not leave; the same servers recur across sets).
+    candidates: BTreeMap<ServerId, Vec<ConnectorId>>,
 }
 
 impl UnitCheck<'_> {
@@ -892,7 +920,7 @@ impl UnitCheck<'_> {
         for c in on_route {
             note(Read::Settings(c));
         }
-        let support = support(topology, &e, &faults);
+        let support = support(topology, &e, &faults, &mut self.candidates);
         if support.is_none() {
             note(Read::AllComponents);
         }
@@ -911,31 +939,26 @@ fn support(
     topology: &Topology,
     e: &policy::Explanation,
     faults: &Faults,
+    candidates: &mut BTreeMap<ServerId, Vec<ConnectorId>>,
 ) -> Option<BTreeSet<Component>> {
     let Some((connector, _, _)) = e.external.as_ref() else {
         // Disabling a connector changes a selection only where it was a candidate: matching,
-        // visible from there (scoping) and reachable. The selections of this route ran on its
-        // origin and on each server it reached.
+        // and visible from there (scoping). The selections of this route ran on its origin and
+        // on each server it reached.
         let routing = std::iter::once(e.route.origin).chain(e.route.hops.iter().map(|h| h.to));
         let mut out = BTreeSet::new();
         for at in routing {
             let Some(site) = topology.server(at).site else {
                 continue;
             };
-            crate::route::reads::note(crate::route::reads::Read::Selection(at));
-            for c in (0..topology.send_connectors.len()).map(ConnectorId::from_index) {
-                if crate::route::candidate(
-                    topology,
-                    at,
-                    site,
-                    c,
-                    &e.recipient_domain,
-                    e.request.size,
-                ) != crate::route::Candidate::Skip
-                {
-                    out.insert(Component::Connector(c));
-                }
-            }
+            note(Read::Selection(at));
+            let here = candidates.entry(at).or_insert_with(|| {
+                (0..topology.send_connectors.len())
+                    .map(ConnectorId::from_index)
+                    .filter(|&c| crate::route::is_candidate(topology, site, c, &e.recipient_domain))
+                    .collect()
+            });
+            out.extend(here.iter().map(|&c| Component::Connector(c)));
         }
         return Some(out);
     };

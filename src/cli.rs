@@ -1520,11 +1520,18 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
         crate::check::unit_count(&topology, shard),
         "checking",
     );
-    let analysis = crate::check::analyse(&topology, &options, &|done| {
-        if let Some(b) = &bar {
-            b.set_position(done);
-        }
-    });
+    // The reads are kept only when this analysis is the one fixes are re-checked from.
+    let fixes_from_this = !args.no_fixes && shard.is_none();
+    let analysis = crate::check::analyse_with(
+        &topology,
+        &options,
+        &|done| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        },
+        fixes_from_this,
+    );
     let result = &analysis.result;
     if let Some(b) = &bar {
         b.finish_and_clear();

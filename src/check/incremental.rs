@@ -57,6 +57,7 @@ pub fn recheck_forgetting(
     let whole = analysis.done.len() == analysis.units.len();
     let k_same = options.failures_max == options.failures_max.min(component_count(after));
     if scope == Scope::Everything
+        || !analysis.recorded
         || !whole
         || options.no_pruning
         || !k_same
@@ -102,7 +103,7 @@ pub fn recheck_forgetting(
                     limit: r.limit.clone(),
                     reads: Vec::new(),
                 },
-                None => check_unit(after, unit, options),
+                None => check_unit(after, unit, options, false),
             };
             (i, result)
         })
@@ -114,6 +115,9 @@ pub fn recheck_forgetting(
 /// How many units [`recheck`] would check again (for the benchmarks and the tests).
 #[doc(hidden)]
 pub fn units_rechecked(before: &Topology, analysis: &Analysis, after: &Topology) -> usize {
+    if !analysis.recorded {
+        return units(after, false).len();
+    }
     let delta = Delta::new(
         before,
         after,
@@ -337,6 +341,14 @@ impl<'a> Delta<'a> {
                 .count()
         };
         let same = self.changes.iter().all(|c| {
+            // Whether it is in the support of a route that did not leave (enabled or not).
+            let member = |t: &Topology| {
+                c.id.index() < t.send_connectors.len()
+                    && crate::route::is_candidate(t, site, c.id, domain)
+            };
+            if member(self.before) != member(self.after) {
+                return false;
+            }
             let view = |t: &Topology| {
                 t.send_connectors
                     .get(c.id.index())
@@ -346,7 +358,7 @@ impl<'a> Delta<'a> {
             let (b, a) = (view(self.before), view(self.after));
             b == a
                 || [b, a].into_iter().flatten().all(|v| match v {
-                    crate::route::Candidate::Skip => true,
+                    crate::route::Candidate::Skip | crate::route::Candidate::Unreachable => true,
                     crate::route::Candidate::TooLarge(_) => unchanged_ahead(None) > self.k,
                     crate::route::Candidate::Eligible { key, .. } => {
                         unchanged_ahead(Some(&key)) > self.k

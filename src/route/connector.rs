@@ -87,7 +87,7 @@ pub fn select_connector(
             continue;
         }
         match candidate(topology, at, local_site, id, domain, size) {
-            Candidate::Skip => {}
+            Candidate::Skip | Candidate::Unreachable => {}
             Candidate::TooLarge(max) => {
                 let largest = matched_but_too_large.flatten().max(max);
                 matched_but_too_large = Some(largest);
@@ -125,8 +125,10 @@ pub fn select_connector(
 /// What one enabled connector is to the selection on `at` for `domain` and `size`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Candidate {
-    /// Not a candidate: no address space matches, scoped to other sites, or no path.
+    /// Not a candidate: no address space matches, or scoped to other sites.
     Skip,
+    /// A candidate with no site-link path to its source servers: never chosen.
+    Unreachable,
     /// Matches, but its limit is below the message's size.
     TooLarge(Option<Bytes>),
     Eligible {
@@ -137,6 +139,26 @@ pub enum Candidate {
         aggregate_cost: u64,
         proximity: Proximity,
     },
+}
+
+/// Whether connector `id` is a candidate for `domain` on a server of `local_site`, enabled or
+/// not: an address space matches, and it is not scoped to other sites. Disabling any other
+/// connector changes no selection there ([`candidate`] is `Skip` exactly when this is false).
+/// The address space first: it is cheap, and most connectors do not match (a 10,000-site
+/// organisation with 1,000 connectors spent minutes on the paths of connectors that could never
+/// be chosen, issue 15).
+pub fn is_candidate(
+    topology: &Topology,
+    local_site: SiteId,
+    id: ConnectorId,
+    domain: &str,
+) -> bool {
+    let connector = topology.connector(id);
+    connector
+        .address_spaces
+        .iter()
+        .any(|a| a.pattern.specificity(domain).is_some())
+        && (!connector.scoped || connector_sites(topology, id).contains(&local_site))
 }
 
 /// Connector `id` as the selection on `at` (in `local_site`) sees it, enabled or not: the
@@ -165,9 +187,7 @@ pub fn candidate(
     else {
         return Candidate::Skip;
     };
-    // The address space first: it is cheap, and most connectors do not match (a 10,000-site
-    // organisation with 1,000 connectors spent minutes on the paths of connectors that could
-    // never be chosen, issue 15).
+    // The same two tests as `is_candidate`, in the same order, sharing the source sites.
     let sites = connector_sites(topology, id);
     if connector.scoped && !sites.contains(&local_site) {
         return Candidate::Skip;
@@ -176,7 +196,7 @@ pub fn candidate(
         return Candidate::TooLarge(connector.max_message_size);
     }
     let Some((target, path_cost, path_hops)) = closest_site(topology, local_site, &sites) else {
-        return Candidate::Skip;
+        return Candidate::Unreachable;
     };
     let proximity = if connector.source_servers.contains(&at) {
         Proximity::LocalServer

@@ -418,8 +418,10 @@ fn toward_connector(
         return frontend_proxy(topology, at, selected.connector, faults);
     }
     // The servers preferred in a hub site on the way, and the targets in the primary site.
-    for &site in &selected.path.sites {
-        note(Read::SourcesIn(id, site));
+    if super::reads::active() {
+        for &site in &selected.path.sites {
+            note(Read::SourcesIn(id, site));
+        }
     }
     if let Some(step) = toward_hub(
         topology,

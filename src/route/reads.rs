@@ -11,7 +11,7 @@
 //! Recording is per thread and off unless [`recorded`] runs: the simulation engine, which calls
 //! the same routing, pays one thread-local check per connector selection.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::model::{ConnectorId, ServerId, SiteId};
 
@@ -40,10 +40,20 @@ pub enum Read {
 
 thread_local! {
     static LOG: RefCell<Option<Vec<Read>>> = const { RefCell::new(None) };
+    /// Whether [`recorded`] runs on this thread (a plain flag: cheaper to test than the log).
+    static ON: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether reads are being recorded on this thread.
+pub fn active() -> bool {
+    ON.with(Cell::get)
 }
 
 /// Notes a read, when [`recorded`] runs on this thread.
 pub fn note(read: Read) {
+    if !active() {
+        return;
+    }
     LOG.with(|log| {
         if let Some(reads) = log.borrow_mut().as_mut() {
             reads.push(read);
@@ -55,7 +65,9 @@ pub fn note(read: Read) {
 /// and without duplicates. A `recorded` inside another gives its reads to both.
 pub fn recorded<T>(f: impl FnOnce() -> T) -> (T, Vec<Read>) {
     let outer = LOG.with(|log| log.borrow_mut().replace(Vec::new()));
+    let was_on = ON.with(|on| on.replace(true));
     let out = f();
+    ON.with(|on| on.set(was_on));
     let mut reads = LOG
         .with(|log| log.borrow_mut().take())
         .expect("set above and only taken here");

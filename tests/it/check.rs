@@ -642,6 +642,14 @@ fn incremental_fix_rechecks_match_whole_rechecks_on_every_shipped_topology() {
                 "{} at K = {k}",
                 path.display()
             );
+            // An analysis that kept no reads re-checks every unit: the same fixes.
+            let without_reads = check::analyse_with(&t, &options(k), &|_| {}, false);
+            assert_eq!(
+                check::verified_fixes(&t, &without_reads).by_exposure,
+                by(check::Recheck::Full),
+                "{} at K = {k}, no reads",
+                path.display()
+            );
             for (fix, changed, scope) in check::candidate_copies(&t, &analysis) {
                 assert_eq!(
                     check::recheck(&t, &analysis, &changed, scope),

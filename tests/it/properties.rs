@@ -1240,3 +1240,52 @@ fn the_incremental_property_fails_when_a_kind_of_read_is_forgotten() {
         );
     }
 }
+
+fn generated_org() -> impl Strategy<Value = tlsflow::generate::GenerateOptions> {
+    (
+        4usize..=12,
+        1usize..=3,
+        0usize..=2,
+        2usize..=4,
+        any::<bool>(),
+        any::<bool>(),
+        0u64..1_000,
+    )
+        .prop_map(
+            |(sites, servers_per_site, hub_sites, connector_sites, edge, partner, seed)| {
+                tlsflow::generate::GenerateOptions {
+                    sites,
+                    servers_per_site,
+                    hub_sites: hub_sites.min(sites / 2),
+                    connector_sites: Some(connector_sites.min(sites)),
+                    edge,
+                    partner,
+                    link_density: 0.3,
+                    seed,
+                    ..tlsflow::generate::GenerateOptions::default()
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Property (issue 17): on generated organisations with several Internet connectors (where a
+    /// changed connector is often ranked behind more than K others), every candidate fix's
+    /// incremental re-check equals the whole check of its copy.
+    #[test]
+    fn incremental_recheck_of_every_candidate_equals_a_full_check(g in generated_org(), k in 0usize..=2) {
+        let generated = tlsflow::generate::generate(&g).expect("generates");
+        let t = load_generated(&generated.topology);
+        let options = check_options(k);
+        let analysis = tlsflow::check::analyse(&t, &options, &|_| {});
+        for (fix, changed, scope) in tlsflow::check::candidate_copies(&t, &analysis) {
+            prop_assert_eq!(
+                tlsflow::check::recheck(&t, &analysis, &changed, scope),
+                tlsflow::check::check(&changed, &options, &|_| {}),
+                "{}", fix.description
+            );
+        }
+    }
+}
