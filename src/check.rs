@@ -30,10 +30,10 @@ use crate::policy::{self, LostAt, Request, Sender};
 use crate::route::reads::{Read, note};
 
 pub use fixes::{
-    Fix, Recheck, VerifiedFixes, candidate_copies, exposures_to_fix, for_shard, verified_fixes,
-    verified_fixes_by, verified_fixes_observed,
+    Fix, Recheck, VerifiedFixes, candidate_copies, for_shard, verified_fixes, verified_fixes_by,
+    verified_fixes_observed,
 };
-pub use incremental::{Forget, Scope, recheck, recheck_forgetting, units_rechecked};
+pub use incremental::{Forget, Scope, recheck, recheck_forgetting};
 
 /// Which part of the work this run does (`--shard i/n`, 1-based on the command line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

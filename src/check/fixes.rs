@@ -64,15 +64,6 @@ pub fn verified_fixes(topology: &Topology, analysis: &Analysis) -> VerifiedFixes
     verified_fixes_observed(topology, analysis, &|_, _| {})
 }
 
-/// How many exposures [`verified_fixes`] looks at: those with no failure.
-pub fn exposures_to_fix(baseline: &CheckResult) -> u64 {
-    baseline
-        .exposures
-        .iter()
-        .filter(|e| e.failure_set.is_empty())
-        .count() as u64
-}
-
 /// [`verified_fixes`], calling `progress(done, total)` as distinct candidates are re-checked,
 /// for a progress bar.
 pub fn verified_fixes_observed(

@@ -1,8 +1,9 @@
 //! The check of a topology that differs from an analysed one in its Send connectors only, unit by
 //! unit (issue 17): a unit whose recorded reads ([`crate::route::reads`]) would read the same
 //! there keeps its answer; every other unit is checked again. The result is the whole check of
-//! the changed topology, exactly (`tests/it/incremental.rs` compares the two on random and
-//! shipped organisations, and shows that forgetting one kind of read makes them differ).
+//! the changed topology, exactly (`tests/it/properties.rs` and `tests/it/check.rs` compare the
+//! two on random, generated and shipped organisations, and show that forgetting one kind of
+//! read makes them differ).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,7 @@ pub fn recheck(
     recheck_forgetting(before, analysis, after, scope, None)
 }
 
+/// [`recheck`], leaving out one kind of read when `forget` says so (for the mutation test).
 #[doc(hidden)]
 pub fn recheck_forgetting(
     before: &Topology,
@@ -110,36 +112,6 @@ pub fn recheck_forgetting(
         .collect();
     // Connectors do not change where a message is submitted: the origins are the same.
     finish(after, options, &units, &done, &analysis.origins)
-}
-
-/// How many units [`recheck`] would check again (for the benchmarks and the tests).
-#[doc(hidden)]
-pub fn units_rechecked(before: &Topology, analysis: &Analysis, after: &Topology) -> usize {
-    if !analysis.recorded {
-        return units(after, false).len();
-    }
-    let delta = Delta::new(
-        before,
-        after,
-        None,
-        analysis.options.failures_max,
-        &analysis.rankings,
-    );
-    let old: BTreeMap<UnitKey<'_>, &UnitResult> = analysis
-        .done
-        .iter()
-        .map(|(i, r)| (key(&analysis.units[*i]), r))
-        .collect();
-    units(after, false)
-        .iter()
-        .filter(|unit| {
-            !old.get(&key(unit)).is_some_and(|r| {
-                r.reads
-                    .iter()
-                    .all(|read| delta.unchanged(*read, &unit.domain, unit.size))
-            })
-        })
-        .count()
 }
 
 /// A unit as its search sees it: the representative, the domain, the requirement, the size.
