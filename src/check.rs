@@ -908,18 +908,7 @@ impl UnitCheck<'_> {
                 larger_than: unit.size.0.checked_sub(1).map(Bytes),
             });
         }
-        // What the explanation read of the connectors beyond routing (which notes its own
-        // reads): the settings of every connector on the route, and what the support reads.
-        let on_route = e
-            .route
-            .hops
-            .iter()
-            .filter_map(|h| h.connector)
-            .chain(e.route.selection.as_ref().map(|s| s.connector))
-            .chain(e.external.as_ref().map(|(c, _, _)| *c));
-        for c in on_route {
-            note(Read::Settings(c));
-        }
+        // `explain` noted what it read of the connectors; the support notes its own reads.
         let support = support(topology, &e, &faults, &mut self.candidates);
         if support.is_none() {
             note(Read::AllComponents);

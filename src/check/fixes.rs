@@ -96,32 +96,7 @@ pub fn verified_fixes_by(
     how: Recheck,
 ) -> VerifiedFixes {
     let before = &analysis.result.exposures;
-    // Every distinct candidate once, however many exposures propose it, in the order first
-    // proposed.
-    let mut distinct: Vec<Candidate> = Vec::new();
-    let mut index: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    let mut proposed: Vec<(usize, Vec<usize>)> = Vec::new();
-    for (i, e) in before.iter().enumerate() {
-        if !e.failure_set.is_empty() {
-            continue;
-        }
-        let mine = candidates(topology, e)
-            .into_iter()
-            .map(|c| {
-                let same = index
-                    .entry((c.fix.description.clone(), c.fix.command.clone()))
-                    .or_default();
-                if let Some(&j) = same.iter().find(|&&j| distinct[j].change == c.change) {
-                    j
-                } else {
-                    distinct.push(c);
-                    same.push(distinct.len() - 1);
-                    distinct.len() - 1
-                }
-            })
-            .collect();
-        proposed.push((i, mine));
-    }
+    let (distinct, proposed) = distinct_candidates(topology, before);
     let total = distinct.len() as u64;
     let baseline = Baseline::new(topology, analysis, how);
     let done = std::sync::atomic::AtomicU64::new(0);
@@ -154,24 +129,49 @@ pub fn verified_fixes_by(
 /// the change may touch (for the tests of the incremental re-check).
 #[doc(hidden)]
 pub fn candidate_copies(topology: &Topology, analysis: &Analysis) -> Vec<(Fix, Topology, Scope)> {
-    let mut seen: Vec<Candidate> = Vec::new();
-    for c in analysis
-        .result
-        .exposures
-        .iter()
-        .filter(|e| e.failure_set.is_empty())
-        .flat_map(|e| candidates(topology, e))
-    {
-        if !seen.iter().any(|s| s.fix == c.fix && s.change == c.change) {
-            seen.push(c);
-        }
-    }
-    seen.into_iter()
+    distinct_candidates(topology, &analysis.result.exposures)
+        .0
+        .into_iter()
         .map(|c| {
             let changed = c.change.apply(topology);
             (c.fix, changed, c.change.scope())
         })
         .collect()
+}
+
+/// Every distinct candidate of the exposures with no failure once, however many exposures
+/// propose it, in the order first proposed (told apart by words and change: two exposures'
+/// copies of different connectors read alike); and, per such exposure, its candidates' indexes.
+#[allow(clippy::type_complexity)]
+fn distinct_candidates(
+    topology: &Topology,
+    exposures: &[Exposure],
+) -> (Vec<Candidate>, Vec<(usize, Vec<usize>)>) {
+    let mut distinct: Vec<Candidate> = Vec::new();
+    let mut index: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut proposed: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, e) in exposures.iter().enumerate() {
+        if !e.failure_set.is_empty() {
+            continue;
+        }
+        let mine = candidates(topology, e)
+            .into_iter()
+            .map(|c| {
+                let same = index
+                    .entry((c.fix.description.clone(), c.fix.command.clone()))
+                    .or_default();
+                if let Some(&j) = same.iter().find(|&&j| distinct[j].change == c.change) {
+                    j
+                } else {
+                    distinct.push(c);
+                    same.push(distinct.len() - 1);
+                    distinct.len() - 1
+                }
+            })
+            .collect();
+        proposed.push((i, mine));
+    }
+    (distinct, proposed)
 }
 
 /// What the re-check of one candidate says.
@@ -690,17 +690,6 @@ fn delivers(
     let Ok(e) = crate::policy::explain(topology, &request, &faults) else {
         return false;
     };
-    // What the answer read beyond routing: the settings of the connectors on the route.
-    let on_route = e
-        .route
-        .hops
-        .iter()
-        .filter_map(|h| h.connector)
-        .chain(e.route.selection.as_ref().map(|s| s.connector))
-        .chain(e.external.as_ref().map(|(c, _, _)| *c));
-    for c in on_route {
-        crate::route::reads::note(Read::Settings(c));
-    }
     let refused_for_tls = e.external.as_ref().is_some_and(|(_, _, x)| {
         x.attempts
             .iter()

@@ -333,6 +333,23 @@ fn explain_from(
         },
     };
 
+    // What the explanation reads of the connectors beyond routing, which notes its own reads
+    // (`route::reads`, for check's incremental re-check of fixes): the settings of every
+    // connector on the route (the external hop, the carry across its hops, the findings).
+    let external_connector = match route.end {
+        RouteEnd::External { connector, .. } => Some(connector),
+        _ => None,
+    };
+    for c in route
+        .hops
+        .iter()
+        .filter_map(|h| h.connector)
+        .chain(route.selection.as_ref().map(|s| s.connector))
+        .chain(external_connector)
+    {
+        crate::route::reads::note(crate::route::reads::Read::Settings(c));
+    }
+
     // The requirement hop by hop (SPEC §5.2): it starts on the server that ran the rules —
     // unless that server is an Exchange 2010 Hub Transport, which never ran them.
     let mut lost_at = rules_skipped_on(topology, mailbox_server, origin, rules.required);
