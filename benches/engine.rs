@@ -2,13 +2,16 @@
 //! and how to read them).
 //!
 //! - `hold/*`: the bare limit. The classic hold model on the engine's own `EventQueue` (a radix
-//!   heap) and, for comparison, on `std::collections::BinaryHeap`: N events pending, each pop
+//!   heap on the time, FIFO among equal times) and, for comparison, on the `radix-heap` crate
+//!   keyed by (time, sequence) (the engine's queue before issue 18, against which issue 7 set
+//!   the engine's target) and on `std::collections::BinaryHeap`: N events pending, each pop
 //!   schedules one event a random time later. No simulation work at all.
 //! - `engine/*`: `tlsflow::sim::run` on a two-site organisation whose Branch site has no
 //!   Internet connector (the defect's shape): every message is submitted in Branch, relayed
 //!   cross-site to HQ (the hop takes one simulated hour, so that N messages are in flight at a
 //!   rate of N per hour) and sent out by HQ's connector. Throughput is in events; the engine's
-//!   events/s divided by `hold/radix` at the same N is its share of the physical limit.
+//!   events/s divided by `hold/radix` (or `hold/radix-crate`) at the same N is its share of the
+//!   physical limit.
 //!
 //! The generated-organisation benchmarks (routing, check, loading) are in `benches/scale.rs`.
 
@@ -66,6 +69,29 @@ fn hold_radix(mut q: EventQueue<u64>, inc: &[u64]) -> u64 {
     checksum
 }
 
+type Crate = (radix_heap::RadixHeapMap<Reverse<(u64, u64)>, u64>, u64);
+
+/// The `radix-heap` crate keyed by (time, sequence), with `pending` events: the engine's queue
+/// before issue 18.
+fn filled_crate(pending: u64, inc: &[u64]) -> Crate {
+    let mut q = radix_heap::RadixHeapMap::new();
+    for i in 0..pending {
+        q.push(Reverse((inc[(i % 4096) as usize] * 2, i)), i);
+    }
+    (q, pending)
+}
+
+fn hold_crate((mut q, mut seq): Crate, inc: &[u64]) -> u64 {
+    let mut checksum = 0;
+    for k in 0..HOLD_OPS {
+        let (Reverse((t, _)), e) = q.pop().expect("pending events");
+        checksum ^= e;
+        q.push(Reverse((t + inc[(k % 4096) as usize], seq)), e);
+        seq += 1;
+    }
+    checksum
+}
+
 type Binary = (BinaryHeap<Reverse<(u64, u64, u64)>>, u64);
 
 /// `std::collections::BinaryHeap` ordered by (time, sequence), with `pending` events.
@@ -99,6 +125,13 @@ fn hold(c: &mut Criterion) {
             b.iter_batched(
                 || filled_radix(n, &inc),
                 |q| black_box(hold_radix(q, &inc)),
+                BatchSize::LargeInput,
+            );
+        });
+        group.bench_with_input(BenchmarkId::new("radix-crate", n), &n, |b, &n| {
+            b.iter_batched(
+                || filled_crate(n, &inc),
+                |q| black_box(hold_crate(q, &inc)),
                 BatchSize::LargeInput,
             );
         });

@@ -2,16 +2,22 @@
 //! millisecond pop in the order they were scheduled (nexosim's rule), so a run is a pure
 //! function of its input and seed.
 //!
-//! Simulated time never runs backwards, so the queue is a monotone priority queue: a radix heap
-//! (the `radix-heap` crate) keyed by the pair (time, sequence). Pushing is O(1) and popping is
-//! amortised O(log d) in the distance d from the last popped key, independent of how many
-//! events are pending, and the buckets are contiguous vectors: far fewer cache misses than a
-//! binary heap once 100,000 events wait (BENCHMARKS.md). The sequence makes every key unique,
-//! which gives the FIFO tie-break (the crate's own tie-break is LIFO).
+//! Simulated time never runs backwards, so the queue is a monotone priority queue: a radix
+//! heap on the time alone (Ahuja, Mehlhorn, Orlin and Tarjan's one-level radix heap). Bucket
+//! `i > 0` holds the events whose time differs from the last popped time `last` first at bit
+//! `i - 1` (counting from the least significant); bucket 0 holds the events at `last`. A
+//! bit-mask says which buckets are non-empty, so a pop finds the next one with one
+//! `trailing_zeros`, and only when bucket 0 is empty moves the smallest non-empty bucket's
+//! events down (each event moves at most 64 times over its life, usually once or twice).
+//!
+//! FIFO among equal times comes for free: all events of one time are always in the same
+//! bucket (an event's bucket is a function of its time and `last`), each bucket is a FIFO that
+//! keeps its events in the order they came, and moving a bucket down keeps that order. This
+//! replaced the `radix-heap` crate keyed by
+//! (time, sequence): 128-bit keys meant up to 129 buckets scanned per pop, and the crate
+//! breaks ties LIFO, which the sequence had to undo (issue 18; BENCHMARKS.md has both).
 
-use std::cmp::Reverse;
-
-use radix_heap::RadixHeapMap;
+use std::collections::VecDeque;
 
 /// An event scheduled before the queue's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -23,22 +29,35 @@ pub struct InThePast {
     pub now_ms: u64,
 }
 
+/// Bucket 0 and one bucket per bit of a `u64` time.
+const BUCKETS: usize = 65;
+
 /// A min-queue of events keyed by integer milliseconds, FIFO among equal times.
 pub struct EventQueue<E> {
-    /// A max-heap on reversed keys is a min-heap on (time, sequence).
-    heap: RadixHeapMap<Reverse<(u64, u64)>, E>,
-    seq: u64,
+    /// `buckets[i]`: the events whose time first differs from `now_ms` at bit `i - 1`, in the
+    /// order they were scheduled; `buckets[0]`: those at `now_ms`.
+    buckets: Box<[VecDeque<(u64, E)>; BUCKETS]>,
+    /// Bit `i` is set when `buckets[i]` is not empty.
+    non_empty: u128,
+    len: usize,
+    /// The clock: the time of the last popped event (the radix heap's `last`).
     now_ms: u64,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: RadixHeapMap::new(),
-            seq: 0,
+            buckets: Box::new(std::array::from_fn(|_| VecDeque::new())),
+            non_empty: 0,
+            len: 0,
             now_ms: 0,
         }
     }
+}
+
+/// The bucket of an event at `time` when the clock reads `now` (`time >= now`).
+fn bucket(time: u64, now: u64) -> usize {
+    (u64::BITS - (time ^ now).leading_zeros()) as usize
 }
 
 impl<E> EventQueue<E> {
@@ -59,8 +78,10 @@ impl<E> EventQueue<E> {
                 now_ms: self.now_ms,
             });
         }
-        self.heap.push(Reverse((time_ms, self.seq)), event);
-        self.seq += 1;
+        let b = bucket(time_ms, self.now_ms);
+        self.buckets[b].push_back((time_ms, event));
+        self.non_empty |= 1 << b;
+        self.len += 1;
         Ok(())
     }
 
@@ -72,23 +93,48 @@ impl<E> EventQueue<E> {
     /// The next event and its time if that time is at most `limit_ms`; otherwise the event
     /// stays queued and the clock does not move.
     pub fn pop_until(&mut self, limit_ms: u64) -> Option<(u64, E)> {
-        let (key, event) = self.heap.pop()?;
-        let Reverse((time_ms, _)) = key;
-        if time_ms > limit_ms {
-            // Keys equal to the heap's top may be pushed again: the order is unchanged.
-            self.heap.push(key, event);
+        if self.non_empty & 1 == 0 {
+            if self.non_empty == 0 {
+                return None;
+            }
+            // Bucket 0 is empty: the smallest non-empty bucket holds the next time. Its events
+            // move down, in order, relative to that time, which becomes the clock.
+            let i = self.non_empty.trailing_zeros() as usize;
+            let next = self.buckets[i]
+                .iter()
+                .map(|&(t, _)| t)
+                .min()
+                .expect("a non-empty bucket");
+            if next > limit_ms {
+                return None;
+            }
+            let mut moving = std::mem::take(&mut self.buckets[i]);
+            self.non_empty &= !(1 << i);
+            self.now_ms = next;
+            for (t, e) in moving.drain(..) {
+                let b = bucket(t, next);
+                self.buckets[b].push_back((t, e));
+                self.non_empty |= 1 << b;
+            }
+            // The emptied bucket keeps its memory for the events that will fill it again.
+            self.buckets[i] = moving;
+        } else if self.now_ms > limit_ms {
             return None;
         }
-        self.now_ms = time_ms;
+        let (time_ms, event) = self.buckets[0].pop_front().expect("bucket 0 is not empty");
+        if self.buckets[0].is_empty() {
+            self.non_empty &= !1;
+        }
+        self.len -= 1;
         Some((time_ms, event))
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 
     pub fn now_ms(&self) -> u64 {

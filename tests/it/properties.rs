@@ -1289,3 +1289,72 @@ proptest! {
         }
     }
 }
+
+/// One operation on an event queue: schedule an event `dt` ms after the clock, pop, or pop only
+/// what is due `dt` ms after the clock.
+#[derive(Clone, Debug)]
+enum QueueOp {
+    Push(u64),
+    Pop,
+    PopUntil(u64),
+}
+
+fn queue_ops() -> impl Strategy<Value = Vec<QueueOp>> {
+    // Small offsets make equal times common (FIFO ties); large ones cross many bits.
+    let dt = prop_oneof![
+        4 => 0u64..4,
+        2 => 0u64..5_000,
+        1 => (0u32..64).prop_map(|b| 1u64 << b),
+        1 => Just(u64::MAX / 2),
+    ];
+    prop::collection::vec(
+        prop_oneof![
+            5 => dt.clone().prop_map(QueueOp::Push),
+            3 => Just(QueueOp::Pop),
+            1 => dt.prop_map(QueueOp::PopUntil),
+        ],
+        0..300,
+    )
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Property (issue 18): the engine's radix heap on the time alone pops exactly what a binary
+    /// heap ordered by (time, insertion sequence) pops, with the same clock, for any sequence of
+    /// pushes, pops and bounded pops: time order, FIFO among equal times.
+    #[test]
+    fn the_event_queue_pops_in_time_then_insertion_order(ops in queue_ops()) {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let mut queue = tlsflow::sim::EventQueue::default();
+        let mut oracle: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
+        let (mut seq, mut now) = (0u64, 0u64);
+        for op in ops {
+            match op {
+                QueueOp::Push(dt) => {
+                    let t = now.saturating_add(dt);
+                    queue.push(t, seq);
+                    oracle.push(Reverse((t, seq)));
+                    seq += 1;
+                }
+                QueueOp::Pop | QueueOp::PopUntil(_) => {
+                    let limit = match op {
+                        QueueOp::PopUntil(dt) => now.saturating_add(dt),
+                        _ => u64::MAX,
+                    };
+                    let expected = match oracle.peek() {
+                        Some(&Reverse((t, s))) if t <= limit => {
+                            oracle.pop();
+                            now = t;
+                            Some((t, s))
+                        }
+                        _ => None,
+                    };
+                    prop_assert_eq!(queue.pop_until(limit), expected);
+                }
+            }
+            prop_assert_eq!((queue.len(), queue.now_ms()), (oracle.len(), now));
+        }
+    }
+}
