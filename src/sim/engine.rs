@@ -195,6 +195,8 @@ enum Event {
 struct Rcpt {
     /// Shared with the engine's address cache: a generated address is formatted once.
     address: Rc<str>,
+    /// The domain (after the last `@`), interned: `Engine::domains`.
+    domain: u32,
     /// Where routing takes the recipient; `None`: an internal address with no mailbox.
     key: Option<TargetKey>,
     required: TlsLevel,
@@ -205,23 +207,31 @@ struct Rcpt {
     done: bool,
 }
 
-impl Rcpt {
-    /// The recipient domain (the address after its last `@`).
-    fn domain(&self) -> &str {
-        self.address.rsplit_once('@').map_or("", |(_, d)| d)
-    }
+/// A recipient address resolved once: where routing takes it and its interned domain.
+#[derive(Clone)]
+struct Resolved {
+    address: Rc<str>,
+    key: Option<TargetKey>,
+    domain: u32,
+}
+
+/// A recipient domain, interned when a recipient is first resolved: its name and whether it is
+/// one of the organisation's (for the rules' SentToScope).
+struct Domain {
+    name: Rc<str>,
+    internal: bool,
 }
 
 struct Msg {
     /// The InternalMessageId; the Message-Id is `message_id(org_domain, seq)`, formatted only
     /// when a row, a finding or an outcome needs it.
     seq: u64,
-    /// Shared with the workload's sender list and subject mix: no copy per message.
-    sender: Rc<str>,
+    /// The sender's address (`Engine::senders`) and the subject (`Engine::subjects`) as
+    /// indices: read for reports and the rules, never copied per message.
+    sender: u32,
+    subject: u32,
     mailbox_server: ServerId,
     origin_site: SiteId,
-    subject: Rc<str>,
-    subject_lower: Rc<str>,
     size: crate::model::Bytes,
     submitted_ms: u64,
     /// Most messages have one recipient: inline, no allocation.
@@ -243,10 +253,49 @@ struct Item {
     level: TlsLevel,
     /// Boxed: rare, and an item is moved often.
     lost: Option<Box<LostAt>>,
-    /// The hops so far, inline up to four (a route rarely has more).
-    hops: SmallVec<[Hop; 4]>,
-    then: Option<RouteEnd>,
+    /// The hops so far, inline up to two (most routes; a longer one spills to the heap):
+    /// read only for reports and the tracking log.
+    hops: SmallVec<[Hop; 2]>,
+    /// Where the route ends after the hop in flight (`Step::RelayThenEnd`).
+    then: Option<Then>,
     queue: Option<u32>,
+}
+
+/// What an item does on arrival after a relay that routing already decided the end of: the
+/// numbers of a `RouteEnd`, without its texts (an item is moved and copied often).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Then {
+    /// The external hop from `from` over `connector` (after a Front End proxy or to an Edge).
+    External {
+        from: ServerId,
+        connector: ConnectorId,
+        via_frontend: bool,
+    },
+    /// Delivery to the mailbox server the item arrives on.
+    Mailbox,
+    /// Categorized again on arrival (a route that queues, is unreachable or ends in an NDR:
+    /// the receiving Transport service decides anew, §3.9 step 4).
+    Categorize,
+}
+
+impl From<RouteEnd> for Then {
+    fn from(end: RouteEnd) -> Self {
+        match end {
+            RouteEnd::External {
+                from,
+                connector,
+                via_frontend,
+            } => Then::External {
+                from,
+                connector,
+                via_frontend,
+            },
+            RouteEnd::Mailbox { .. } => Then::Mailbox,
+            RouteEnd::Queued { .. } | RouteEnd::Unreachable { .. } | RouteEnd::Ndr { .. } => {
+                Then::Categorize
+            }
+        }
+    }
 }
 
 /// A delivery queue: Exchange's NextHopSolutionKey (delivery type, next hop, TLS level,
@@ -328,11 +377,14 @@ struct Arena<T> {
 }
 
 impl<T> Arena<T> {
-    fn new() -> Self {
+    /// An arena with room for `capacity` live slots before it grows. Reserving touches no
+    /// memory (the pages are the kernel's until a slot is written), and growing copies the
+    /// arena, so a generous estimate costs nothing and saves the copies.
+    fn with_capacity(capacity: usize) -> Self {
         Arena {
-            slots: Vec::new(),
-            gens: Vec::new(),
-            free: Vec::new(),
+            slots: Vec::with_capacity(capacity),
+            gens: Vec::with_capacity(capacity),
+            free: Vec::with_capacity(capacity),
             live: 0,
         }
     }
@@ -394,17 +446,28 @@ struct Engine<'a, 's> {
     traffic_rng: ChaCha8Rng,
     /// Per workload, the exact time of its latest arrival (ms, unrounded): gaps add up exactly.
     arrival_clock: Vec<f64>,
-    /// Per workload: its senders' addresses and mailbox servers (`None`: no mailbox, the
-    /// message is not sent), and its subjects with their lower-case forms for the rules.
-    senders: Vec<Vec<(Rc<str>, Option<ServerId>)>>,
-    subjects: Vec<Vec<(Rc<str>, Rc<str>)>>,
+    /// Every sender address of the run: the workloads' first, then each explicit message's.
+    senders: Vec<Rc<str>>,
+    /// Every subject of the run with its lower-case form for the rules: the workloads' mixes
+    /// first, then each explicit message's.
+    subjects: Vec<(Rc<str>, Rc<str>)>,
+    /// Per workload: its senders (into `senders`) and their mailbox servers (`None`: no
+    /// mailbox, the message is not sent), and its subject mix (into `subjects`).
+    workload_senders: Vec<Vec<(u32, Option<ServerId>)>>,
+    workload_subjects: Vec<Vec<u32>>,
+    /// Every recipient domain seen, interned (`Rcpt::domain`), and the ids by name.
+    domains: Vec<Domain>,
+    domain_index: HashMap<Rc<str>, u32>,
+    /// The transport rules' outcome per (subject, sender's site, recipient domain): the rules
+    /// read nothing else (`policy::MessageFacts`), so each combination is evaluated once.
+    rule_outcomes: HashMap<(u32, SiteId, u32), Rc<crate::policy::RuleOutcome>>,
     /// Per workload, its recipient domains as indices into the distinct workload domains.
     workload_domains: Vec<Vec<u32>>,
     /// Generated recipients by (distinct workload domain, local part): formatted and resolved
     /// once. A map, not a table: it holds only the addresses traffic has drawn.
-    generated_addresses: HashMap<(u32, u32), (Rc<str>, Option<TargetKey>)>,
+    generated_addresses: HashMap<(u32, u32), Resolved>,
     /// Per workload, its `cc` addresses resolved once.
-    workload_cc: Vec<Vec<(Rc<str>, Option<TargetKey>)>>,
+    workload_cc: Vec<Vec<Resolved>>,
     msgs: Arena<Msg>,
     items: Arena<Item>,
     queues: Vec<Queue>,
@@ -494,7 +557,8 @@ fn run_inner(
         .default_domain()
         .unwrap_or("tlsflow.invalid")
         .to_owned();
-    let senders = scenario
+    let mut senders: Vec<Rc<str>> = Vec::new();
+    let workload_senders = scenario
         .workload
         .iter()
         .map(|w| {
@@ -502,18 +566,25 @@ fn run_inner(
                 .into_iter()
                 .map(|a| {
                     let server = topology.mailbox_for(&a).map(|m| m.server);
-                    (Rc::from(a), server)
+                    let id = u32::try_from(senders.len()).expect("senders fit u32");
+                    senders.push(Rc::from(a));
+                    (id, server)
                 })
                 .collect()
         })
         .collect();
-    let subjects = scenario
+    let mut subjects: Vec<(Rc<str>, Rc<str>)> = Vec::new();
+    let workload_subjects = scenario
         .workload
         .iter()
         .map(|w| {
             w.subjects
                 .iter()
-                .map(|(s, _)| (Rc::from(s.as_str()), Rc::from(s.to_lowercase())))
+                .map(|(s, _)| {
+                    let id = u32::try_from(subjects.len()).expect("subjects fit u32");
+                    subjects.push((Rc::from(s.as_str()), Rc::from(s.to_lowercase())));
+                    id
+                })
                 .collect()
         })
         .collect();
@@ -538,6 +609,7 @@ fn run_inner(
         .collect();
     size_limits.sort_unstable();
     size_limits.dedup();
+    let in_flight = expected_in_flight(scenario);
     let mut traffic_rng = ChaCha8Rng::seed_from_u64(options.seed);
     traffic_rng.set_stream(1);
     let mut route_rng = ChaCha8Rng::seed_from_u64(options.seed);
@@ -569,11 +641,16 @@ fn run_inner(
         arrival_clock: vec![0.0; scenario.workload.len()],
         senders,
         subjects,
+        workload_senders,
+        workload_subjects,
+        domains: Vec::new(),
+        domain_index: HashMap::default(),
+        rule_outcomes: HashMap::default(),
         workload_domains,
         generated_addresses: HashMap::default(),
         workload_cc: Vec::new(),
-        msgs: Arena::new(),
-        items: Arena::new(),
+        msgs: Arena::with_capacity(in_flight),
+        items: Arena::with_capacity(in_flight),
         queues: Vec::new(),
         queue_index: BTreeMap::new(),
         queue_cache: HashMap::default(),
@@ -593,17 +670,39 @@ fn run_inner(
         .iter()
         .map(|w| {
             w.cc.iter()
-                .map(|a| {
-                    let address: Rc<str> = Rc::from(a.as_str());
-                    let key = engine.target_key(&address);
-                    (address, key)
-                })
+                .map(|a| engine.resolve(Rc::from(a.as_str())))
                 .collect()
         })
         .collect();
     engine.schedule_inputs();
     engine.run_loop();
     engine.finish()
+}
+
+/// The messages a run holds at once, estimated by Little's law: the arrival rate times the time
+/// a message takes to cross the organisation when nothing waits (two cross-site and two
+/// same-site hops), at most every message of the run, at most 2^24 (the arenas then grow as
+/// they need). Only sizes the arenas: a wrong estimate costs speed, never a result.
+fn expected_in_flight(scenario: &Scenario) -> usize {
+    let per_ms: f64 = scenario
+        .workload
+        .iter()
+        .map(|w| w.rate_per_hour / 3_600_000.0)
+        .sum();
+    let latency = &scenario.latency;
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "latencies are bounded to ten years of milliseconds (2^43)"
+    )]
+    let crossing = 2.0 * (latency.cross_site.0 as f64 + latency.same_site.0 as f64);
+    let estimate = (per_ms * crossing).min(scenario.expected_messages()) + 1.0;
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "finite, positive, clamped to 2^24 first"
+    )]
+    let slots = estimate.clamp(1.0, f64::from(1u32 << 24)) as usize;
+    slots
 }
 
 impl Engine<'_, '_> {
@@ -680,20 +779,18 @@ impl Engine<'_, '_> {
                     return;
                 };
                 let (server, size) = (mailbox.server, m.size);
-                let to: SmallVec<[(Rc<str>, Option<TargetKey>); 1]> =
+                let to: SmallVec<[Resolved; 1]> =
                     m.to.iter()
-                        .map(|a| {
-                            let address: Rc<str> = Rc::from(a.as_str());
-                            let key = self.target_key(&address);
-                            (address, key)
-                        })
+                        .map(|a| self.resolve(Rc::from(a.as_str())))
                         .collect();
-                let (from, subject, lower) = (
-                    Rc::from(m.from.as_str()),
+                let from = u32::try_from(self.senders.len()).expect("senders fit u32");
+                self.senders.push(Rc::from(m.from.as_str()));
+                let subject = u32::try_from(self.subjects.len()).expect("subjects fit u32");
+                self.subjects.push((
                     Rc::from(m.subject.as_str()),
                     Rc::from(m.subject.to_lowercase()),
-                );
-                self.new_message(from, server, to, (subject, lower), size);
+                ));
+                self.new_message(from, server, to, subject, size);
             }
             Event::Workload(i) => self.workload_arrival(i),
             Event::Submit { msg, generation } => self.submit(msg, generation),
@@ -711,16 +808,16 @@ impl Engine<'_, '_> {
 
     fn workload_arrival(&mut self, i: u32) {
         let w = &self.scenario.workload[i as usize];
-        let senders = &self.senders[i as usize];
+        let senders = &self.workload_senders[i as usize];
         if let Some(g) = traffic::generate(&mut self.traffic_rng, w, senders.len()) {
-            let (from, server) = senders[g.from].clone();
-            let subject = self.subjects[i as usize][g.subject].clone();
+            let (from, server) = senders[g.from];
+            let subject = self.workload_subjects[i as usize][g.subject];
             if let Some(server) = server {
                 let to = self.generated_recipient(i, g.domain, g.local);
                 if self.workload_cc[i as usize].is_empty() {
                     self.new_message(from, server, [to], subject, g.size);
                 } else {
-                    let all: SmallVec<[(Rc<str>, Option<TargetKey>); 1]> = std::iter::once(to)
+                    let all: SmallVec<[Resolved; 1]> = std::iter::once(to)
                         .chain(self.workload_cc[i as usize].iter().cloned())
                         .collect();
                     self.new_message(from, server, all, subject, g.size);
@@ -737,14 +834,14 @@ impl Engine<'_, '_> {
         }
     }
 
-    /// A new message from `from`, whose mailbox is on `mailbox_server`; `subject` with its
-    /// lower-case form.
+    /// A new message from sender `from`, whose mailbox is on `mailbox_server`, with subject
+    /// `subject` (indices into `senders` and `subjects`).
     fn new_message(
         &mut self,
-        from: Rc<str>,
+        from: u32,
         mailbox_server: ServerId,
-        to: impl IntoIterator<Item = (Rc<str>, Option<TargetKey>)>,
-        (subject, subject_lower): (Rc<str>, Rc<str>),
+        to: impl IntoIterator<Item = Resolved>,
+        subject: u32,
         size: crate::model::Bytes,
     ) {
         let origin_site = self
@@ -757,9 +854,10 @@ impl Engine<'_, '_> {
         let now = self.now();
         let rcpts: SmallVec<[Rcpt; 1]> = to
             .into_iter()
-            .map(|(address, key)| Rcpt {
-                address,
-                key,
+            .map(|r| Rcpt {
+                address: r.address,
+                domain: r.domain,
+                key: r.key,
                 required: TlsLevel::None,
                 rule: None,
                 enforced: None,
@@ -775,7 +873,6 @@ impl Engine<'_, '_> {
             mailbox_server,
             origin_site,
             subject,
-            subject_lower,
             size,
             submitted_ms: now,
             rcpts,
@@ -783,6 +880,29 @@ impl Engine<'_, '_> {
             timers_armed: false,
         });
         self.events.push(now, Event::Submit { msg, generation });
+    }
+
+    /// `address` resolved: where routing takes it, and its domain interned.
+    fn resolve(&mut self, address: Rc<str>) -> Resolved {
+        let key = self.target_key(&address);
+        let name = address.rsplit_once('@').map_or("", |(_, d)| d);
+        let domain = if let Some(&id) = self.domain_index.get(name) {
+            id
+        } else {
+            let id = u32::try_from(self.domains.len()).expect("domains fit u32");
+            let name: Rc<str> = Rc::from(name);
+            self.domains.push(Domain {
+                internal: self.topology.is_internal_domain(&name),
+                name: name.clone(),
+            });
+            self.domain_index.insert(name, id);
+            id
+        };
+        Resolved {
+            address,
+            key,
+            domain,
+        }
     }
 
     /// Where routing takes `address`: its mailbox's server for an accepted domain (`None`: no
@@ -810,12 +930,7 @@ impl Engine<'_, '_> {
 
     /// The generated recipient `user{local}@{domain}` of workload `w`'s `domain`-th domain,
     /// with where routing takes it: formatted and resolved the first time, then shared.
-    fn generated_recipient(
-        &mut self,
-        w: u32,
-        domain: usize,
-        local: u32,
-    ) -> (Rc<str>, Option<TargetKey>) {
+    fn generated_recipient(&mut self, w: u32, domain: usize, local: u32) -> Resolved {
         let slot = (self.workload_domains[w as usize][domain], local);
         if let Some(known) = self.generated_addresses.get(&slot) {
             return known.clone();
@@ -826,10 +941,9 @@ impl Engine<'_, '_> {
         } else {
             Rc::from(format!("user{local}@{key}"))
         };
-        let key = self.target_key(&address);
-        self.generated_addresses
-            .insert(slot, (address.clone(), key));
-        (address, key)
+        let resolved = self.resolve(address);
+        self.generated_addresses.insert(slot, resolved.clone());
+        resolved
     }
 
     /// Schedules a message's delay DSN and expiry the first time it has to wait. Messages that
@@ -986,14 +1100,21 @@ impl Engine<'_, '_> {
             .len();
         for i in 0..count {
             let m = self.msgs.get(msg, msg_gen).expect("live message");
-            let r = &m.rcpts[i];
-            let facts = MessageFacts {
-                subject: &m.subject_lower,
-                sender_site: m.origin_site,
-                recipient_domain: r.domain(),
-                recipient_internal: self.topology.is_internal_domain(r.domain()),
+            let key = (m.subject, m.origin_site, m.rcpts[i].domain);
+            let outcome = if let Some(known) = self.rule_outcomes.get(&key) {
+                Rc::clone(known)
+            } else {
+                let domain = &self.domains[key.2 as usize];
+                let facts = MessageFacts {
+                    subject: &self.subjects[key.0 as usize].1,
+                    sender_site: key.1,
+                    recipient_domain: &domain.name,
+                    recipient_internal: domain.internal,
+                };
+                let outcome = Rc::new(evaluate_rules(&self.topology, &facts));
+                self.rule_outcomes.insert(key, Rc::clone(&outcome));
+                outcome
             };
-            let outcome = evaluate_rules(&self.topology, &facts);
             if tracking {
                 matched.extend(outcome.matches.iter().map(|x| x.rule));
             }
@@ -1065,12 +1186,12 @@ impl Engine<'_, '_> {
             self.collect_if_finished(item);
             return;
         }
-        let pending: Vec<(u16, Option<TargetKey>, TlsLevel, String)> = it
+        let pending: Vec<(u16, Option<TargetKey>, TlsLevel, u32)> = it
             .rcpts
             .iter()
             .map(|&r| (r, &m.rcpts[r as usize]))
             .filter(|(_, rcpt)| !rcpt.done)
-            .map(|(r, rcpt)| (r, rcpt.key, level_of(rcpt), rcpt.domain().to_owned()))
+            .map(|(r, rcpt)| (r, rcpt.key, level_of(rcpt), rcpt.domain))
             .collect();
         let template_lost = it.lost.clone();
         let template_hops = it.hops.clone();
@@ -1078,7 +1199,7 @@ impl Engine<'_, '_> {
         for (r, key, level, domain) in pending {
             let step = self.step(at, key, size);
             groups
-                .entry((group_key(&step, &domain), level))
+                .entry((group_key(&step, &self.domains[domain as usize].name), level))
                 .or_insert_with(|| (step, SmallVec::new()))
                 .1
                 .push(r);
@@ -1247,7 +1368,9 @@ impl Engine<'_, '_> {
         self.msgs
             .get(it.msg, it.msg_gen)
             .map_or_else(String::new, |m| {
-                m.rcpts[it.rcpts[0] as usize].domain().to_owned()
+                self.domains[m.rcpts[it.rcpts[0] as usize].domain as usize]
+                    .name
+                    .to_string()
             })
     }
 
@@ -1397,11 +1520,11 @@ impl Engine<'_, '_> {
     /// listed (a Retry queue's routing table) instead of the current ones.
     fn deliver(&mut self, item: u32, frozen: Option<&[ConnectorId]>) -> Result<(), String> {
         let it = self.items.slots[item as usize].as_ref().expect("live item");
-        if let Some(RouteEnd::External {
+        if let Some(Then::External {
             from,
             connector,
             via_frontend,
-        }) = it.then.clone()
+        }) = it.then
         {
             return self.external(item, from, connector, via_frontend);
         }
@@ -1510,7 +1633,7 @@ impl Engine<'_, '_> {
             it.lost = lost;
         }
         it.at = hop.to;
-        it.then = then;
+        it.then = then.map(Then::from);
         it.queue = None;
         it.hops.push(hop);
         // The item leaves this queue: give it a new identity so stale references are skipped.
@@ -1550,7 +1673,7 @@ impl Engine<'_, '_> {
             return;
         }
         let it = self.items.slots[item as usize].as_ref().expect("live item");
-        let then = it.then.clone();
+        let then = it.then;
         if self.sink.enabled() {
             let from = it
                 .hops
@@ -1560,7 +1683,7 @@ impl Engine<'_, '_> {
             self.track(item, TrackingEvent::Receive, "SMTP", &from, "", "", "");
         }
         match then {
-            Some(RouteEnd::Mailbox { .. }) => {
+            Some(Then::Mailbox) => {
                 self.track(item, TrackingEvent::Deliver, "STOREDRIVER", "", "", "", "");
                 // Intra-organisation hops are always TLS (Exchange server authentication, §3.1).
                 self.finish_item(
@@ -1572,7 +1695,7 @@ impl Engine<'_, '_> {
                 );
                 self.collect_if_finished(item);
             }
-            Some(RouteEnd::External { connector, .. }) => {
+            Some(Then::External { connector, .. }) => {
                 let hop = self
                     .item_domain_id(item)
                     .map(|d| QueueHop::External(connector, d));
@@ -1581,13 +1704,12 @@ impl Engine<'_, '_> {
                     (t, next_hop, id, None)
                 });
             }
-            Some(RouteEnd::Queued { .. }) | None => {
+            Some(Then::Categorize) | None => {
                 if let Some(it) = self.items.slots[item as usize].as_mut() {
                     it.then = None;
                 }
                 self.categorize(item);
             }
-            Some(RouteEnd::Unreachable { .. } | RouteEnd::Ndr { .. }) => self.categorize(item),
         }
     }
 
@@ -1673,7 +1795,7 @@ impl Engine<'_, '_> {
             self.certificate_instants.partition_point(|&t| t < at),
             self.certificate_instants.partition_point(|&t| t <= at),
         );
-        let domain = rcpt.domain();
+        let domain = &*self.domains[rcpt.domain as usize].name;
         let key = match rcpt.key {
             Some(TargetKey::Domain(id)) => Some((connector, id, it.level, via_frontend, epoch)),
             _ => None,
@@ -1809,7 +1931,7 @@ impl Engine<'_, '_> {
             message,
             message_id: message_id(&self.org_domain, m.seq),
             time_ms: self.events.now_ms(),
-            sender: m.sender.to_string(),
+            sender: self.senders[m.sender as usize].to_string(),
             recipient,
             origin_site: self.topology.site(m.origin_site).name.clone(),
             connector,
@@ -1906,7 +2028,7 @@ impl Engine<'_, '_> {
             if record {
                 outcomes.push(RecipientOutcome {
                     message_id: message_id(&self.org_domain, m.seq),
-                    sender: m.sender.to_string(),
+                    sender: self.senders[m.sender as usize].to_string(),
                     recipient: rcpt.address.to_string(),
                     submitted_ms: m.submitted_ms,
                     time_ms: now,
@@ -2030,7 +2152,7 @@ impl Engine<'_, '_> {
                 let m = self.msgs.get(msg, generation).expect("live message");
                 let outcome = RecipientOutcome {
                     message_id: message_id(&self.org_domain, m.seq),
-                    sender: m.sender.to_string(),
+                    sender: self.senders[m.sender as usize].to_string(),
                     recipient: address,
                     submitted_ms: m.submitted_ms,
                     time_ms: self.now(),
@@ -2261,8 +2383,8 @@ impl Engine<'_, '_> {
             recipients,
             recipient_status: status,
             total_bytes: m.size.0,
-            subject: &m.subject,
-            sender: &m.sender,
+            subject: &self.subjects[m.subject as usize].0,
+            sender: &self.senders[m.sender as usize],
             directionality: "Originating",
             custom_data: custom,
             required_tls: "",
@@ -2321,7 +2443,7 @@ impl Engine<'_, '_> {
                 if self.options.record_recipients {
                     self.result.recipients.push(RecipientOutcome {
                         message_id: message_id(&self.org_domain, m.seq),
-                        sender: m.sender.to_string(),
+                        sender: self.senders[m.sender as usize].to_string(),
                         recipient: rcpt.address.to_string(),
                         submitted_ms: m.submitted_ms,
                         time_ms: self.scenario.duration.0,
@@ -2343,7 +2465,7 @@ impl Engine<'_, '_> {
                 if self.options.record_recipients {
                     self.result.recipients.push(RecipientOutcome {
                         message_id: message_id(&self.org_domain, m.seq),
-                        sender: m.sender.to_string(),
+                        sender: self.senders[m.sender as usize].to_string(),
                         recipient: rcpt.address.to_string(),
                         submitted_ms: m.submitted_ms,
                         time_ms: self.scenario.duration.0,
@@ -2521,5 +2643,23 @@ fn external_queue_name(
             c.smart_hosts.join(","),
             c.name.clone(),
         )
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        eprintln!(
+            "Msg {} Item {} OptMsg {} OptItem {} Rcpt {} Hop {} RouteEnd {} Event {} Step {}",
+            std::mem::size_of::<super::Msg>(),
+            std::mem::size_of::<super::Item>(),
+            std::mem::size_of::<Option<super::Msg>>(),
+            std::mem::size_of::<Option<super::Item>>(),
+            std::mem::size_of::<super::Rcpt>(),
+            std::mem::size_of::<crate::route::Hop>(),
+            std::mem::size_of::<crate::route::RouteEnd>(),
+            std::mem::size_of::<super::Event>(),
+            std::mem::size_of::<crate::route::Step>()
+        );
     }
 }
