@@ -12,6 +12,8 @@
 //!   rate of N per hour) and sent out by HQ's connector. Throughput is in events; the engine's
 //!   events/s divided by `hold/radix` (or `hold/radix-crate`) at the same N is its share of the
 //!   physical limit.
+//! - `engine-long/hours/*`: the same organisation with 100,000 in flight for 5 and for 100
+//!   simulated hours: a long run must keep the events/s of a short one.
 //!
 //! The generated-organisation benchmarks (routing, check, loading) are in `benches/scale.rs`.
 
@@ -165,9 +167,9 @@ external_domains:
   - {domain: \"*\", mx: [{host: mx.example, starttls: offered}]}
 ";
 
-/// N messages in flight: N per hour, each spending one hour on the cross-site hop, for two
+/// N messages in flight: N per hour, each spending one hour on the cross-site hop, for `hours`
 /// hours (the first fills the pipe).
-fn in_flight_scenario(n: u64) -> Scenario {
+fn in_flight_scenario(n: u64, hours: u64) -> Scenario {
     let topology = load::topology_from_source(SourceFile {
         name: "bench.yaml".to_owned(),
         text: TWO_SITES.to_owned(),
@@ -182,7 +184,7 @@ fn in_flight_scenario(n: u64) -> Scenario {
         topology_file: "bench.yaml".to_owned(),
         seed: 1,
         start: load::values::instant("2026-06-01T00:00:00Z").expect("instant"),
-        duration: Millis::HOUR.times(2),
+        duration: Millis::HOUR.times(hours),
         latency: HopLatency {
             same_site: Millis(5),
             cross_site: Millis::HOUR,
@@ -218,7 +220,7 @@ fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
     for n in SIZES {
-        let scenario = in_flight_scenario(n);
+        let scenario = in_flight_scenario(n, 2);
         let probe = sim::run(&scenario, 0, &options, &mut NullSink);
         eprintln!(
             "engine/{n}: {} events, {} messages, peak {} in flight, peak queue {}",
@@ -235,5 +237,30 @@ fn engine(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hold, engine);
+/// A long run keeps its speed (issue 18): 100,000 in flight for 5 and for 100 simulated
+/// hours, events/s compared. Arena slots freed and reused over hours must not scatter the
+/// engine's memory accesses.
+fn engine_long(c: &mut Criterion) {
+    let options = RunOptions {
+        seed: 1,
+        record_recipients: false,
+    };
+    let mut group = c.benchmark_group("engine-long");
+    group.sample_size(10);
+    for hours in [5, 100] {
+        let scenario = in_flight_scenario(100_000, hours);
+        let probe = sim::run(&scenario, 0, &options, &mut NullSink);
+        eprintln!(
+            "engine-long/{hours}h: {} events, {} messages, peak {} in flight",
+            probe.stats.events, probe.summary.messages, probe.stats.peak_in_flight
+        );
+        group.throughput(Throughput::Elements(probe.stats.events));
+        group.bench_with_input(BenchmarkId::new("hours", hours), &scenario, |b, s| {
+            b.iter(|| black_box(sim::run(s, 0, &options, &mut NullSink).stats.events));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, hold, engine, engine_long);
 criterion_main!(benches);

@@ -371,10 +371,16 @@ fn certificate_instants(topology: &Topology) -> Vec<Timestamp> {
 /// Slot arena with generations. The generations live apart from the values: measured, a
 /// `Vec` of (generation, value) slots ran the engine about 6 % slower (3.8 against 4.1 M
 /// events/s, BENCHMARKS.md), the wider slot costing more than the second access saves.
+///
+/// Freed slots are reused first freed, first reused. Reused last-in-first-out, a long run
+/// scatters the live messages over the whole arena (the slot freed last is seldom near the
+/// ones in use), and the engine ran at 3.4 M events/s over 100 simulated hours against 4.6 M
+/// over 5 (issue 18, `engine-long` in BENCHMARKS.md). In order, slots come back roughly in the
+/// order the messages were created, and neighbours in time stay neighbours in memory.
 struct Arena<T> {
     slots: Vec<Option<T>>,
     gens: Vec<u32>,
-    free: Vec<u32>,
+    free: VecDeque<u32>,
     live: u64,
 }
 
@@ -386,14 +392,14 @@ impl<T> Arena<T> {
         Arena {
             slots: Vec::with_capacity(capacity),
             gens: Vec::with_capacity(capacity),
-            free: Vec::with_capacity(capacity),
+            free: VecDeque::with_capacity(capacity),
             live: 0,
         }
     }
 
     fn insert(&mut self, make: impl FnOnce(u32) -> T) -> (u32, u32) {
         self.live += 1;
-        if let Some(i) = self.free.pop() {
+        if let Some(i) = self.free.pop_front() {
             let generation = self.gens[i as usize].wrapping_add(1);
             self.gens[i as usize] = generation;
             self.slots[i as usize] = Some(make(generation));
@@ -441,7 +447,7 @@ impl<T> Arena<T> {
         if let Some(slot) = self.slots.get_mut(i as usize)
             && slot.take().is_some()
         {
-            self.free.push(i);
+            self.free.push_back(i);
             self.live -= 1;
         }
     }
