@@ -708,6 +708,7 @@ impl Validator<'_> {
             self.printable(o, "organization", "the organisation's name");
         }
         let index = crate::model::ServerIndex::new(&servers, sites.len(), &dags);
+        let accepted_index = crate::model::AcceptedDomainIndex::new(&accepted_domains);
         Some(Topology {
             organization: raw
                 .organization
@@ -725,6 +726,7 @@ impl Validator<'_> {
             external_domains,
             site_graph,
             index,
+            accepted_index,
         })
     }
 

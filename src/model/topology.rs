@@ -42,6 +42,53 @@ pub struct Topology {
     pub site_graph: SiteGraph,
     /// Indexes over `servers`, built once (see [`ServerIndex::new`]).
     pub index: ServerIndex,
+    /// The accepted domains by name, built once (see [`AcceptedDomainIndex::new`]).
+    pub accepted_index: AcceptedDomainIndex,
+}
+
+/// Accepted domains by name: which entry a recipient domain falls in is asked for every
+/// situation `check` routes and every message `simulate` creates, and a generated organisation
+/// has one per server (issue 18: the scan of 5,001 entries took 12 % of `check --failures 2` on
+/// 1,000 sites). Accepted domains change only when a topology is loaded.
+#[derive(Clone, Debug, Default)]
+pub struct AcceptedDomainIndex {
+    /// Entries without subdomains, by domain (the later of two equal entries wins, as it
+    /// would in a scan for the most specific).
+    exact: std::collections::HashMap<String, usize>,
+    /// Entries that also cover subdomains (`*.x`), by domain, the later winning likewise.
+    wildcard: std::collections::HashMap<String, usize>,
+}
+
+impl AcceptedDomainIndex {
+    pub fn new(accepted: &[AcceptedDomain]) -> AcceptedDomainIndex {
+        let mut index = AcceptedDomainIndex::default();
+        for (i, a) in accepted.iter().enumerate() {
+            let map = if a.subdomains {
+                &mut index.wildcard
+            } else {
+                &mut index.exact
+            };
+            map.insert(a.domain.clone(), i);
+        }
+        index
+    }
+
+    /// The entry `domain` (lower case) falls in: an exact entry, else the longest wildcard that
+    /// is the domain itself or one of its parents.
+    fn find(&self, domain: &str) -> Option<usize> {
+        if let Some(&i) = self.exact.get(domain) {
+            return Some(i);
+        }
+        if self.wildcard.is_empty() {
+            return None;
+        }
+        if let Some(&i) = self.wildcard.get(domain) {
+            return Some(i);
+        }
+        domain
+            .match_indices('.')
+            .find_map(|(dot, _)| self.wildcard.get(&domain[dot + 1..]).copied())
+    }
 }
 
 /// Server lookups the router makes on every decision, precomputed: servers change only when a
@@ -171,6 +218,8 @@ pub struct AcceptedDomain {
 }
 
 impl AcceptedDomain {
+    /// Whether `domain` falls in this entry (the oracle of [`AcceptedDomainIndex`]'s tests).
+    #[cfg(test)]
     fn matches(&self, domain: &str) -> bool {
         domain == self.domain
             || (self.subdomains
@@ -733,10 +782,9 @@ impl Topology {
     /// The accepted domain `domain` (lower case) falls in: an exact entry, else the most specific
     /// wildcard (`*.x`).
     pub fn accepted_domain(&self, domain: &str) -> Option<&AcceptedDomain> {
-        self.accepted_domains
-            .iter()
-            .filter(|a| a.matches(domain))
-            .max_by_key(|a| (!a.subdomains, a.domain.len()))
+        self.accepted_index
+            .find(domain)
+            .and_then(|i| self.accepted_domains.get(i))
     }
 
     /// Whether `domain` (lower case) is one of the organisation's accepted domains (any type).
@@ -823,6 +871,48 @@ impl Topology {
                 format!("{} (Exchange 2010)", self.site(site).name)
             }
             GroupKind::Site { site, .. } => self.site(site).name.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{AcceptedDomain, AcceptedDomainIndex, AcceptedDomainType};
+
+    /// Labels from a small alphabet, so that entries and domains share suffixes often.
+    fn name() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(vec!["a", "b", "com"]), 1..4)
+            .prop_map(|labels| labels.join("."))
+    }
+
+    proptest! {
+        /// The index finds the entry a scan for the most specific match finds: an exact entry,
+        /// else the longest wildcard, the later of two equal entries winning.
+        #[test]
+        fn the_index_finds_what_a_scan_finds(
+            entries in prop::collection::vec((name(), any::<bool>()), 0..12),
+            domains in prop::collection::vec(name(), 1..12),
+        ) {
+            let accepted: Vec<AcceptedDomain> = entries
+                .into_iter()
+                .map(|(domain, subdomains)| AcceptedDomain {
+                    domain,
+                    subdomains,
+                    kind: AcceptedDomainType::Authoritative,
+                })
+                .collect();
+            let index = AcceptedDomainIndex::new(&accepted);
+            for domain in &domains {
+                let scan = accepted
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.matches(domain))
+                    .max_by_key(|(_, a)| (!a.subdomains, a.domain.len()))
+                    .map(|(i, _)| i);
+                prop_assert_eq!(index.find(domain), scan, "{}", domain);
+            }
         }
     }
 }

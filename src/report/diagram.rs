@@ -116,6 +116,7 @@ pub fn focus(topology: &Topology, highlight: &Highlight) -> Option<(Topology, Hi
         external_domains: Vec::new(),
         site_graph,
         index,
+        accepted_index: topology.accepted_index.clone(),
     };
     let highlight = Highlight {
         servers: highlight
