@@ -57,9 +57,7 @@ impl Faults {
     pub fn with_network(down: BTreeSet<Component>, graph: &super::SiteGraph) -> Faults {
         let mut faults = Faults::new(down);
         if !faults.network_intact() {
-            // The few failed sites and links, searched in a list rather than in the set for
-            // each of the graph's sites and links (the labelling is most of `check`'s time on
-            // 1,000 sites, issue 18).
+            // The few failed sites and links, searched in a list rather than in the set.
             let (mut sites, mut links) = (Vec::new(), Vec::new());
             for c in &faults.down {
                 match *c {
@@ -68,7 +66,7 @@ impl Faults {
                     Component::Server(_) | Component::Connector(_) => {}
                 }
             }
-            let labels = graph.component_labels(|s| !sites.contains(&s), |l| !links.contains(&l));
+            let labels = graph.component_labels_without(&sites, &links);
             faults.network = Some(std::sync::Arc::new((faults.down.clone(), labels)));
         }
         faults
