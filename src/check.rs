@@ -729,6 +729,7 @@ fn search_unit(
         exposures: Vec::new(),
         checked: 0,
         candidates: BTreeMap::new(),
+        selections: std::sync::Arc::new(crate::route::SelectionMemo::new(&unit.domain)),
     };
     let origin = &topology.server(unit.origin).name;
     if options.no_pruning {
@@ -826,6 +827,8 @@ struct UnitCheck<'a> {
     /// Per routing server: the connectors that are candidates there for this unit's domain and
     /// size (the support of a route that did not leave; the same servers recur across sets).
     candidates: BTreeMap<ServerId, Vec<ConnectorId>>,
+    /// Connector selections toward the unit's domain, shared by the failure sets it tries.
+    selections: std::sync::Arc<crate::route::SelectionMemo>,
 }
 
 impl UnitCheck<'_> {
@@ -835,7 +838,8 @@ impl UnitCheck<'_> {
         let (topology, unit) = (self.topology, self.unit);
         self.checked += 1;
         let recipient = format!("someone@{}", unit.domain);
-        let faults = Faults::with_network(set.iter().copied().collect(), &topology.site_graph);
+        let faults = Faults::with_network(set.iter().copied().collect(), &topology.site_graph)
+            .with_selections(self.selections.clone());
         let request = Request {
             sender: Sender::Server(unit.origin),
             sender_text: topology.server(unit.origin).name.clone(),

@@ -13,7 +13,8 @@ pub mod reads;
 mod submission;
 
 pub use connector::{
-    Candidate, ConnectorChoice, Key, Proximity, Selected, candidate, is_candidate, select_connector,
+    Candidate, ConnectorChoice, Key, Proximity, Selected, SelectionMemo, candidate, is_candidate,
+    select_connector,
 };
 pub(crate) use connector::{closest_site, connector_sites};
 pub use delivery::{Hop, HopKind, Route, RouteEnd, Step, Target, next_step, route};

@@ -29,6 +29,9 @@ pub struct Faults {
     /// hop it routes (a 500-site chain spent its minute in depth-first searches, issue 15). A
     /// `down` changed since is noticed, and the graph searched instead.
     network: Option<std::sync::Arc<(BTreeSet<Component>, Vec<u32>)>>,
+    /// Connector selections already made in the caller's topology, shared by the failure sets
+    /// it routes under ([`Faults::with_selections`]).
+    selections: Option<std::sync::Arc<crate::route::SelectionMemo>>,
 }
 
 impl PartialEq for Faults {
@@ -49,6 +52,7 @@ impl Faults {
         Faults {
             down,
             network: None,
+            selections: None,
         }
     }
 
@@ -70,6 +74,26 @@ impl Faults {
             faults.network = Some(std::sync::Arc::new((faults.down.clone(), labels)));
         }
         faults
+    }
+
+    /// These failures, sharing `memo`'s connector selections with the other failure sets its
+    /// owner routes under. The memo must belong to the topology these faults are routed in.
+    #[must_use]
+    pub fn with_selections(mut self, memo: std::sync::Arc<crate::route::SelectionMemo>) -> Faults {
+        self.selections = Some(memo);
+        self
+    }
+
+    pub(crate) fn selections(&self) -> Option<&crate::route::SelectionMemo> {
+        self.selections.as_deref()
+    }
+
+    /// The connectors these failures disable, in id order.
+    pub fn disabled_connectors(&self) -> impl Iterator<Item = ConnectorId> + '_ {
+        self.down.iter().filter_map(|c| match *c {
+            Component::Connector(id) => Some(id),
+            _ => None,
+        })
     }
 
     /// Whether the usable network connects sites `a` and `b` (both up).

@@ -4,6 +4,8 @@
 //! fewest hops to the source server (local server > local site > fewest site-link hops) →
 //! lowest connector name.
 
+use smallvec::SmallVec;
+
 use crate::model::{Bytes, ConnectorId, Faults, ServerId, SiteId, SitePath, Topology, name_key};
 
 /// How close a connector's source servers are to the server that routes (reference §2.1 3.2).
@@ -66,6 +68,32 @@ pub(crate) fn connector_sites(topology: &Topology, connector: ConnectorId) -> Ve
     sites
 }
 
+/// The connector selections of one topology for one recipient domain, by (routing server,
+/// size, disabled connectors): `check` routes the same message under thousands of failure sets,
+/// and a selection reads the failures only through the connectors they disable (servers, sites
+/// and links that are down are outages routing does not know about, reference §1.5). Evaluating
+/// every connector again for each set was more than half of `check --failures 2` on 1,000
+/// sites (issue 18). Attached to [`Faults`] by the caller that owns the topology
+/// ([`Faults::with_selections`]); a selection for another domain is not memoised.
+#[derive(Debug)]
+pub struct SelectionMemo {
+    domain: String,
+    by: std::sync::Mutex<SelectionMap>,
+}
+
+type SelectionMap =
+    std::collections::HashMap<(ServerId, Bytes, SmallVec<[ConnectorId; 2]>), ConnectorChoice>;
+
+impl SelectionMemo {
+    /// An empty memo for selections toward `domain` (lower case) in one topology.
+    pub fn new(domain: &str) -> SelectionMemo {
+        SelectionMemo {
+            domain: domain.to_owned(),
+            by: std::sync::Mutex::default(),
+        }
+    }
+}
+
 /// Chooses the Send connector that the Transport service on `at` uses for `domain`.
 pub fn select_connector(
     topology: &Topology,
@@ -75,6 +103,31 @@ pub fn select_connector(
     faults: &Faults,
 ) -> ConnectorChoice {
     super::reads::note(super::reads::Read::Selection(at));
+    let memo = faults
+        .selections()
+        .filter(|m| m.domain == domain)
+        .map(|m| (m, (at, size, faults.disabled_connectors().collect())));
+    if let Some((m, key)) = &memo
+        && let Some(hit) = m.by.lock().expect("not poisoned").get(key)
+    {
+        return hit.clone();
+    }
+    let choice = choose_connector(topology, at, domain, size, faults);
+    if let Some((m, key)) = memo {
+        m.by.lock()
+            .expect("not poisoned")
+            .insert(key, choice.clone());
+    }
+    choice
+}
+
+fn choose_connector(
+    topology: &Topology,
+    at: ServerId,
+    domain: &str,
+    size: Bytes,
+    faults: &Faults,
+) -> ConnectorChoice {
     let local_site = topology
         .server(at)
         .site
