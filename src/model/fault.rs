@@ -28,7 +28,7 @@ pub struct Faults {
     /// ([`Faults::with_network`]): `check` asks the same question of one failure set for every
     /// hop it routes (a 500-site chain spent its minute in depth-first searches, issue 15). A
     /// `down` changed since is noticed, and the graph searched instead.
-    network: Option<std::sync::Arc<(BTreeSet<Component>, Vec<u32>)>>,
+    network: Option<std::sync::Arc<(BTreeSet<Component>, super::site_graph::Parts)>>,
     /// Connector selections already made in the caller's topology, shared by the failure sets
     /// it routes under ([`Faults::with_selections`]).
     selections: Option<std::sync::Arc<crate::route::SelectionMemo>>,
@@ -70,8 +70,8 @@ impl Faults {
                     Component::Server(_) | Component::Connector(_) => {}
                 }
             }
-            let labels = graph.component_labels_without(&sites, &links);
-            faults.network = Some(std::sync::Arc::new((faults.down.clone(), labels)));
+            let parts = graph.parts_without(&sites, &links);
+            faults.network = Some(std::sync::Arc::new((faults.down.clone(), parts)));
         }
         faults
     }
@@ -102,9 +102,14 @@ impl Faults {
             return true;
         }
         match &self.network {
-            Some(network) if network.0 == self.down && network.1.len() == graph.site_count() => {
-                let labels = &network.1;
-                labels[a.index()] != u32::MAX && labels[a.index()] == labels[b.index()]
+            Some(network)
+                if network.0 == self.down && network.1.site_count() == graph.site_count() =>
+            {
+                let parts = &network.1;
+                self.site_up(a)
+                    && self.site_up(b)
+                    && parts.of(a) != u32::MAX
+                    && parts.of(a) == parts.of(b)
             }
             _ => graph.reachable(a, b, |s| self.site_up(s), |l| self.link_up(l)),
         }

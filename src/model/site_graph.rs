@@ -171,14 +171,43 @@ impl SiteGraph {
         down_sites: &[SiteId],
         down_links: &[LinkId],
     ) -> Vec<u32> {
+        let parts = self.parts_without(down_sites, down_links);
+        (0..self.graph.node_count())
+            .map(|i| {
+                let site = SiteId::from_index(i);
+                if down_sites.contains(&site) {
+                    u32::MAX
+                } else {
+                    parts.of(site)
+                }
+            })
+            .collect()
+    }
+
+    /// The parts of the network with `down_sites` and `down_links` failed, as
+    /// [`SiteGraph::component_labels_without`] describes, left unresolved: a site's part is
+    /// looked up when asked for, not written for every site (most never are).
+    pub fn parts_without(&self, down_sites: &[SiteId], down_links: &[LinkId]) -> Parts {
         let site_up = |s: SiteId| !down_sites.contains(&s);
         let link_up = |l: LinkId| !down_links.contains(&l);
-        if !self.connected {
-            return self.component_labels(site_up, link_up);
-        }
         let n = self.graph.node_count();
+        if !self.connected {
+            let labels = self.component_labels(site_up, link_up);
+            let group = (0..u32::try_from(n).expect("site count fits u32")).collect();
+            return Parts {
+                labels,
+                group,
+                rest: u32::MAX,
+                sites: n,
+            };
+        }
         if down_sites.is_empty() && down_links.is_empty() {
-            return vec![0; n];
+            return Parts {
+                labels: Vec::new(),
+                group: Vec::new(),
+                rest: 0,
+                sites: n,
+            };
         }
         let mut roots: Vec<SiteId> = Vec::new();
         for &s in down_sites {
@@ -250,17 +279,17 @@ impl SiteGraph {
                 }
             }
         };
-        for (site, label) in labels.iter_mut().enumerate() {
-            *label = if *label != u32::MAX {
-                find_group(&mut group, *label)
-            } else if site_up(SiteId::from_index(site)) {
-                // Not reached: in the part of the one group still searching.
-                last_group.map_or(u32::MAX, |g| find_group(&mut group, g))
-            } else {
-                u32::MAX
-            };
+        // Each search straight to its group, so that a lookup is two reads.
+        for i in 0..group.len() {
+            let g = find_group(&mut group, u32::try_from(i).expect("few searches"));
+            group[i] = g;
         }
-        labels
+        Parts {
+            labels,
+            rest: last_group.map_or(u32::MAX, |g| group[g as usize]),
+            group,
+            sites: n,
+        }
     }
 
     /// Sets of sites connected through the usable links, each sorted, ordered by first site.
@@ -494,6 +523,35 @@ fn path_in(tree: &[Option<Toward>], from: SiteId, to: SiteId) -> SitePath {
         }
     }
     SitePath { sites, links, cost }
+}
+
+/// The parts of the network under failures ([`SiteGraph::parts_without`]).
+#[derive(Clone, Debug)]
+pub struct Parts {
+    /// Per site, the search that reached it (`u32::MAX`: none did, or all sites when nothing
+    /// failed and this is empty).
+    labels: Vec<u32>,
+    /// Per search, the group it joined: the part's number.
+    group: Vec<u32>,
+    /// The part of the sites no search reached: the one group still searching at the end.
+    rest: u32,
+    /// The graph's site count (parts of another graph are not used).
+    sites: usize,
+}
+
+impl Parts {
+    /// How many sites the graph had.
+    pub fn site_count(&self) -> usize {
+        self.sites
+    }
+
+    /// The part of `site`, which must be up (a failed site has none).
+    pub fn of(&self, site: SiteId) -> u32 {
+        match self.labels.get(site.index()) {
+            Some(&l) if l != u32::MAX => self.group[l as usize],
+            _ => self.rest,
+        }
+    }
 }
 
 /// The search that search `i` joined, halving the path on the way (union-find).
