@@ -193,8 +193,10 @@ enum Event {
 }
 
 struct Rcpt {
-    /// Shared with the engine's address cache: a generated address is formatted once.
-    address: Rc<str>,
+    /// The address, in `Engine::addresses`: a generated address is formatted once, and a
+    /// message holds a number, not a counted reference (cloning and dropping one touched a
+    /// cache line of its own per recipient, issue 18).
+    address: u32,
     /// The domain (after the last `@`), interned: `Engine::domains`.
     domain: u32,
     /// Where routing takes the recipient; `None`: an internal address with no mailbox.
@@ -208,9 +210,10 @@ struct Rcpt {
 }
 
 /// A recipient address resolved once: where routing takes it and its interned domain.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct Resolved {
-    address: Rc<str>,
+    /// In `Engine::addresses`.
+    address: u32,
     key: Option<TargetKey>,
     domain: u32,
 }
@@ -493,6 +496,8 @@ struct Engine<'a, 's> {
     /// Generated recipients by (distinct workload domain, local part): formatted and resolved
     /// once. A map, not a table: it holds only the addresses traffic has drawn.
     generated_addresses: HashMap<(u32, u32), Resolved>,
+    /// Every recipient address resolved (`Rcpt::address`).
+    addresses: Vec<Rc<str>>,
     /// Per workload, its `cc` addresses resolved once.
     workload_cc: Vec<Vec<Resolved>>,
     msgs: Arena<Msg>,
@@ -675,6 +680,7 @@ fn run_inner(
         rule_outcomes: HashMap::default(),
         workload_domains,
         generated_addresses: HashMap::default(),
+        addresses: Vec::new(),
         workload_cc: Vec::new(),
         msgs: Arena::with_capacity(in_flight),
         items: Arena::with_capacity(in_flight),
@@ -845,7 +851,7 @@ impl Engine<'_, '_> {
                     self.new_message(from, server, [to], subject, g.size);
                 } else {
                     let all: SmallVec<[Resolved; 1]> = std::iter::once(to)
-                        .chain(self.workload_cc[i as usize].iter().cloned())
+                        .chain(self.workload_cc[i as usize].iter().copied())
                         .collect();
                     self.new_message(from, server, all, subject, g.size);
                 }
@@ -925,8 +931,10 @@ impl Engine<'_, '_> {
             self.domain_index.insert(name, id);
             id
         };
+        let index = u32::try_from(self.addresses.len()).expect("fewer than 2^32 addresses");
+        self.addresses.push(address);
         Resolved {
-            address,
+            address: index,
             key,
             domain,
         }
@@ -959,8 +967,8 @@ impl Engine<'_, '_> {
     /// with where routing takes it: formatted and resolved the first time, then shared.
     fn generated_recipient(&mut self, w: u32, domain: usize, local: u32) -> Resolved {
         let slot = (self.workload_domains[w as usize][domain], local);
-        if let Some(known) = self.generated_addresses.get(&slot) {
-            return known.clone();
+        if let Some(&known) = self.generated_addresses.get(&slot) {
+            return known;
         }
         let key = &self.scenario.workload[w as usize].to[domain].0;
         let address: Rc<str> = if key.contains('@') {
@@ -969,7 +977,7 @@ impl Engine<'_, '_> {
             Rc::from(format!("user{local}@{key}"))
         };
         let resolved = self.resolve(address);
-        self.generated_addresses.insert(slot, resolved.clone());
+        self.generated_addresses.insert(slot, resolved);
         resolved
     }
 
@@ -1873,7 +1881,7 @@ impl Engine<'_, '_> {
                 .rule
                 .map(|id| self.topology.transport_rules[id.index()].name.as_str());
             let findings = judge(&FindingInput {
-                recipient: &rcpt.address,
+                recipient: &self.addresses[rcpt.address as usize],
                 rule_required: rcpt.required,
                 rule_name,
                 lost_at: it.lost.as_deref(),
@@ -1883,7 +1891,7 @@ impl Engine<'_, '_> {
                 sender_server: Some(sender_server),
             });
             for f in findings {
-                found.push((rcpt.address.to_string(), f));
+                found.push((self.addresses[rcpt.address as usize].to_string(), f));
             }
         }
         if found.is_empty() {
@@ -1970,7 +1978,7 @@ impl Engine<'_, '_> {
             .flat_map(|&r| {
                 let rcpt = &m.rcpts[r as usize];
                 judge(&FindingInput {
-                    recipient: &rcpt.address,
+                    recipient: &self.addresses[rcpt.address as usize],
                     rule_required: rcpt.required,
                     rule_name: None,
                     lost_at: None,
@@ -1980,7 +1988,7 @@ impl Engine<'_, '_> {
                     sender_server: None,
                 })
                 .into_iter()
-                .map(|f| (rcpt.address.to_string(), f))
+                .map(|f| (self.addresses[rcpt.address as usize].to_string(), f))
                 .collect::<Vec<_>>()
             })
             .collect();
@@ -2047,7 +2055,7 @@ impl Engine<'_, '_> {
                 outcomes.push(RecipientOutcome {
                     message_id: message_id(&self.org_domain, m.seq),
                     sender: self.senders[m.sender as usize].to_string(),
-                    recipient: rcpt.address.to_string(),
+                    recipient: self.addresses[rcpt.address as usize].to_string(),
                     submitted_ms: m.submitted_ms,
                     time_ms: now,
                     state: state.clone(),
@@ -2073,7 +2081,7 @@ impl Engine<'_, '_> {
             .rcpts
             .iter()
             .filter(|r| !r.done)
-            .map(|r| r.address.to_string())
+            .map(|r| self.addresses[r.address as usize].to_string())
             .collect();
         let server = self.topology.server(m.mailbox_server).name.clone();
         let refs: Vec<&str> = pending.iter().map(String::as_str).collect();
@@ -2103,7 +2111,7 @@ impl Engine<'_, '_> {
             let m = self.msgs.get(msg, generation).expect("live message");
             let rcpt = &m.rcpts[i];
             let (address, rule_level, rule, enforced) = (
-                rcpt.address.to_string(),
+                self.addresses[rcpt.address as usize].to_string(),
                 rcpt.required,
                 rcpt.rule,
                 rcpt.enforced,
@@ -2343,7 +2351,7 @@ impl Engine<'_, '_> {
         let rcpts: Vec<String> = it
             .rcpts
             .iter()
-            .map(|&r| m.rcpts[r as usize].address.to_string())
+            .map(|&r| self.addresses[m.rcpts[r as usize].address as usize].to_string())
             .collect();
         let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
         let server = self.topology.server(at).name.clone();
@@ -2460,7 +2468,7 @@ impl Engine<'_, '_> {
                     self.result.recipients.push(RecipientOutcome {
                         message_id: message_id(&self.org_domain, m.seq),
                         sender: self.senders[m.sender as usize].to_string(),
-                        recipient: rcpt.address.to_string(),
+                        recipient: self.addresses[rcpt.address as usize].to_string(),
                         submitted_ms: m.submitted_ms,
                         time_ms: self.scenario.duration.0,
                         state: RecipientState::Queued {
@@ -2481,7 +2489,7 @@ impl Engine<'_, '_> {
                     self.result.recipients.push(RecipientOutcome {
                         message_id: message_id(&self.org_domain, m.seq),
                         sender: self.senders[m.sender as usize].to_string(),
-                        recipient: rcpt.address.to_string(),
+                        recipient: self.addresses[rcpt.address as usize].to_string(),
                         submitted_ms: m.submitted_ms,
                         time_ms: self.scenario.duration.0,
                         state: RecipientState::Queued {
@@ -2667,7 +2675,7 @@ mod layout {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn messages_and_items_stay_small() {
-        assert!(std::mem::size_of::<super::Msg>() <= 112);
+        assert!(std::mem::size_of::<super::Msg>() <= 96);
         assert!(std::mem::size_of::<super::Item>() <= 128);
         assert!(std::mem::size_of::<super::Event>() <= 12);
     }
