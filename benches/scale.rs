@@ -8,6 +8,10 @@
 //!   200-site, 1,000-server organisation (the per-message routing decision, uncached).
 //! - `check/200x5/k1`, `k2`: `check --failures 1` and `2` on that organisation (rayon, every
 //!   core), without the fixes (each fix is one more check of a modified copy).
+//! - `check-1000/1000xS/kK`: `check --failures K` (1 and 2), without fixes, on the 1,000-site
+//!   organisations of issue 18, with 1 and 5 Mailbox servers per site (`tlsflow generate
+//!   --sites 1000 --servers-per-site S --mailboxes 10000 --seed 1`; target: under 30 s each).
+//!   About ten minutes in all: run it alone with `-- check-1000`.
 //! - `import/100000-mailboxes`: `import::exchange` of the SoloORG export
 //!   (`tests/data/import/solo-lab-names`) with 100,000 mailboxes, the export script's maximum:
 //!   parsing, mapping, rendering and validating the topology it writes (issue 14: under 2 s).
@@ -31,6 +35,43 @@ fn topology_text(sites: usize, servers_per_site: usize) -> String {
     })
     .expect("the generator accepts these sizes")
     .topology
+}
+
+/// The 1,000-site organisations of issue 18, as the README's command generates them.
+fn thousand_sites(servers_per_site: usize) -> Topology {
+    let text = generate(&GenerateOptions {
+        sites: 1000,
+        servers_per_site,
+        mailboxes: 10_000,
+        seed: 1,
+        ..GenerateOptions::default()
+    })
+    .expect("the generator accepts these sizes")
+    .topology;
+    load_text(&text)
+}
+
+fn check_1000(c: &mut Criterion) {
+    let at = load::values::instant("2026-06-01T00:00:00Z").expect("instant");
+    let mut group = c.benchmark_group("check-1000");
+    group.sample_size(10);
+    for servers in [1, 5] {
+        let topology = thousand_sites(servers);
+        for k in [1, 2] {
+            group.bench_function(format!("1000x{servers}/k{k}"), |b| {
+                b.iter(|| {
+                    let options = CheckOptions {
+                        failures_max: k,
+                        at,
+                        shard: None,
+                        no_pruning: false,
+                    };
+                    black_box(check(&topology, &options, &|_| {}).exposures.len())
+                });
+            });
+        }
+    }
+    group.finish();
 }
 
 fn load_text(text: &str) -> Topology {
@@ -214,6 +255,7 @@ criterion_group!(
     loading,
     routing_and_check,
     check_with_fixes,
-    importing
+    importing,
+    check_1000
 );
 criterion_main!(benches);
