@@ -709,6 +709,7 @@ impl Validator<'_> {
         }
         let index = crate::model::ServerIndex::new(&servers, sites.len(), &dags);
         let accepted_index = crate::model::AcceptedDomainIndex::new(&accepted_domains);
+        let mailbox_index = crate::model::MailboxIndex::new(&mailboxes);
         Some(Topology {
             organization: raw
                 .organization
@@ -727,6 +728,7 @@ impl Validator<'_> {
             site_graph,
             index,
             accepted_index,
+            mailbox_index,
         })
     }
 

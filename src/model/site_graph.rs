@@ -224,8 +224,8 @@ impl SiteGraph {
             }
         }
         let mut labels = vec![u32::MAX; n];
-        // One search per root not already taken; `group[i]`: the search search i joined
-        // (union-find, by the smaller index).
+        // One search per root not already taken; `group[i]`: the search that search `i`
+        // joined (union-find, the smaller index the representative).
         let mut group: Vec<u32> = Vec::new();
         let mut stacks: Vec<Vec<SiteId>> = Vec::new();
         for &r in &roots {

@@ -44,6 +44,42 @@ pub struct Topology {
     pub index: ServerIndex,
     /// The accepted domains by name, built once (see [`AcceptedDomainIndex::new`]).
     pub accepted_index: AcceptedDomainIndex,
+    /// The mailboxes by address and by domain, built once (see [`MailboxIndex::new`]).
+    pub mailbox_index: MailboxIndex,
+}
+
+/// Mailboxes by address: which mailbox holds an address is asked for each new recipient and
+/// sender, and was a scan of every mailbox entry (issue 18: lookups independent of the
+/// organisation's size). Mailboxes change only when a topology is loaded.
+#[derive(Clone, Debug, Default)]
+pub struct MailboxIndex {
+    /// `alice@contoso.com` entries, the first of equal ones winning as in a scan.
+    exact: std::collections::HashMap<String, usize>,
+    /// `*@domain` entries by domain, the first winning likewise.
+    domain: std::collections::HashMap<String, usize>,
+}
+
+impl MailboxIndex {
+    pub fn new(mailboxes: &[Mailbox]) -> MailboxIndex {
+        let mut index = MailboxIndex::default();
+        for (i, m) in mailboxes.iter().enumerate() {
+            let (map, key) = match &m.address {
+                MailboxAddress::Exact(a) => (&mut index.exact, a),
+                MailboxAddress::Domain(d) => (&mut index.domain, d),
+            };
+            map.entry(key.clone()).or_insert(i);
+        }
+        index
+    }
+
+    /// The entry holding `address` (lower case): an exact entry, else its domain's.
+    fn find(&self, address: &str) -> Option<usize> {
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        self.exact
+            .get(address)
+            .or_else(|| self.domain.get(domain))
+            .copied()
+    }
 }
 
 /// Accepted domains by name: which entry a recipient domain falls in is asked for every
@@ -815,15 +851,9 @@ impl Topology {
     /// The mailbox that holds `address` (lower case): an exact entry wins over a `*@domain`
     /// pattern.
     pub fn mailbox_for(&self, address: &str) -> Option<&Mailbox> {
-        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
-        self.mailboxes
-            .iter()
-            .find(|m| matches!(&m.address, MailboxAddress::Exact(a) if a == address))
-            .or_else(|| {
-                self.mailboxes
-                    .iter()
-                    .find(|m| matches!(&m.address, MailboxAddress::Domain(d) if d == domain))
-            })
+        self.mailbox_index
+            .find(address)
+            .and_then(|i| self.mailboxes.get(i))
     }
 
     /// The external-world entry for `domain`: the exact entry, else `*`.
@@ -879,7 +909,10 @@ impl Topology {
 mod tests {
     use proptest::prelude::*;
 
-    use super::{AcceptedDomain, AcceptedDomainIndex, AcceptedDomainType};
+    use super::{
+        AcceptedDomain, AcceptedDomainIndex, AcceptedDomainType, Mailbox, MailboxAddress,
+        MailboxIndex, ServerId,
+    };
 
     /// Labels from a small alphabet, so that entries and domains share suffixes often.
     fn name() -> impl Strategy<Value = String> {
@@ -888,6 +921,40 @@ mod tests {
     }
 
     proptest! {
+        /// The mailbox index finds the entry a scan finds: the first exact entry, else the
+        /// first entry of the address's domain.
+        #[test]
+        fn the_mailbox_index_finds_what_a_scan_finds(
+            entries in prop::collection::vec((prop::sample::select(vec!["a", "b", "*"]), name(), 0usize..3), 0..10),
+            addresses in prop::collection::vec((prop::sample::select(vec!["a", "b", "c"]), name()), 1..10),
+        ) {
+            let mailboxes: Vec<Mailbox> = entries
+                .into_iter()
+                .map(|(local, domain, server)| Mailbox {
+                    address: if local == "*" {
+                        MailboxAddress::Domain(domain)
+                    } else {
+                        MailboxAddress::Exact(format!("{local}@{domain}"))
+                    },
+                    server: ServerId::from_index(server),
+                    origin: crate::model::Origin::default(),
+                })
+                .collect();
+            let index = MailboxIndex::new(&mailboxes);
+            for (local, domain) in &addresses {
+                let address = format!("{local}@{domain}");
+                let scan = mailboxes
+                    .iter()
+                    .position(|m| matches!(&m.address, MailboxAddress::Exact(a) if *a == address))
+                    .or_else(|| {
+                        mailboxes.iter().position(
+                            |m| matches!(&m.address, MailboxAddress::Domain(d) if d == domain),
+                        )
+                    });
+                prop_assert_eq!(index.find(&address), scan, "{}", address);
+            }
+        }
+
         /// The index finds the entry a scan for the most specific match finds: an exact entry,
         /// else the longest wildcard, the later of two equal entries winning.
         #[test]

@@ -117,6 +117,7 @@ pub fn focus(topology: &Topology, highlight: &Highlight) -> Option<(Topology, Hi
         site_graph,
         index,
         accepted_index: topology.accepted_index.clone(),
+        mailbox_index: crate::model::MailboxIndex::default(),
     };
     let highlight = Highlight {
         servers: highlight

@@ -75,10 +75,21 @@ pub(crate) fn connector_sites(topology: &Topology, connector: ConnectorId) -> Ve
 /// every connector again for each set was more than half of `check --failures 2` on 1,000
 /// sites (issue 18). Attached to [`Faults`] by the caller that owns the topology
 /// ([`Faults::with_selections`]); a selection for another domain is not memoised.
-#[derive(Debug)]
 pub struct SelectionMemo {
     domain: String,
     by: std::sync::Mutex<SelectionMap>,
+}
+
+/// The domain and how many selections are held (not the selections: a `Faults` printed for
+/// debugging would print them all).
+impl std::fmt::Debug for SelectionMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.by.lock().map_or(0, |m| m.len());
+        f.debug_struct("SelectionMemo")
+            .field("domain", &self.domain)
+            .field("held", &held)
+            .finish()
+    }
 }
 
 type SelectionMap =
