@@ -21,7 +21,10 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;
 
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
@@ -180,7 +183,7 @@ fn in_flight_scenario(n: u64, hours: u64) -> Scenario {
     #[expect(clippy::cast_precision_loss, reason = "n is at most 10^6")]
     let rate_per_hour = n as f64;
     Scenario {
-        name: format!("in-flight-{n}"),
+        name: format!("in-flight-{n}-for-{hours}h"),
         topology_file: "bench.yaml".to_owned(),
         seed: 1,
         start: load::values::instant("2026-06-01T00:00:00Z").expect("instant"),
@@ -212,27 +215,37 @@ fn in_flight_scenario(n: u64, hours: u64) -> Scenario {
     }
 }
 
-fn engine(c: &mut Criterion) {
+/// Runs `scenario` once to print its size and set the group's throughput in events, then
+/// measures it.
+fn bench_run(group: &mut BenchmarkGroup<'_, WallTime>, id: BenchmarkId, scenario: &Scenario) {
     let options = RunOptions {
         seed: 1,
         record_recipients: false,
     };
+    let probe = sim::run(scenario, 0, &options, &mut NullSink);
+    eprintln!(
+        "{}: {} events, {} messages, peak {} in flight, peak queue {}",
+        scenario.name,
+        probe.stats.events,
+        probe.summary.messages,
+        probe.stats.peak_in_flight,
+        probe.stats.peak_queue_len
+    );
+    group.throughput(Throughput::Elements(probe.stats.events));
+    group.bench_with_input(id, scenario, |b, s| {
+        b.iter(|| black_box(sim::run(s, 0, &options, &mut NullSink).stats.events));
+    });
+}
+
+fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
     for n in SIZES {
-        let scenario = in_flight_scenario(n, 2);
-        let probe = sim::run(&scenario, 0, &options, &mut NullSink);
-        eprintln!(
-            "engine/{n}: {} events, {} messages, peak {} in flight, peak queue {}",
-            probe.stats.events,
-            probe.summary.messages,
-            probe.stats.peak_in_flight,
-            probe.stats.peak_queue_len
+        bench_run(
+            &mut group,
+            BenchmarkId::new("events", n),
+            &in_flight_scenario(n, 2),
         );
-        group.throughput(Throughput::Elements(probe.stats.events));
-        group.bench_with_input(BenchmarkId::new("events", n), &scenario, |b, s| {
-            b.iter(|| black_box(sim::run(s, 0, &options, &mut NullSink).stats.events));
-        });
     }
     group.finish();
 }
@@ -241,23 +254,14 @@ fn engine(c: &mut Criterion) {
 /// hours, events/s compared. Arena slots freed and reused over hours must not scatter the
 /// engine's memory accesses.
 fn engine_long(c: &mut Criterion) {
-    let options = RunOptions {
-        seed: 1,
-        record_recipients: false,
-    };
     let mut group = c.benchmark_group("engine-long");
     group.sample_size(10);
     for hours in [5, 100] {
-        let scenario = in_flight_scenario(100_000, hours);
-        let probe = sim::run(&scenario, 0, &options, &mut NullSink);
-        eprintln!(
-            "engine-long/{hours}h: {} events, {} messages, peak {} in flight",
-            probe.stats.events, probe.summary.messages, probe.stats.peak_in_flight
+        bench_run(
+            &mut group,
+            BenchmarkId::new("hours", hours),
+            &in_flight_scenario(100_000, hours),
         );
-        group.throughput(Throughput::Elements(probe.stats.events));
-        group.bench_with_input(BenchmarkId::new("hours", hours), &scenario, |b, s| {
-            b.iter(|| black_box(sim::run(s, 0, &options, &mut NullSink).stats.events));
-        });
     }
     group.finish();
 }
