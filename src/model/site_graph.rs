@@ -156,8 +156,9 @@ impl SiteGraph {
         labels
     }
 
-    /// [`SiteGraph::component_labels`] with `down_sites` and `down_links` failed, the same
-    /// partition (the label numbers may differ), without walking the part that stays connected.
+    /// The parts of the network with `down_sites` and `down_links` failed: the partition
+    /// [`SiteGraph::component_labels`] gives (the numbers may differ), left unresolved, so a
+    /// site's part is looked up when asked for, not written for every site (most never are).
     ///
     /// Every part of a connected graph left by failures holds a site next to a failed site or
     /// link: searches start from those sites, one step each in turn. A search that meets
@@ -166,27 +167,6 @@ impl SiteGraph {
     /// labelled is in its part. The biggest part, usually nearly every site, is thus never
     /// walked whole: `check` labels once per failure set it tries, and walking every site each
     /// time was 16 % of `check --failures 2` on 1,000 sites (issue 18).
-    pub fn component_labels_without(
-        &self,
-        down_sites: &[SiteId],
-        down_links: &[LinkId],
-    ) -> Vec<u32> {
-        let parts = self.parts_without(down_sites, down_links);
-        (0..self.graph.node_count())
-            .map(|i| {
-                let site = SiteId::from_index(i);
-                if down_sites.contains(&site) {
-                    u32::MAX
-                } else {
-                    parts.of(site)
-                }
-            })
-            .collect()
-    }
-
-    /// The parts of the network with `down_sites` and `down_links` failed, as
-    /// [`SiteGraph::component_labels_without`] describes, left unresolved: a site's part is
-    /// looked up when asked for, not written for every site (most never are).
     pub fn parts_without(&self, down_sites: &[SiteId], down_links: &[LinkId]) -> Parts {
         let site_up = |s: SiteId| !down_sites.contains(&s);
         let link_up = |l: LinkId| !down_links.contains(&l);
@@ -619,12 +599,27 @@ mod tests {
         })
     }
 
+    /// Every site's part from [`SiteGraph::parts_without`] (`u32::MAX` for a failed site).
+    fn labels_without(graph: &SiteGraph, down_sites: &[SiteId], down_links: &[LinkId]) -> Vec<u32> {
+        let parts = graph.parts_without(down_sites, down_links);
+        (0..graph.site_count())
+            .map(|i| {
+                let site = SiteId::from_index(i);
+                if down_sites.contains(&site) {
+                    u32::MAX
+                } else {
+                    parts.of(site)
+                }
+            })
+            .collect()
+    }
+
     proptest! {
         /// Labelling from the failures' neighbours gives the same parts as walking every site.
         #[test]
         fn labels_from_the_failures_give_the_same_parts((graph, sites, links) in graph_and_failures()) {
             let walked = graph.component_labels(|s| !sites.contains(&s), |l| !links.contains(&l));
-            let fast = graph.component_labels_without(&sites, &links);
+            let fast = labels_without(&graph, &sites, &links);
             prop_assert_eq!(walked.len(), fast.len());
             for a in 0..walked.len() {
                 prop_assert_eq!(walked[a] == u32::MAX, fast[a] == u32::MAX, "site {}", a);
