@@ -764,6 +764,7 @@ struct Connector {
 
 struct Rule {
     name: String,
+    guid: Option<String>,
     priority: Option<i64>,
     audit: bool,
     conditions: Predicates,
@@ -1642,6 +1643,7 @@ fn rules(cx: &mut Cx, docs: &[Value]) -> Vec<Rule> {
         let exceptions = predicates(cx, &item, &name, "ExceptIf");
         out.push(Rule {
             name,
+            guid: item.text("Guid").filter(|g| !g.is_empty()),
             priority,
             audit,
             conditions,
@@ -2294,6 +2296,9 @@ impl Org {
         }
         for r in &self.rules {
             let _ = writeln!(w, "  - name: {}   # from Get-TransportRule", q(&r.name));
+            if let Some(g) = &r.guid {
+                let _ = writeln!(w, "    guid: {}   # ruleId in message tracking", q(g));
+            }
             if let Some(p) = r.priority {
                 let _ = writeln!(w, "    priority: {p}");
             }

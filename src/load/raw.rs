@@ -245,6 +245,9 @@ pub(crate) struct RawScalar(pub(crate) String);
 pub(crate) struct RawTransportRule {
     /// Rule name, unique (case-insensitive).
     pub(crate) name: S<String>,
+    /// The rule's GUID (`Get-TransportRule` `Guid`), as message tracking logs it
+    /// (`ruleId=` in the Transport Rule agent's AGENTINFO). Optional.
+    pub(crate) guid: Option<S<String>>,
     /// Priority, 0-9999, 0 evaluated first; unique. Default: the next free number in file
     /// order.
     #[schemars(range(min = 0, max = 9_999))]

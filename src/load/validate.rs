@@ -1559,11 +1559,27 @@ impl Validator<'_> {
                     .hint = hint;
                 }
             }
+            let guid = r.guid.as_ref().and_then(|g| {
+                let text = g.value.trim().trim_start_matches('{').trim_end_matches('}');
+                if is_guid(text) {
+                    Some(text.to_lowercase())
+                } else {
+                    self.error(
+                        Code::Cfg018,
+                        pos(g),
+                        &format!("{path}.guid"),
+                        format!("`{}` is not a GUID", g.value),
+                    )
+                    .hint = Some("the rule's Guid from Get-TransportRule, e.g. 7366001e-f754-4330-9211-1bb412b6b159".to_owned());
+                    None
+                }
+            });
             rules.push((
                 priority,
                 TransportRule {
                     id: RuleId::from_index(i),
                     name: r.name.value.trim().to_owned(),
+                    guid,
                     priority: 0,
                     mode: match r.mode.as_ref().map(|m| m.value) {
                         Some(RawRuleMode::Audit) => RuleMode::Audit,
@@ -2090,4 +2106,14 @@ fn lookalike(name: &str, known: &[String]) -> Option<String> {
         "`{name}` contains the non-ASCII character '{first}' (U+{:04X}); {close}",
         u32::from(first)
     ))
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_guid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }

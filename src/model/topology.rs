@@ -521,6 +521,9 @@ pub struct RuleActions {
 pub struct TransportRule {
     pub id: RuleId,
     pub name: String,
+    /// `Get-TransportRule` `Guid`: the `ruleId` the Transport Rule agent logs in message
+    /// tracking (`S:TRA=ETR|ruleId=<guid>|…`, reference §5.3); read by `tlsflow logs`.
+    pub guid: Option<String>,
     pub priority: u32,
     pub mode: RuleMode,
     pub conditions: RulePredicates,
