@@ -159,6 +159,11 @@ enum Command {
     /// tests: `--out DIR` gets DIR/topology.yaml and DIR/scenario.yaml (seeded, deterministic).
     #[command(after_help = "Formats (--format): text.")]
     Generate(GenerateArgs),
+    /// Read Exchange's message tracking and SmtpSend protocol logs: which messages a require-TLS
+    /// rule matched really left in clear text, with the log lines that prove it; with
+    /// `--topology`, each incident against what `check` predicts.
+    #[command(after_help = "Formats (--format): text, json, markdown, html, sarif, junit.")]
+    Logs(LogsArgs),
     /// Build a topology from an export of a real organisation; `--out` names the YAML file.
     #[command(after_help = "Formats (--format): text (the topology YAML).")]
     Import {
@@ -199,6 +204,12 @@ impl Command {
                 vec![topology.clone()]
             }
             Command::Check(args) => vec![args.topology.clone()],
+            Command::Logs(args) => args
+                .inputs
+                .iter()
+                .cloned()
+                .chain(args.topology.clone())
+                .collect(),
             Command::Simulate(args) => vec![args.scenario.clone()],
             Command::Diff(args) => std::iter::once(args.old.clone())
                 .chain(args.new.clone())
@@ -260,6 +271,32 @@ enum ImportSource {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct LogsArgs {
+    /// Log files or folders (searched recursively): MSGTRK*.LOG, SEND*.LOG, or
+    /// `Get-MessageTrackingLog | Export-Csv` files; other files are listed as skipped.
+    #[arg(required = true, value_name = "DIR")]
+    inputs: Vec<PathBuf>,
+    /// The organisation: names its require-TLS rules (by `guid` or name), its servers, and
+    /// compares each incident with what `check` predicts.
+    #[arg(long, value_name = "TOPOLOGY")]
+    topology: Option<PathBuf>,
+    /// Also follow this rule (its GUID as logged in `ruleId=`, or its name); repeatable. Rules
+    /// whose AGENTINFO logs `action=RouteMessageOutboundRequireTls` are always followed.
+    #[arg(long, value_name = "RULE")]
+    rule: Vec<String>,
+    /// Hash the local part of every address and drop subjects, for a report that leaves the
+    /// organisation (a pseudonym: whoever guesses an address can check the guess).
+    #[arg(long)]
+    redact: bool,
+    /// With --topology: compare with `check` at up to K failed components.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    failures: usize,
+    /// With --topology: judge certificates at this instant (default: now, UTC).
+    #[arg(long, value_name = "DATETIME")]
+    at: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -381,12 +418,17 @@ struct SimulateArgs {
     /// Write a message tracking log (CSV, Exchange's fields); variants get `-NAME` before the extension.
     #[arg(long, value_name = "PATH")]
     tracking_log: Option<PathBuf>,
+    /// Write the SmtpSend protocol logs of the sessions that leave the organisation into this
+    /// folder (DIR/<SERVER>/SmtpSend/SEND<date>-1.LOG, Exchange's line forms), for `tlsflow logs`;
+    /// variants get `-NAME` after the folder name. The folder must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    protocol_log: Option<PathBuf>,
     /// Report events, events/s, peak messages in flight, peak queue length, wall time and memory.
     #[arg(long)]
     stats: bool,
     /// Run N seeds (the scenario's seed and the next N - 1), in parallel, and report every count
     /// with its mean and 95% confidence interval; `--fail-on` applies to the worst seed.
-    #[arg(long, value_name = "N", conflicts_with_all = ["tracking_log", "recipients", "stats"])]
+    #[arg(long, value_name = "N", conflicts_with_all = ["tracking_log", "protocol_log", "recipients", "stats"])]
     replications: Option<usize>,
     /// With --replications: run this share of the seeds only (I/N, 1-based); join with `merge`.
     #[arg(long, value_name = "I/N", requires = "replications")]
@@ -514,6 +556,7 @@ fn dispatch(common: &Common, command: Option<Command>) -> Result<Exit, UserError
         Some(Command::Diff(args)) => run_diff(common, &args),
         Some(Command::Merge { files }) => run_merge(common, &files),
         Some(Command::Generate(args)) => run_generate(common, &args),
+        Some(Command::Logs(args)) => run_logs(common, &args),
         Some(Command::Import {
             source: ImportSource::Exchange { dir },
         }) => run_import_exchange(common, &dir),
@@ -1162,11 +1205,30 @@ fn run_simulate(common: &Common, args: &SimulateArgs) -> Result<Exit, UserError>
         .map(|(k, &index)| {
             let clock = std::time::Instant::now();
             let counter = SimProgress::counter(progress.as_ref(), k);
+            let protocol_dir = args
+                .protocol_log
+                .as_ref()
+                .map(|p| variant_path(p, &scenario.runs[index].name, index == 0));
             let result = match &args.tracking_log {
                 Some(path) => {
                     let path = variant_path(path, &scenario.runs[index].name, index == 0);
-                    simulate_with_log(scenario, index, &options, &path, counter)?
+                    simulate_with_log(
+                        scenario,
+                        index,
+                        &options,
+                        &path,
+                        protocol_dir.as_deref(),
+                        counter,
+                    )?
                 }
+                None if protocol_dir.is_some() => simulate_with_protocol_log(
+                    scenario,
+                    index,
+                    &options,
+                    &mut crate::sim::NullSink,
+                    protocol_dir.as_deref(),
+                    counter,
+                )?,
                 None => run_one(
                     scenario,
                     index,
@@ -1254,7 +1316,7 @@ fn audit_of_simulation(
     let fixes = fix_index(baseline, scenario.start);
     let audit = report::audit::of_simulation(report, &files, &fixes);
     if format == FormatArg::Html {
-        report::html::render(&audit, baseline)
+        report::html::render(&audit, Some(baseline))
     } else {
         report::markdown::render(&audit)
     }
@@ -1403,11 +1465,90 @@ impl Drop for SimProgress {
 
 /// Runs with the tracking log streamed to a temporary file, renamed into place at the end (or
 /// streamed in place into a device or pipe, see [`write_atomically`]).
+/// Both logs' sinks in one: tracking rows to `tracking`, sessions to `protocol`.
+struct Sinks<'a> {
+    tracking: &'a mut dyn crate::sim::TrackingSink,
+    protocol: Option<&'a mut report::protocol_log::ProtocolLog>,
+}
+
+impl crate::sim::TrackingSink for Sinks<'_> {
+    fn row(&mut self, row: &crate::sim::TrackingRow<'_>) {
+        self.tracking.row(row);
+    }
+
+    fn enabled(&self) -> bool {
+        self.tracking.enabled()
+    }
+
+    fn session(&mut self, session: &crate::sim::SmtpSession<'_>) {
+        if let Some(p) = &mut self.protocol {
+            p.session(session);
+        }
+    }
+
+    fn wants_sessions(&self) -> bool {
+        self.protocol.is_some()
+    }
+}
+
+/// Runs into `tracking`, with the protocol logs written into a temporary folder beside `dir`
+/// and renamed into place at the end (`dir` must not exist, or be empty).
+fn simulate_with_protocol_log(
+    scenario: &crate::model::scenario::Scenario,
+    index: usize,
+    options: &crate::sim::RunOptions,
+    tracking: &mut dyn crate::sim::TrackingSink,
+    dir: Option<&Path>,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<crate::sim::RunResult, UserError> {
+    let Some(dir) = dir else {
+        return Ok(run_one(scenario, index, options, tracking, progress));
+    };
+    let fail = |e: &dyn std::fmt::Display| UserError::Write {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    };
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(UserError::Usage(format!(
+            "--protocol-log {}: the folder exists and is not empty; name a new folder",
+            dir.display()
+        )));
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| fail(&e))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".tlsflow-")
+        .suffix(".tmp")
+        .tempdir_in(parent)
+        .map_err(|e| fail(&e))?;
+    let mut log = report::protocol_log::ProtocolLog::new(temp.path(), scenario.start);
+    let result = {
+        let mut sinks = Sinks {
+            tracking,
+            protocol: Some(&mut log),
+        };
+        run_one(scenario, index, options, &mut sinks, progress)
+    };
+    if result.stopped.is_some() {
+        return Ok(result);
+    }
+    log.finish().map_err(|e| fail(&e))?;
+    if dir.exists() {
+        std::fs::remove_dir(dir).map_err(|e| fail(&e))?;
+    }
+    std::fs::rename(temp.keep(), dir).map_err(|e| fail(&e))?;
+    Ok(result)
+}
+
 fn simulate_with_log(
     scenario: &crate::model::scenario::Scenario,
     index: usize,
     options: &crate::sim::RunOptions,
     path: &Path,
+    protocol_dir: Option<&Path>,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<crate::sim::RunResult, UserError> {
     let fail = |e: &dyn std::fmt::Display| UserError::Write {
@@ -1418,7 +1559,14 @@ fn simulate_with_log(
         OutputTarget::InPlace(file) => {
             let mut sink =
                 report::tracking::TrackingCsv::new(std::io::BufWriter::new(file), scenario.start);
-            let result = run_one(scenario, index, options, &mut sink, progress);
+            let result = simulate_with_protocol_log(
+                scenario,
+                index,
+                options,
+                &mut sink,
+                protocol_dir,
+                progress,
+            )?;
             sink.finish().map_err(|e| fail(&e))?;
             return Ok(result);
         }
@@ -1428,7 +1576,8 @@ fn simulate_with_log(
     let _guard = TempGuard::register(file.path());
     let writer = std::io::BufWriter::new(file.as_file().try_clone().map_err(|e| fail(&e))?);
     let mut sink = report::tracking::TrackingCsv::new(writer, scenario.start);
-    let result = run_one(scenario, index, options, &mut sink, progress);
+    let result =
+        simulate_with_protocol_log(scenario, index, options, &mut sink, protocol_dir, progress)?;
     if result.stopped.is_some() {
         // The caller refuses the run; the temporary log is removed with `file`.
         return Ok(result);
@@ -1605,7 +1754,7 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Exit, UserError> {
             )];
             let audit = report::audit::of_check(&report, &files);
             if common.format == FormatArg::Html {
-                report::html::render(&audit, &topology)
+                report::html::render(&audit, Some(&topology))
             } else {
                 report::markdown::render(&audit)
             }
@@ -1703,6 +1852,82 @@ fn run_diff(common: &Common, args: &DiffArgs) -> Result<Exit, UserError> {
 }
 
 /// `tlsflow generate`: both files into the `--out` directory, each atomically.
+fn run_logs(common: &Common, args: &LogsArgs) -> Result<Exit, UserError> {
+    let loaded = args
+        .topology
+        .as_ref()
+        .map(|t| load_for_command(t))
+        .transpose()?;
+    let at = parse_at(args.at.as_ref())?;
+    let files = crate::logs::collect(&args.inputs).map_err(UserError::Usage)?;
+    let options = crate::logs::Options {
+        topology: loaded.as_ref().map(|l| &l.topology),
+        rules: args.rule.clone(),
+        redact: args.redact,
+    };
+    let bar = progress_bar(common, 0, "reading logs");
+    if let Some(b) = &bar
+        && let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+    {
+        b.set_style(style.progress_chars("=> "));
+    }
+    let mut result = crate::logs::analyse(
+        &files,
+        &|p| p.display().to_string(),
+        &options,
+        &|done, total| {
+            if let Some(b) = &bar {
+                b.set_length(total);
+                b.set_position(done);
+            }
+        },
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let comparison = loaded
+        .as_ref()
+        .map(|l| crate::logs::compare(&mut result, &l.topology, args.failures, at));
+    let report = report::logs::logs_report(
+        result,
+        comparison,
+        args.topology.as_ref().map(|t| t.display().to_string()),
+        args.redact,
+    );
+    let worst = report.findings.iter().map(|f| f.severity).max();
+    let rendered = match common.format {
+        FormatArg::Text => report::logs::text(&report),
+        FormatArg::Json => report::to_json(&report),
+        FormatArg::Sarif => report::to_json(&report::sarif::sarif(
+            &report::logs::sarif_items(&report),
+            &common.sarif_root(),
+        )),
+        FormatArg::Junit => report::logs::junit(&report, common.fail_on.severity()),
+        FormatArg::Markdown | FormatArg::Html => {
+            let files: Vec<report::audit::AnalysedFile> = loaded
+                .iter()
+                .map(|l| report::audit::AnalysedFile::new(&l.source.name, &l.source.text))
+                .collect();
+            let audit = report::logs::audit(&report, &files);
+            if common.format == FormatArg::Html {
+                report::html::render(&audit, loaded.as_ref().map(|l| &l.topology))
+            } else {
+                report::markdown::render(&audit)
+            }
+        }
+        other => {
+            return Err(unsupported(
+                other,
+                "logs",
+                "text, json, markdown, html, sarif or junit",
+            ));
+        }
+    };
+    emit_rendered(common, &rendered, worst)
+}
+
 fn run_generate(common: &Common, args: &GenerateArgs) -> Result<Exit, UserError> {
     use crate::generate::{GenerateOptions, SCENARIO_FILE, TOPOLOGY_FILE, Traffic};
     if common.format != FormatArg::Text {

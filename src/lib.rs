@@ -14,6 +14,7 @@ pub mod generate;
 pub mod import;
 pub mod lint;
 pub mod load;
+pub mod logs;
 pub mod model;
 pub mod policy;
 pub mod report;

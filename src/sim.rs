@@ -18,7 +18,7 @@ pub use engine::{
 };
 pub use event_queue::EventQueue;
 pub use schedule::retry_delay;
-pub use tracking::{NullSink, TrackingEvent, TrackingRow, TrackingSink};
+pub use tracking::{NullSink, SessionEnd, SmtpSession, TrackingEvent, TrackingRow, TrackingSink};
 
 /// How many senders of a workload pattern have a mailbox server in `topology`: a workload with
 /// none sends nothing (the loader warns, CFG110).

@@ -60,6 +60,10 @@ codes! {
     Tls005 = "TLS005", Info, "required mail handed to a smart host: the guarantee ends there";
     Dlv001 = "DLV001", Info, "a TLS-required message expired undelivered";
     Dlv002 = "DLV002", Warning, "no Send connector matches the recipient domain (Unreachable queue)";
+    Obs001 = "OBS001", Error, "observed in the logs: required mail left the organisation in clear text";
+    Obs002 = "OBS002", Warning, "observed in the logs: the requirement was dropped on the way; the message left over TLS only because the remote offered it";
+    Obs003 = "OBS003", Warning, "observed in the logs: whether required mail left over TLS cannot be told (a log is missing)";
+    Obs004 = "OBS004", Error, "observed in the logs: an incident the model did not predict (the model is wrong somewhere)";
     Exp001 = "EXP001", Error, "an expectation of the scenario does not hold";
     Cfg001 = "CFG001", Error, "the file cannot be read as YAML";
     Cfg002 = "CFG002", Error, "unknown key, missing key or wrong type";

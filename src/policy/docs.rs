@@ -178,6 +178,87 @@ pub fn doc(code: Code) -> CodeDoc {
                   the domain), or send the domains that need TLS through a connector with DNS \
                   routing and require_tls.",
         },
+        Code::Obs001 => CodeDoc {
+            what: "From Exchange's own logs (`tlsflow logs`): a recipient of a message that a \
+                   require-TLS rule matched (an AGENTINFO row with \
+                   `S:TRA=ETR|ruleId=…|action=RouteMessageOutboundRequireTls|…|mode=Enforce`) \
+                   was handed over outside the organisation in an SMTP session that negotiated \
+                   no TLS before the message's content was sent. The evidence is the rule's \
+                   AGENTINFO row, the SEND row and the SmtpSend protocol-log lines of the session, \
+                   quoted by file and line.",
+            why: "It is TLS001 observed instead of predicted: it did happen, to this message, at \
+                  this time, and the auditor can show the lines. The rule stores the requirement \
+                  on the recipient in the Transport service that ran it; a relay to another \
+                  Transport service does not carry it (docs/evidence.md#what-travels), so the \
+                  server that sends the message out uses the connector's opportunistic TLS.",
+            example: concat!(
+                "# tracking log of BR-MBX1 (rule ran there):\n",
+                "...,AGENT,AGENTINFO,1,<1@contoso.com>,...,\"S:TRA=ETR|ruleId=…|action=RouteMessageOutboundRequireTls|sev=1|mode=Enforce\"\n",
+                "# SmtpSend protocol log of HQ-MBX1: no STARTTLS offered, DATA sent\n",
+                "...,Internet,08DAB13335961996,5,10.0.0.2:10437,192.0.2.25:25,<,250 mx1.fabrikam.com Hello ... SIZE ...,\n",
+                "...,*,,sending message with RecordId 2 and InternetMessageId <1@contoso.com>\n",
+                "...,>,DATA,\n",
+                "# tlsflow logs logs/ --topology topology.yaml: OBS001",
+            ),
+            fix: "As for TLS001: require TLS where the message leaves (Set-SendConnector -RequireTLS \
+                  $true on a connector scoped to the domains that need it), or make the servers \
+                  that run the rule the source servers of the Internet connector. Then tell the \
+                  data owner: the message has left in clear text and cannot be recalled.",
+        },
+        Code::Obs002 => CodeDoc {
+            what: "From the logs: the rule required TLS, the sending server logged the recipient's \
+                   RequiredTlsAuthLevel as Opportunistic on its SEND (the requirement did not \
+                   reach it), and the session negotiated TLS only because the remote offered \
+                   STARTTLS.",
+            why: "TLS003 observed: nothing leaked this time, but nothing enforced it either. The \
+                  same message to a host that stops offering STARTTLS (or whose handshake fails) \
+                  leaves in clear text without an error.",
+            example: concat!(
+                "# SEND row of HQ-MBX1 (custom-data or EventData):\n",
+                "[Microsoft.Exchange.Transport.MailRecipient.RequiredTlsAuthLevel, Opportunistic]\n",
+                "# its SmtpSend session: 250-STARTTLS, STARTTLS, TLS protocol SP_PROT_TLS1_2_CLIENT ... succeeded\n",
+                "# -> OBS002",
+            ),
+            fix: "As for TLS003: have the requirement enforced where the message leaves (a \
+                  connector with -RequireTLS $true for the domain, or the rule's servers as the \
+                  connector's source servers).",
+        },
+        Code::Obs003 => CodeDoc {
+            what: "From the logs: a required recipient was sent outside, but whether over TLS cannot \
+                   be told: the sending server's SmtpSend protocol log is missing for that time, \
+                   or has no session for the message (protocol logging is off on the Send \
+                   connector), and its SEND row does not show the requirement in force. The \
+                   finding names the log that is missing.",
+            why: "An auditor cannot conclude \"no leak\" from an absence of evidence. Protocol logs \
+                  are written only when the Send connector's ProtocolLoggingLevel is Verbose, and \
+                  are kept 30 days by default.",
+            example: concat!(
+                "# a tracking log with the rule's AGENTINFO and HQ-MBX1's SEND through Internet,\n",
+                "# and no SmtpSend log of HQ-MBX1 in the folders given -> OBS003:\n",
+                "# missing the SmtpSend protocol log of HQ-MBX1",
+            ),
+            fix: "Collect the missing files (scripts/Export-TlsflowInventory.ps1 -CollectLogs), and \
+                  turn protocol logging on for the future: Set-SendConnector <name> \
+                  -ProtocolLoggingLevel Verbose, and Set-TransportService \
+                  -IntraOrgConnectorProtocolLoggingLevel Verbose.",
+        },
+        Code::Obs004 => CodeDoc {
+            what: "With --topology: an incident the logs prove (OBS001 or OBS002) for an origin \
+                   and recipient domain where `tlsflow check` predicts no exposure of that kind, \
+                   under any set of up to --failures failed components.",
+            why: "The model and reality disagree: the topology file is out of date (a connector, \
+                  a server or a rule changed), the failure that caused it is larger than \
+                  --failures, or tlsflow's model of Exchange is wrong. Either way the \
+                  predictions for this organisation cannot be trusted until it is explained.",
+            example: concat!(
+                "# check predicts nothing for site HQ to fabrikam.com at K = 1,\n",
+                "# yet the logs show <7@contoso.com> from HQ-MBX1 to bob@fabrikam.com in clear\n",
+                "# text: OBS004 next to the OBS001.",
+            ),
+            fix: "Import the organisation again (tlsflow import exchange) and re-run with a larger \
+                  --failures; if the incident stays unpredicted, report it with the evidence \
+                  lines: the model needs fixing.",
+        },
         Code::Dlv001 => CodeDoc {
             what: "A recipient with a TLS requirement (from a rule, or from a connector or Domain \
                    Secure that refused a hand-over) was still queued at \

@@ -63,6 +63,8 @@ pub struct Item {
     pub headline: String,
     pub facts: Vec<(String, String)>,
     pub trace: Vec<TraceRow>,
+    /// Log lines that prove the finding (`tlsflow logs`): where (`file:line`), and the line.
+    pub evidence: Vec<(String, String)>,
     pub lost: Option<String>,
     pub fixes: Vec<FixReport>,
     /// Servers of the path, then the external host (for the diagram).
@@ -285,6 +287,7 @@ pub fn of_simulation(r: &SimulateReport, files: &[AnalysedFile], fixes: &FixInde
                 headline: f.message.clone(),
                 facts,
                 trace,
+                evidence: Vec::new(),
                 lost: f.lost_at.as_ref().map(|l| {
                     format!(
                         "on {} -> {} ({}): {} [evidence: {}; {}]",
@@ -415,6 +418,7 @@ pub fn of_check(r: &CheckReport, files: &[AnalysedFile]) -> Audit {
                 ),
                 facts,
                 trace,
+                evidence: Vec::new(),
                 lost: e.lost_at.as_ref().map(|l| {
                     format!(
                         "on {} -> {} ({}): {} [evidence: {}; {}]",

@@ -118,6 +118,31 @@ pub fn from_simulate(
     render(&suites)
 }
 
+/// One suite of cases named by (first part, second part), each with its (code, message)
+/// failures; for reports that are not a check's or a simulation's (`tlsflow logs`).
+pub fn render_cases(
+    name: &str,
+    cases: &BTreeMap<(String, String), Vec<(String, String)>>,
+) -> String {
+    render(&[Suite {
+        name: name.to_owned(),
+        cases: cases
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.iter()
+                        .map(|(code, message)| Failure {
+                            code: code.clone(),
+                            message: message.clone(),
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
+    }])
+}
+
 fn render(suites: &[Suite]) -> String {
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
     let failed: usize = suites

@@ -68,6 +68,13 @@ pub fn render(a: &Audit) -> String {
                     );
                 }
             }
+            if !i.evidence.is_empty() {
+                out.push_str("\nThe log lines that prove it:\n\n```text\n");
+                for (at, line) in &i.evidence {
+                    let _ = writeln!(out, "{at}: {line}");
+                }
+                out.push_str("```\n");
+            }
             if let Some(l) = &i.lost {
                 let _ = writeln!(out, "\n**Where and why the requirement was lost**: {l}");
             }

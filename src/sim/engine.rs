@@ -1170,7 +1170,12 @@ impl Engine<'_, '_> {
                 crate::model::RuleMode::Enforce => "Enforce",
                 crate::model::RuleMode::Audit => "Audit",
             };
-            let custom = format!("S:TRA=ETR|ruleId={}|action={action}|mode={mode}", r.name);
+            // The rule's GUID as Exchange logs it (docs/evidence.md#logs); its name when the
+            // topology gives no `guid`.
+            let custom = format!(
+                "S:TRA=ETR|ruleId={}|action={action}|sev=1|mode={mode}",
+                r.guid.as_deref().unwrap_or(&r.name)
+            );
             self.track(item, TrackingEvent::AgentInfo, "AGENT", "", "", "", &custom);
         }
     }
@@ -1754,6 +1759,9 @@ impl Engine<'_, '_> {
                 .saturating_add(i64::try_from(self.now()).unwrap_or(i64::MAX)),
         );
         let outcome = self.external_outcome(item, from, connector, via_frontend, at);
+        if self.sink.wants_sessions() {
+            self.log_sessions(item, from, connector, &outcome);
+        }
         match &outcome.result {
             ExternalResult::Delivered { host, tls } => {
                 if self.sink.enabled() {
@@ -1767,7 +1775,7 @@ impl Engine<'_, '_> {
                         host,
                         &connector_name,
                         &status,
-                        &format!("RequiredTlsAuthLevel={required}"),
+                        &format!("S:{REQUIRED_TLS_KEY}={required}"),
                     );
                 }
                 let hop_text =
@@ -1797,6 +1805,95 @@ impl Engine<'_, '_> {
                 self.fail_item(item, &status, "SMTP");
                 Ok(())
             }
+        }
+    }
+
+    /// The SmtpSend protocol-log sessions of an external hop, one per attempt
+    /// (`simulate --protocol-log`; the line forms are in docs/evidence.md#logs). What the remote
+    /// offers comes from its MX entry; a smart host not listed as MX offers STARTTLS when the
+    /// attempt got TLS.
+    fn log_sessions(
+        &mut self,
+        item: u32,
+        from: ServerId,
+        connector: ConnectorId,
+        outcome: &crate::policy::ExternalOutcome,
+    ) {
+        let it = self.items.at(item).expect("live item");
+        let Some(m) = self.msgs.get(it.msg, it.msg_gen) else {
+            return;
+        };
+        let rcpts: Vec<String> = it
+            .rcpts
+            .iter()
+            .map(|&r| self.addresses[m.rcpts[r as usize].address as usize].to_string())
+            .collect();
+        let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
+        let message_id = message_id(&self.org_domain, m.seq);
+        let (record_id, size) = (m.seq, m.size.0);
+        let sender = self.senders[m.sender as usize].clone();
+        let server = self.topology.server(from).name.clone();
+        let fqdn = format!("{server}.{}", self.org_domain);
+        let c = self.topology.connector(connector);
+        let (connector_name, ignore_starttls) = (c.name.clone(), c.ignore_starttls);
+        let profile_versions = self.topology.profile.tls_versions.clone();
+        for attempt in &outcome.attempts {
+            let mx = self
+                .topology
+                .external_domains
+                .iter()
+                .flat_map(|d| &d.mx)
+                .find(|h| h.host.eq_ignore_ascii_case(&attempt.host));
+            let got_tls = attempt
+                .tls
+                .is_some_and(|t| t != crate::model::tls::TlsAchieved::None);
+            let offered = mx.map_or(got_tls, |h| {
+                h.available && h.starttls != crate::model::StartTls::NotOffered
+            });
+            let used = offered && !ignore_starttls;
+            let handshake_fails = mx.is_some_and(|h| {
+                h.starttls == crate::model::StartTls::HandshakeFails
+                    || (!h.tls_versions.is_empty()
+                        && !h.tls_versions.iter().any(|v| profile_versions.contains(v)))
+            });
+            // The highest version both sides speak.
+            let version = mx
+                .and_then(|h| {
+                    h.tls_versions
+                        .iter()
+                        .filter(|v| profile_versions.contains(v))
+                        .max()
+                })
+                .or(profile_versions.iter().max())
+                .map_or_else(
+                    || "TLS1_2".to_owned(),
+                    |v| format!("TLS{}", v.replace('.', "_")),
+                );
+            let tls = (used && !handshake_fails).then_some(version.as_str());
+            let end = match (attempt.failure, &outcome.result) {
+                (None, crate::policy::ExternalResult::Ndr { status }) => {
+                    super::tracking::SessionEnd::Refused(status)
+                }
+                (None, _) => super::tracking::SessionEnd::Delivered,
+                (Some(_), _) => super::tracking::SessionEnd::Failed(&attempt.response),
+            };
+            let session = super::tracking::SmtpSession {
+                time_ms: self.events.now_ms(),
+                server: &server,
+                server_fqdn: &fqdn,
+                connector: &connector_name,
+                remote_host: &attempt.host,
+                starttls_offered: offered,
+                starttls_used: used,
+                tls,
+                record_id,
+                message_id: &message_id,
+                sender: &sender,
+                recipients: &refs,
+                size,
+                end,
+            };
+            self.sink.session(&session);
         }
     }
 
@@ -2356,7 +2453,7 @@ impl Engine<'_, '_> {
         let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
         let server = self.topology.server(at).name.clone();
         let custom = if custom.is_empty() && event == TrackingEvent::Send {
-            format!("RequiredTlsAuthLevel={}", level.exchange_name())
+            format!("S:{REQUIRED_TLS_KEY}={}", level.exchange_name())
         } else {
             custom.to_owned()
         };
@@ -2527,6 +2624,10 @@ impl Engine<'_, '_> {
 }
 
 /// The Message-Id of the message with InternalMessageId `seq`.
+/// The `custom-data` key of the recipient's required TLS level (reference §3.6; the raw-file form
+/// of the cmdlet's EventData key, docs/evidence.md#logs).
+const REQUIRED_TLS_KEY: &str = "Microsoft.Exchange.Transport.MailRecipient.RequiredTlsAuthLevel";
+
 fn message_id(org_domain: &str, seq: u64) -> String {
     format!("<{seq}@{org_domain}>")
 }

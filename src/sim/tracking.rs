@@ -55,9 +55,50 @@ pub struct TrackingRow<'a> {
     pub required_tls: &'a str,
 }
 
+/// How one SMTP session to a host outside the organisation ended (`simulate --protocol-log`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEnd<'a> {
+    /// The message was handed over (`250` after its content).
+    Delivered,
+    /// The connection failed, or the session stopped before the message (a required TLS that
+    /// could not be had, a failed handshake): the response or error as logged.
+    Failed(&'a str),
+    /// The remote refused the recipients for good (a `5xx` reply).
+    Refused(&'a str),
+}
+
+/// One SMTP Send session of an external hop, as the SmtpSend protocol log records it.
+#[derive(Clone, Debug)]
+pub struct SmtpSession<'a> {
+    pub time_ms: u64,
+    /// The sending server (its protocol log), and its FQDN for EHLO.
+    pub server: &'a str,
+    pub server_fqdn: &'a str,
+    pub connector: &'a str,
+    pub remote_host: &'a str,
+    /// The remote's EHLO reply lists STARTTLS.
+    pub starttls_offered: bool,
+    /// The session issued STARTTLS.
+    pub starttls_used: bool,
+    /// `Some(protocol)` (`TLS1_2`) when the handshake succeeded.
+    pub tls: Option<&'a str>,
+    pub record_id: u64,
+    pub message_id: &'a str,
+    pub sender: &'a str,
+    pub recipients: &'a [&'a str],
+    pub size: u64,
+    pub end: SessionEnd<'a>,
+}
+
 /// Where tracking rows go.
 pub trait TrackingSink {
     fn row(&mut self, row: &TrackingRow<'_>);
+    /// An SMTP Send session to outside the organisation (only when [`Self::wants_sessions`]).
+    fn session(&mut self, _session: &SmtpSession<'_>) {}
+    /// Whether sessions are wanted (`simulate --protocol-log`).
+    fn wants_sessions(&self) -> bool {
+        false
+    }
     /// Whether rows are wanted at all (the engine skips building them otherwise).
     fn enabled(&self) -> bool {
         true

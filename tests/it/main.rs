@@ -9,6 +9,7 @@ mod evidence;
 mod generate;
 mod hostile;
 mod import;
+mod logs;
 mod profiles;
 mod properties;
 mod reports;

@@ -22,7 +22,7 @@ const TOPOLOGY: &str = "scenarios/topologies/contoso-cross-site.yaml";
 const AT: &str = "2026-06-01T00:00:00Z";
 
 /// The official OASIS SARIF 2.1.0 schema (`tests/data/sarif/PROVENANCE.md`), compiled once.
-fn sarif_schema() -> &'static jsonschema::Validator {
+pub(crate) fn sarif_schema() -> &'static jsonschema::Validator {
     static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
     SCHEMA.get_or_init(|| {
         let text = std::fs::read_to_string(repo("tests/data/sarif/sarif-schema-2.1.0.json"))

@@ -1,0 +1,445 @@
+//! Exchange's W3C-style log files, streamed record by record (reference §5.1): header lines that
+//! start with `#` (`#Software`, `#Version`, `#Log-type`, `#Date`, `#Fields`), then one CSV
+//! record per line. The same reader takes a `Get-MessageTrackingLog | Export-Csv` file: an
+//! optional `#TYPE` line, then a header row of property names, which are mapped to the log's
+//! own field names.
+//!
+//! Memory is one line at a time; a record's fields are borrowed from the line buffer until the
+//! next call. Bytes that are not UTF-8 are replaced (U+FFFD), never fatal.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// What a file holds, from its `#Log-type` line or its header row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogKind {
+    /// `#Log-type: Message Tracking Log` (MSGTRK*.LOG).
+    Tracking,
+    /// `Get-MessageTrackingLog ... | Export-Csv`: property names mapped to field names.
+    TrackingExport,
+    /// `#Log-type: SMTP Send Protocol Log` (ProtocolLog\SmtpSend\SEND*.LOG).
+    SmtpSend,
+    /// Another Exchange log (Receive protocol log, connectivity log, ...): skipped.
+    Other(String),
+    /// Not a log tlsflow recognises (no `#Fields` header nor export header row).
+    Unknown,
+}
+
+/// The `Get-MessageTrackingLog` property names (Export-Csv header) and the raw log field each
+/// stands for (reference §5.2; the cmdlet's `EventData` is the raw log's `custom-data`).
+const EXPORT_NAMES: &[(&str, &str)] = &[
+    ("timestamp", "date-time"),
+    ("clientip", "client-ip"),
+    ("clienthostname", "client-hostname"),
+    ("serverip", "server-ip"),
+    ("serverhostname", "server-hostname"),
+    ("sourcecontext", "source-context"),
+    ("connectorid", "connector-id"),
+    ("source", "source"),
+    ("eventid", "event-id"),
+    ("internalmessageid", "internal-message-id"),
+    ("messageid", "message-id"),
+    ("networkmessageid", "network-message-id"),
+    ("recipients", "recipient-address"),
+    ("recipientstatus", "recipient-status"),
+    ("totalbytes", "total-bytes"),
+    ("recipientcount", "recipient-count"),
+    ("relatedrecipientaddress", "related-recipient-address"),
+    ("reference", "reference"),
+    ("messagesubject", "message-subject"),
+    ("sender", "sender-address"),
+    ("returnpath", "return-path"),
+    ("messageinfo", "message-info"),
+    ("directionality", "directionality"),
+    ("tenantid", "tenant-id"),
+    ("originalclientip", "original-client-ip"),
+    ("originalserverip", "original-server-ip"),
+    ("eventdata", "custom-data"),
+    ("customdata", "custom-data"),
+    ("schemaversion", "schema-version"),
+];
+
+/// An error that stops the reading of one file (the others go on).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error(
+        "the file is UTF-16 ({0}); export it again with `-Encoding UTF8`, or convert it (iconv -f UTF-16 -t UTF-8)"
+    )]
+    Utf16(&'static str),
+    #[error("line {line}: a record longer than {limit} bytes (is this a log file?)")]
+    TooLong { line: u64, limit: usize },
+}
+
+/// No Exchange log line is near this long; a longer one is not a log.
+const MAX_RECORD: usize = 1 << 20;
+
+/// A log file being read.
+pub struct LogReader<R: Read> {
+    input: BufReader<R>,
+    kind: LogKind,
+    fields: Vec<String>,
+    /// 1-based number of the line the current record starts on.
+    line: u64,
+    /// Lines read so far.
+    lines: u64,
+    /// The current record's raw text (its lines, without the final line break).
+    raw: Vec<u8>,
+    /// Unescaped fields of the current record, and where each ends.
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    parser: csv_core::Reader,
+    /// A data line read while looking for the header (the export header row, or a first record).
+    pending: Option<Vec<u8>>,
+    /// Bytes read, for progress.
+    bytes: u64,
+}
+
+/// Opens a log file and reads its header. `Unknown` files are returned too: the caller decides.
+pub fn open(path: &Path) -> Result<LogReader<File>, ReadError> {
+    LogReader::new(File::open(path)?)
+}
+
+impl<R: Read> LogReader<R> {
+    pub fn new(input: R) -> Result<Self, ReadError> {
+        let mut reader = LogReader {
+            input: BufReader::with_capacity(256 * 1024, input),
+            kind: LogKind::Unknown,
+            fields: Vec::new(),
+            line: 0,
+            lines: 0,
+            raw: Vec::new(),
+            out: Vec::new(),
+            ends: Vec::new(),
+            parser: csv_core::Reader::new(),
+            pending: None,
+            bytes: 0,
+        };
+        reader.header()?;
+        Ok(reader)
+    }
+
+    pub fn kind(&self) -> &LogKind {
+        &self.kind
+    }
+
+    /// The field names, in the order of the file.
+    pub fn fields(&self) -> &[String] {
+        &self.fields
+    }
+
+    /// The position of a field (by its raw-log name), if the file has it.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.eq_ignore_ascii_case(name))
+    }
+
+    /// Bytes consumed so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Reads one physical line into `buf` (without the line break); `false` at the end.
+    fn read_line(&mut self, buf: &mut Vec<u8>) -> Result<bool, ReadError> {
+        buf.clear();
+        let n = (&mut self.input)
+            .take(MAX_RECORD as u64 + 1)
+            .read_until(b'\n', buf)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.bytes += n as u64;
+        self.lines += 1;
+        if buf.len() > MAX_RECORD {
+            return Err(ReadError::TooLong {
+                line: self.lines,
+                limit: MAX_RECORD,
+            });
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        Ok(true)
+    }
+
+    fn header(&mut self) -> Result<(), ReadError> {
+        let mut line = Vec::new();
+        let mut first = true;
+        while self.read_line(&mut line)? {
+            if first {
+                first = false;
+                if line.starts_with(&[0xFF, 0xFE]) {
+                    return Err(ReadError::Utf16("little-endian"));
+                }
+                if line.starts_with(&[0xFE, 0xFF]) {
+                    return Err(ReadError::Utf16("big-endian"));
+                }
+                if line.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                    line.drain(..3);
+                }
+            }
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix(b"#") {
+                let text = String::from_utf8_lossy(rest);
+                if let Some((key, value)) = text.split_once(':') {
+                    let value = value.trim();
+                    match key.trim().to_ascii_lowercase().as_str() {
+                        "log-type" => self.kind = kind_of(value),
+                        "fields" => {
+                            self.fields = value.split(',').map(|f| f.trim().to_owned()).collect();
+                        }
+                        _ => {}
+                    }
+                }
+                // `#TYPE Microsoft.Exchange...MessageTrackingEvent` (Export-Csv) has no colon.
+                continue;
+            }
+            if self.fields.is_empty() {
+                // No `#Fields` header: an Export-Csv header row, or not a log at all.
+                self.line = self.lines;
+                if self.parse(&line) {
+                    let names: Vec<String> = (0..self.ends.len())
+                        .map(|i| self.field(i).trim().to_ascii_lowercase())
+                        .collect();
+                    let export = names.iter().any(|n| n == "eventid")
+                        && names.iter().any(|n| n == "messageid");
+                    if export {
+                        self.kind = LogKind::TrackingExport;
+                        self.fields = names
+                            .iter()
+                            .map(|n| {
+                                EXPORT_NAMES
+                                    .iter()
+                                    .find(|(p, _)| p == n)
+                                    .map_or_else(|| n.clone(), |(_, f)| (*f).to_owned())
+                            })
+                            .collect();
+                        return Ok(());
+                    }
+                }
+                self.kind = LogKind::Unknown;
+                return Ok(());
+            }
+            self.pending = Some(std::mem::take(&mut line));
+            return Ok(());
+        }
+        if self.fields.is_empty() {
+            self.kind = LogKind::Unknown;
+        }
+        Ok(())
+    }
+
+    /// Parses `line` as one whole CSV record into `out` and `ends`.
+    fn parse(&mut self, line: &[u8]) -> bool {
+        self.parser.reset();
+        self.out.clear();
+        self.ends.clear();
+        self.out.resize(line.len() + 1, 0);
+        self.ends.resize(16, 0);
+        let mut input = line;
+        let (mut nout, mut nend) = (0, 0);
+        // `read_record` on an empty slice marks the end of the input, which ends the record.
+        loop {
+            let (result, nin, o, e) =
+                self.parser
+                    .read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+            input = &input[nin..];
+            nout += o;
+            nend += e;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull => {
+                    let len = self.out.len();
+                    self.out.resize(len * 2, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len();
+                    self.ends.resize(len * 2, 0);
+                }
+                csv_core::ReadRecordResult::Record => {
+                    self.out.truncate(nout);
+                    self.ends.truncate(nend);
+                    return true;
+                }
+                csv_core::ReadRecordResult::End => {
+                    self.out.clear();
+                    self.ends.clear();
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Whether `line` leaves a double quote open (a field that goes on on the next line).
+    fn in_quote(line: &[u8]) -> bool {
+        let mut open = false;
+        let mut at_start = true;
+        for &b in line {
+            match b {
+                b'"' if open || at_start => open = !open,
+                b',' if !open => {
+                    at_start = true;
+                    continue;
+                }
+                _ => {}
+            }
+            at_start = false;
+        }
+        open
+    }
+
+    /// Reads the next record; `false` at the end of the file. Header lines in the middle of a
+    /// file (a service restart writes them again) are skipped; a new `#Fields` line applies.
+    pub fn next_record(&mut self) -> Result<bool, ReadError> {
+        let mut line = Vec::new();
+        loop {
+            if let Some(p) = self.pending.take() {
+                line = p;
+                self.line = self.lines;
+            } else {
+                if !self.read_line(&mut line)? {
+                    return Ok(false);
+                }
+                self.line = self.lines;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix(b"#") {
+                let text = String::from_utf8_lossy(rest);
+                if let Some(value) = text.strip_prefix("Fields:") {
+                    self.fields = value.split(',').map(|f| f.trim().to_owned()).collect();
+                }
+                continue;
+            }
+            // A field that holds a line break goes on on the next line.
+            while Self::in_quote(&line) && line.len() <= MAX_RECORD {
+                let mut more = Vec::new();
+                if !self.read_line(&mut more)? {
+                    break;
+                }
+                line.push(b'\n');
+                line.extend_from_slice(&more);
+            }
+            let line_copy = std::mem::take(&mut line);
+            self.parse(&line_copy);
+            self.raw = line_copy;
+            return Ok(true);
+        }
+    }
+
+    /// The number of fields of the current record.
+    pub fn field_count(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Field `i` of the current record ("" past the end), as text.
+    pub fn field(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        let Some(&end) = self.ends.get(i) else {
+            return std::borrow::Cow::Borrowed("");
+        };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        String::from_utf8_lossy(&self.out[start..end])
+    }
+
+    /// Field `i` as raw bytes ("" past the end).
+    pub fn bytes_of(&self, i: usize) -> &[u8] {
+        let Some(&end) = self.ends.get(i) else {
+            return b"";
+        };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.out[start..end]
+    }
+
+    /// The 1-based line the current record starts on.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The current record as it stands in the file.
+    pub fn raw(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.raw)
+    }
+
+    /// The current record's raw bytes.
+    pub fn raw_bytes(&self) -> &[u8] {
+        &self.raw
+    }
+}
+
+fn kind_of(log_type: &str) -> LogKind {
+    let t = log_type.to_ascii_lowercase();
+    if t.contains("message tracking") {
+        LogKind::Tracking
+    } else if t.contains("send protocol") {
+        LogKind::SmtpSend
+    } else {
+        LogKind::Other(log_type.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(text: &str) -> LogReader<&[u8]> {
+        LogReader::new(text.as_bytes()).expect("reads")
+    }
+
+    #[test]
+    fn a_tracking_log_is_read_field_by_field_with_its_line_numbers() {
+        let mut r = reader(
+            "#Software: Microsoft Exchange Server\r\n#Version: 15.02.1118.007\r\n#Log-type: Message Tracking Log\r\n#Date: 2023-01-01T00:00:00.000Z\r\n#Fields: date-time,event-id,message-subject\r\n2023-01-01T00:00:01.000Z,SEND,\"Hello, world\"\r\n2023-01-01T00:00:02.000Z,RECEIVE,\"two\nlines\"\r\n",
+        );
+        assert_eq!(r.kind(), &LogKind::Tracking);
+        assert_eq!(r.index("EVENT-ID"), Some(1));
+        assert!(r.next_record().expect("reads"));
+        assert_eq!(r.line(), 6);
+        assert_eq!(r.field(2), "Hello, world");
+        assert_eq!(r.raw(), "2023-01-01T00:00:01.000Z,SEND,\"Hello, world\"");
+        assert!(r.next_record().expect("reads"));
+        assert_eq!(r.line(), 7);
+        assert_eq!(r.field(2), "two\nlines");
+        assert_eq!(r.field(9), "");
+        assert!(!r.next_record().expect("reads"));
+    }
+
+    #[test]
+    fn an_export_csv_header_row_is_mapped_to_the_log_field_names() {
+        let mut r = reader(
+            "\u{feff}#TYPE Microsoft.Exchange.Management.TransportLogSearchTasks.MessageTrackingEvent\n\"Timestamp\",\"EventId\",\"Source\",\"MessageId\",\"Recipients\"\n\"1/2/2023 3:04:05 PM\",\"SEND\",\"SMTP\",\"<a@b>\",\"x@y.com\"\n",
+        );
+        assert_eq!(r.kind(), &LogKind::TrackingExport);
+        assert_eq!(r.index("event-id"), Some(1));
+        assert_eq!(r.index("recipient-address"), Some(4));
+        assert!(r.next_record().expect("reads"));
+        assert_eq!(r.line(), 3);
+        assert_eq!(r.field(3), "<a@b>");
+    }
+
+    #[test]
+    fn other_files_are_told_apart() {
+        assert_eq!(
+            reader("#Log-type: SMTP Send Protocol Log\n#Fields: a\n").kind(),
+            &LogKind::SmtpSend
+        );
+        assert_eq!(
+            reader("#Log-type: SMTP Receive Protocol Log\n#Fields: a\n").kind(),
+            &LogKind::Other("SMTP Receive Protocol Log".to_owned())
+        );
+        assert_eq!(reader("hello\nworld\n").kind(), &LogKind::Unknown);
+        assert_eq!(reader("").kind(), &LogKind::Unknown);
+        assert!(matches!(
+            LogReader::new(&b"\xFF\xFE#\0"[..]),
+            Err(ReadError::Utf16(_))
+        ));
+    }
+}

@@ -1,0 +1,366 @@
+//! `tlsflow logs` (issue 19): the fixtures built from public log samples
+//! (`tests/data/logs/public/`, docs/evidence.md#logs), the round trip of every shipped scenario
+//! through `simulate --tracking-log --protocol-log`, redaction, and hostile files.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::repo;
+
+const PUBLIC: &str = "tests/data/logs/public";
+const TOPOLOGY: &str = "tests/data/logs/contoso-topology.yaml";
+const GUID: &str = "7366001e-f754-4330-9211-1bb412b6b159";
+
+fn tlsflow(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = assert_cmd::Command::cargo_bin("tlsflow")
+        .expect("binary")
+        .current_dir(repo(""))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).expect("utf-8"),
+        String::from_utf8(out.stderr).expect("utf-8"),
+    )
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let (status, out, err) = tlsflow(&all);
+    assert!(matches!(status, Some(0 | 1)), "{args:?}: {err}");
+    serde_json::from_str(&out).expect("json")
+}
+
+/// `(code, message id, recipient)` of every finding.
+fn findings(report: &Value) -> BTreeSet<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().expect("code").to_owned(),
+                f["message_id"].as_str().expect("id").to_owned(),
+                f["recipient"].as_str().expect("recipient").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn set(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
+    items
+        .iter()
+        .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_public_fixtures_name_every_message_that_left_in_clear_text() {
+    let r = json(&[
+        "logs",
+        PUBLIC,
+        "--topology",
+        TOPOLOGY,
+        "--at",
+        "2025-10-19T00:00:00Z",
+    ]);
+    assert_eq!(
+        findings(&r),
+        set(&[
+            ("OBS001", "<a1@contoso.com>", "bob@fabrikam.com"),
+            ("OBS001", "<e5@contoso.com>", "hank@fabrikam.com"),
+            ("OBS002", "<c3@contoso.com>", "frank@tailspintoys.com"),
+            ("OBS003", "<d4@contoso.com>", "gus@fabrikam.com"),
+            // The model says HQ-MBX1's own mail keeps its requirement: the logs say otherwise.
+            ("OBS004", "<e5@contoso.com>", "hank@fabrikam.com"),
+        ])
+    );
+    // The clear-text finding quotes the rule's AGENTINFO (on BR-MBX1), the SEND that left (on
+    // HQ-MBX1) and the protocol-log lines of the session, by file and line.
+    let a1 = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "OBS001" && f["message_id"] == "<a1@contoso.com>")
+        .expect("a1");
+    let places: Vec<String> = a1["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .map(|e| format!("{}:{}", e["file"].as_str().expect("file"), e["line"]))
+        .collect();
+    for place in [
+        "tests/data/logs/public/BR-MBX1/MessageTracking/MSGTRK2025101908-1.LOG:7",
+        "tests/data/logs/public/HQ-MBX1/MessageTracking/MSGTRK2025101908-1.LOG:7",
+        // `sending message with RecordId 7001 …`, `RCPT TO:<bob@fabrikam.com>`, `DATA`.
+        "tests/data/logs/public/HQ-MBX1/SmtpSend/SEND20251019-1.LOG:15",
+        "tests/data/logs/public/HQ-MBX1/SmtpSend/SEND20251019-1.LOG:27",
+        "tests/data/logs/public/HQ-MBX1/SmtpSend/SEND20251019-1.LOG:29",
+    ] {
+        assert!(places.contains(&place.to_owned()), "{place} in {places:?}");
+    }
+    // b2 left over TLS 1.2 with the requirement in force; the audit-mode rule's f6 is not
+    // followed; d4's SEND came from a Get-MessageTrackingLog export.
+    let followed = r["followed"].as_array().expect("followed");
+    let b2 = followed
+        .iter()
+        .find(|f| f["message_id"] == "<b2@contoso.com>")
+        .expect("b2");
+    assert_eq!(b2["verdict"], "tls");
+    assert_eq!(b2["protocol"], "TLS1_2");
+    assert_eq!(b2["enforced"], true);
+    assert!(
+        followed
+            .iter()
+            .all(|f| f["message_id"] != "<f6@contoso.com>")
+    );
+    let d4 = followed
+        .iter()
+        .find(|f| f["message_id"] == "<d4@contoso.com>")
+        .expect("d4");
+    assert!(
+        d4["missing"]
+            .as_str()
+            .expect("missing")
+            .contains("SmtpSend protocol log of HQ-MBX1"),
+        "{d4}"
+    );
+    assert_eq!(r["counts"]["required_messages"], 5);
+    assert_eq!(r["comparison"]["confirmed"], 2);
+    assert_eq!(r["comparison"]["unpredicted"], 1);
+    // The conclusion says what is proven, and that the model is wrong somewhere.
+    let conclusion = r["conclusion"].as_str().expect("conclusion");
+    assert!(conclusion.contains("2 required recipient(s) left the organisation in clear text"));
+    assert!(conclusion.contains("THE MODEL IS WRONG SOMEWHERE"));
+}
+
+#[test]
+fn the_text_report_of_the_public_fixtures() {
+    let (status, text, _) = tlsflow(&[
+        "logs",
+        PUBLIC,
+        "--topology",
+        TOPOLOGY,
+        "--at",
+        "2025-10-19T00:00:00Z",
+    ]);
+    assert_eq!(status, Some(1), "OBS001 is an error: exit 1");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_rule_logged_by_guid_only_is_followed_when_named() {
+    // c3's ETR entry logs no action (Exchange may abbreviate it): without the topology or
+    // --rule, only the rules that log `action=RouteMessageOutboundRequireTls` are followed.
+    let ids = |r: &Value| -> BTreeSet<String> {
+        r["followed"]
+            .as_array()
+            .expect("followed")
+            .iter()
+            .map(|f| f["message_id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let without = json(&["logs", PUBLIC]);
+    assert!(!ids(&without).contains("<c3@contoso.com>"));
+    assert!(ids(&without).contains("<a1@contoso.com>"));
+    let named = json(&["logs", PUBLIC, "--rule", GUID]);
+    assert!(ids(&named).contains("<c3@contoso.com>"));
+    assert!(named["comparison"].is_null(), "no topology, no comparison");
+}
+
+#[test]
+fn redaction_hashes_addresses_and_drops_subjects_everywhere() {
+    let (_, out, _) = tlsflow(&["logs", PUBLIC, "--redact", "--format", "json"]);
+    for secret in ["alice@", "bob@", "carol@", "Top secret", "merger"] {
+        assert!(!out.contains(secret), "{secret} in the redacted report");
+    }
+    let r: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(r["redacted"], true);
+    assert_eq!(r["counts"]["left_in_clear_text"], 2, "the same verdicts");
+    assert!(out.contains("@fabrikam.com"), "domains stay");
+    let (_, md, _) = tlsflow(&["logs", PUBLIC, "--redact", "--format", "markdown"]);
+    assert!(!md.contains("alice@") && !md.contains("merger"));
+}
+
+#[test]
+fn every_format_renders_the_findings() {
+    let base = [
+        "logs",
+        PUBLIC,
+        "--topology",
+        TOPOLOGY,
+        "--at",
+        "2025-10-19T00:00:00Z",
+    ];
+    let run = |format: &str| {
+        let mut args = base.to_vec();
+        args.extend(["--format", format]);
+        tlsflow(&args).1
+    };
+    let md = run("markdown");
+    assert!(md.contains("OBS001") && md.contains("The log lines that prove it"));
+    assert!(md.contains("SEND20251019-1.LOG:29"));
+    let html = run("html");
+    assert!(html.contains("OBS004") && html.contains("class=\"evidence\""));
+    let sarif: Value = serde_json::from_str(&run("sarif")).expect("sarif");
+    let errors: Vec<String> = crate::reports::sarif_schema()
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 5);
+    assert!(results.iter().all(|r| {
+        r["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .is_some_and(|l| l > 0)
+    }));
+    let junit = run("junit");
+    assert!(junit.contains("<failure") && junit.contains("OBS001"));
+}
+
+/// Every shipped scenario, simulated with its tracking and protocol logs: `tlsflow logs` finds
+/// exactly the TLS001 findings of the simulation as OBS001, its TLS003 as OBS002, and nothing is
+/// undetermined (every log is there).
+#[test]
+fn simulated_incidents_round_trip_through_the_logs() {
+    let mut seen_tls001 = 0;
+    for entry in std::fs::read_dir(repo("scenarios")).expect("scenarios") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
+        let dir = tempfile::tempdir().expect("temp");
+        let tracking = dir.path().join("logs/tracking/MSGTRK20260601-1.LOG");
+        std::fs::create_dir_all(tracking.parent().expect("parent")).expect("mkdir");
+        let protocol = dir.path().join("logs/protocol");
+        let scenario = path.to_str().expect("utf-8");
+        let simulated = json(&[
+            "simulate",
+            scenario,
+            "--tracking-log",
+            tracking.to_str().expect("utf-8"),
+            "--protocol-log",
+            protocol.to_str().expect("utf-8"),
+        ]);
+        let mut expected = BTreeSet::new();
+        for f in simulated["runs"][0]["findings"]
+            .as_array()
+            .expect("findings")
+        {
+            let code = match f["code"].as_str() {
+                Some("TLS001") => "OBS001",
+                Some("TLS003") => "OBS002",
+                _ => continue,
+            };
+            expected.insert((
+                code.to_owned(),
+                f["message_id"].as_str().expect("id").to_owned(),
+                f["recipient"].as_str().expect("rcpt").to_lowercase(),
+            ));
+        }
+        seen_tls001 += expected.iter().filter(|f| f.0 == "OBS001").count();
+        let logs_dir = dir.path().join("logs");
+        let observed = json(&["logs", logs_dir.to_str().expect("utf-8")]);
+        let got: BTreeSet<_> = findings(&observed)
+            .into_iter()
+            .filter(|f| f.0 != "OBS003")
+            .collect();
+        assert_eq!(got, expected, "{name}");
+        assert_eq!(observed["counts"]["undetermined"], 0, "{name}");
+    }
+    assert!(seen_tls001 >= 2, "the demo's two TLS001 at least");
+}
+
+#[test]
+fn hostile_files_are_skipped_with_a_reason_and_never_stop_the_run() {
+    let dir = tempfile::tempdir().expect("temp");
+    let write =
+        |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).expect("write");
+    write("empty.LOG", b"");
+    write(
+        "binary.LOG",
+        &(0..=255u8).cycle().take(4096).collect::<Vec<u8>>(),
+    );
+    write("utf16.csv", b"\xFF\xFE#\0T\0Y\0P\0E\0");
+    let mut long = b"#Log-type: Message Tracking Log\n#Fields: date-time,event-id\n".to_vec();
+    long.extend(std::iter::repeat_n(b'x', 2 << 20));
+    write("long.LOG", &long);
+    write(
+        "receive.LOG",
+        b"#Log-type: SMTP Receive Protocol Log\n#Fields: date-time\n2025-01-01T00:00:00Z\n",
+    );
+    let d = dir.path().to_str().expect("utf-8");
+    let (status, out, err) = tlsflow(&["logs", d, PUBLIC, "--format", "json"]);
+    assert_eq!(status, Some(1), "{err}");
+    let r: Value = serde_json::from_str(&out).expect("json");
+    let note = |file: &str| -> String {
+        r["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .find(|f| f["file"].as_str().is_some_and(|n| n.ends_with(file)))
+            .map_or_else(
+                || panic!("{file} listed"),
+                |f| f["note"].as_str().unwrap_or("").to_owned(),
+            )
+    };
+    assert!(note("empty.LOG").contains("not an Exchange log"));
+    assert!(note("binary.LOG").contains("not an Exchange log"));
+    assert!(note("utf16.csv").contains("UTF-16"));
+    assert!(note("long.LOG").contains("longer than"));
+    assert!(note("receive.LOG").contains("SMTP Receive Protocol Log"));
+    assert_eq!(
+        r["counts"]["left_in_clear_text"], 2,
+        "the good files still count"
+    );
+    // A missing input is a usage error, not a panic.
+    let (status, _, err) = tlsflow(&["logs", "no/such/folder"]);
+    assert_eq!(status, Some(2));
+    assert!(err.contains("no/such/folder"), "{err}");
+}
+
+#[test]
+fn the_protocol_log_of_a_simulation_has_exchanges_forms() {
+    let dir = tempfile::tempdir().expect("temp");
+    let protocol = dir.path().join("p");
+    let (status, _, err) = tlsflow(&[
+        "simulate",
+        "scenarios/seed-cross-site-tls-loss.yaml",
+        "--protocol-log",
+        protocol.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(status, Some(1), "{err}");
+    let file = protocol.join("HQ-MBX1/SmtpSend/SEND20260601-1.LOG");
+    let text = std::fs::read_to_string(&file).expect("the server's SEND log");
+    assert!(text.starts_with(
+        "#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP Send Protocol Log\r\n"
+    ));
+    assert!(
+        text.contains(
+            ",*,,sending message with RecordId 1 and InternetMessageId <1@contoso.com>\r\n"
+        )
+    );
+    assert!(text.contains(",>,RCPT TO:<bob@fabrikam.com>,\r\n"));
+    // The deferred attempts (the requirement in force on HQ-MBX1) stop before the message.
+    assert!(text.contains(",*,,451 5.7.3 STARTTLS is required to send mail\r\n"));
+    // A second run into the same folder is refused: nothing is overwritten or mixed.
+    let (status, _, err) = tlsflow(&[
+        "simulate",
+        "scenarios/seed-cross-site-tls-loss.yaml",
+        "--protocol-log",
+        protocol.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(status, Some(2));
+    assert!(err.contains("not empty"), "{err}");
+    assert!(Path::new(&file).exists());
+}
