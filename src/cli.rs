@@ -1465,32 +1465,6 @@ impl Drop for SimProgress {
 
 /// Runs with the tracking log streamed to a temporary file, renamed into place at the end (or
 /// streamed in place into a device or pipe, see [`write_atomically`]).
-/// Both logs' sinks in one: tracking rows to `tracking`, sessions to `protocol`.
-struct Sinks<'a> {
-    tracking: &'a mut dyn crate::sim::TrackingSink,
-    protocol: Option<&'a mut report::protocol_log::ProtocolLog>,
-}
-
-impl crate::sim::TrackingSink for Sinks<'_> {
-    fn row(&mut self, row: &crate::sim::TrackingRow<'_>) {
-        self.tracking.row(row);
-    }
-
-    fn enabled(&self) -> bool {
-        self.tracking.enabled()
-    }
-
-    fn session(&mut self, session: &crate::sim::SmtpSession<'_>) {
-        if let Some(p) = &mut self.protocol {
-            p.session(session);
-        }
-    }
-
-    fn wants_sessions(&self) -> bool {
-        self.protocol.is_some()
-    }
-}
-
 /// Runs into `tracking`, with the protocol logs written into a temporary folder beside `dir`
 /// and renamed into place at the end (`dir` must not exist, or be empty).
 fn simulate_with_protocol_log(
@@ -1526,7 +1500,7 @@ fn simulate_with_protocol_log(
         .map_err(|e| fail(&e))?;
     let mut log = report::protocol_log::ProtocolLog::new(temp.path(), scenario.start);
     let result = {
-        let mut sinks = Sinks {
+        let mut sinks = report::protocol_log::LogSinks {
             tracking,
             protocol: Some(&mut log),
         };

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use crate::model::{Code, Topology};
 
 use protocol::{SessionMessage, Sessions};
-use tracking::{EtrEntry, TrackingRow};
+use tracking::TrackingRow;
 use w3c::{LogKind, ReadError};
 
 /// The name Exchange logs as `connector-id` for relays between its own Transport services
@@ -48,6 +48,19 @@ pub struct Options<'t> {
     pub rules: Vec<String>,
     /// Hash addresses and drop subjects (`--redact`).
     pub redact: bool,
+}
+
+/// Where a log line is: file (its number in the run), line, byte offset and length. The passes
+/// keep marks, not text; only the lines a report quotes are read again at the end, so memory
+/// does not grow with the length of the lines kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mark {
+    pub file: u32,
+    pub line: u64,
+    pub offset: u64,
+    pub len: u32,
+    /// The position of `message-subject` in a tracking record, dropped by `--redact`.
+    pub subject: Option<u16>,
 }
 
 /// A quoted log line.
@@ -89,8 +102,11 @@ pub struct Followed {
     /// The rule as logged (GUID or name), and its name when the topology knows it.
     pub rule: String,
     pub rule_name: Option<String>,
-    /// The Transport service that ran the rule (it logged the `AGENTINFO`).
+    /// The Transport service that ran the rule (it logged the `AGENTINFO`), and its AD site
+    /// when the topology knows the server.
     pub rule_server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_site: Option<String>,
     /// When the rule ran, as logged.
     pub time: String,
     /// The server that handed it over outside, the connector, the remote host or endpoint.
@@ -105,7 +121,14 @@ pub struct Followed {
     /// OBS001, OBS002 or OBS003; `None`: left over TLS with the requirement in force.
     pub code: Option<Code>,
     pub message: String,
+    /// The lines that prove the verdict: all of them for a finding (the report moves them to
+    /// the finding); for a recipient that left over TLS with nothing to report, the session's
+    /// `TLS protocol … negotiation succeeded` line (memory stays small on large logs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
+    /// Where those lines are, until they are read.
+    #[serde(skip)]
+    pub marks: Vec<Mark>,
     /// With a topology, for OBS001 and OBS002: what `check` predicts for this origin and domain.
     pub model: Option<ModelMatch>,
 }
@@ -204,6 +227,10 @@ pub fn compare(
         ..Comparison::default()
     };
     for f in &mut result.followed {
+        f.rule_site = topology
+            .server_by_name(host_label(&f.rule_server).as_str())
+            .and_then(|s| topology.server(s).site)
+            .map(|s| topology.site(s).name.clone());
         let wanted: &[Code] = match f.code {
             Some(Code::Obs001) => &[Code::Tls001],
             Some(Code::Obs002) => &[Code::Tls003, Code::Tls001],
@@ -364,7 +391,7 @@ struct Required {
     sender: String,
     subject: String,
     recipients: BTreeSet<String>,
-    evidence: Evidence,
+    evidence: Mark,
 }
 
 /// A `SEND` of a required message, from pass 2.
@@ -375,7 +402,7 @@ struct Send {
     connector: String,
     recipients: Vec<String>,
     required_level: Option<String>,
-    evidence: Evidence,
+    evidence: Mark,
 }
 
 /// The rules to follow: `(GUID or name, lower case) -> name`.
@@ -409,10 +436,11 @@ pub fn analyse(
     let rules = rule_names(options);
     let redact = options.redact;
 
-    // Sort the files by kind.
+    // Sort the files by kind; each has its number in `files`.
     let mut tracking_files = Vec::new();
     let mut protocol_files = Vec::new();
-    for path in files {
+    for (number, path) in files.iter().enumerate() {
+        let number = u32::try_from(number).unwrap_or(u32::MAX);
         let shown = name(path);
         let summary = |kind: &str, note: Option<String>| FileSummary {
             file: shown.clone(),
@@ -429,11 +457,11 @@ pub fn analyse(
                     } else {
                         "tracking_export"
                     };
-                    tracking_files.push((path.clone(), shown.clone(), size));
+                    tracking_files.push((path.clone(), shown.clone(), size, number));
                     result.files.push(summary(kind, None));
                 }
                 LogKind::SmtpSend => {
-                    protocol_files.push((path.clone(), shown.clone(), size));
+                    protocol_files.push((path.clone(), shown.clone(), size, number));
                     result.files.push(summary("smtp_send", None));
                 }
                 LogKind::Other(t) => result
@@ -456,8 +484,8 @@ pub fn analyse(
 
     // Pass 1: the required messages.
     let mut required: HashMap<String, Required> = HashMap::new();
-    for (path, shown, _) in &tracking_files {
-        let outcome = each_tracking_row(path, shown, redact, &mut |row| {
+    for (path, shown, _, number) in &tracking_files {
+        let outcome = each_tracking_row(path, *number, &mut |row| {
             if !row.event.eq_ignore_ascii_case("AGENTINFO") {
                 return;
             }
@@ -482,7 +510,7 @@ pub fn analyse(
                         sender: row.sender.clone(),
                         subject: row.subject.clone(),
                         recipients: BTreeSet::new(),
-                        evidence: row.evidence.clone(),
+                        evidence: row.mark,
                     });
                 r.recipients
                     .extend(row.recipients.iter().map(|a| a.to_lowercase()));
@@ -496,12 +524,11 @@ pub fn analyse(
         result.counts.tracking_records += outcome.records;
         result.counts.bytes += outcome.bytes;
     }
-    let _ = EtrEntry::default;
 
     // Pass 2: their hops.
     let mut sends: HashMap<String, Vec<Send>> = HashMap::new();
-    for (path, shown, _) in &tracking_files {
-        let outcome = each_tracking_row(path, shown, redact, &mut |row| {
+    for (path, _, _, number) in &tracking_files {
+        let outcome = each_tracking_row(path, *number, &mut |row| {
             if !required.contains_key(&row.message_id) {
                 return;
             }
@@ -512,7 +539,7 @@ pub fn analyse(
                     connector: row.connector_id.clone(),
                     recipients: row.recipients.iter().map(|a| a.to_lowercase()).collect(),
                     required_level: tracking::required_tls_level(&row.custom_data),
-                    evidence: row.evidence.clone(),
+                    evidence: row.mark,
                 });
             }
         });
@@ -523,11 +550,11 @@ pub fn analyse(
     // Pass 3: the sessions that carried them.
     let mut carried: HashMap<String, Vec<SessionMessage>> = HashMap::new();
     let mut protocol_servers: BTreeSet<String> = BTreeSet::new();
-    for (path, shown, _) in &protocol_files {
+    for (path, shown, _, number) in &protocol_files {
         if let Some(server) = server_hint(path) {
             protocol_servers.insert(host_label(&server));
         }
-        let mut sessions = Sessions::new(shown.clone(), redact);
+        let mut sessions = Sessions::new(*number);
         let outcome = (|| -> Result<(u64, u64), ReadError> {
             let mut reader = w3c::open(path)?;
             let mut records = 0;
@@ -622,7 +649,68 @@ pub fn analyse(
             result.followed.push(followed);
         }
     }
+    quote(&mut result.followed, files, name, redact);
     result
+}
+
+/// Reads the lines the verdicts point to (file by file, in offset order) into their evidence;
+/// with `redact`, subjects dropped and addresses hashed.
+fn quote(
+    followed: &mut [Followed],
+    files: &[PathBuf],
+    name: &dyn Fn(&Path) -> String,
+    redact: bool,
+) {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut wanted: Vec<(Mark, usize, usize)> = Vec::new();
+    for (i, f) in followed.iter_mut().enumerate() {
+        f.evidence = vec![Evidence::default(); f.marks.len()];
+        for (j, m) in f.marks.iter().enumerate() {
+            wanted.push((*m, i, j));
+        }
+    }
+    wanted.sort_by_key(|(m, _, _)| (m.file, m.offset));
+    let mut open: Option<(u32, std::fs::File, String)> = None;
+    let mut buf = Vec::new();
+    for (m, i, j) in wanted {
+        if open.as_ref().is_none_or(|(n, _, _)| *n != m.file) {
+            let Some(path) = files.get(m.file as usize) else {
+                continue;
+            };
+            open = std::fs::File::open(path)
+                .ok()
+                .map(|f| (m.file, f, name(path)));
+        }
+        let Some((_, file, shown)) = &mut open else {
+            continue;
+        };
+        buf.clear();
+        buf.resize(m.len as usize, 0);
+        let read = file
+            .seek(SeekFrom::Start(m.offset))
+            .and_then(|_| file.read_exact(&mut buf));
+        let text = match read {
+            Ok(()) => {
+                let text = String::from_utf8_lossy(&buf);
+                let text = text.trim_end_matches(['\r', '\n']);
+                let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+                match (redact, m.subject) {
+                    (false, _) => text.to_owned(),
+                    (true, Some(s)) => tracking::redact_record(text, Some(usize::from(s))),
+                    (true, None) => tracking::redact_text(text),
+                }
+            }
+            Err(e) => format!("(the line could not be read again: {e})"),
+        };
+        followed[i].evidence[j] = Evidence {
+            file: shown.clone(),
+            line: m.line,
+            text,
+        };
+    }
+    for f in followed.iter_mut() {
+        f.marks = Vec::new();
+    }
 }
 
 /// Whether a `SEND` hands the message to a host outside the organisation (not the
@@ -679,9 +767,9 @@ fn decide(
 ) -> Followed {
     let send = outside.last().copied();
     let clear = sessions.iter().find(|m| m.tls.is_none());
-    let mut evidence = vec![req.evidence.clone()];
+    let mut evidence = vec![req.evidence];
     if let Some(s) = send {
-        evidence.push(s.evidence.clone());
+        evidence.push(s.evidence);
     }
     let session = clear.or_else(|| sessions.last()).copied();
     if let Some(m) = session {
@@ -794,6 +882,11 @@ fn decide(
             format!("{who}: {via}; whether over TLS cannot be told: missing {missing}"),
         )
     };
+    let marks = if code.is_some() {
+        evidence
+    } else {
+        session.and_then(|m| m.tls_line).into_iter().collect()
+    };
     Followed {
         message_id: format!("<{}>", show(id)),
         recipient: show(rcpt),
@@ -802,6 +895,7 @@ fn decide(
         rule: req.rule.clone(),
         rule_name: names.get(&req.rule.to_lowercase()).cloned().flatten(),
         rule_server: req.rule_server.clone(),
+        rule_site: None,
         time: req.time.clone(),
         sent_by,
         connector,
@@ -810,7 +904,8 @@ fn decide(
         verdict,
         code,
         message,
-        evidence,
+        evidence: Vec::new(),
+        marks,
         model: None,
     }
 }
@@ -823,12 +918,7 @@ struct Outcome {
 }
 
 /// Streams the rows of a tracking file to `f`.
-fn each_tracking_row(
-    path: &Path,
-    shown: &str,
-    redact: bool,
-    f: &mut dyn FnMut(&TrackingRow),
-) -> Outcome {
+fn each_tracking_row(path: &Path, number: u32, f: &mut dyn FnMut(&TrackingRow)) -> Outcome {
     let mut records = 0;
     let mut reader = match w3c::open(path) {
         Ok(r) => r,
@@ -850,7 +940,7 @@ fn each_tracking_row(
                 if !columns.wanted(&reader) {
                     continue;
                 }
-                let row = TrackingRow::of(&reader, &columns, shown, hint.as_deref(), redact);
+                let row = TrackingRow::of(&reader, &columns, number, hint.as_deref());
                 f(&row);
             }
             Ok(false) => break None,

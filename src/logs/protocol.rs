@@ -13,14 +13,14 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use super::Evidence;
-use super::tracking::redact_text;
+use super::Mark;
 use super::w3c::LogReader;
 
 /// One message of one session, with the lines that show what happened to it.
 #[derive(Clone, Debug)]
 pub struct SessionMessage {
-    pub file: String,
+    /// The file, by its number in the run.
+    pub file: u32,
     pub session: String,
     pub connector: String,
     /// `IP:port`, as logged.
@@ -34,24 +34,26 @@ pub struct SessionMessage {
     pub tls: Option<String>,
     pub starttls_offered: bool,
     /// Each `RCPT TO` address (lower case) and its line.
-    pub recipients: Vec<(String, Evidence)>,
+    pub recipients: Vec<(String, Mark)>,
     /// The line that sent the content (`DATA`/`BDAT`).
     pub data_sent: Option<u64>,
     pub accepted: bool,
+    /// The `TLS protocol … negotiation succeeded` line, if any.
+    pub tls_line: Option<Mark>,
     /// The session's lines that matter (connect, offer, STARTTLS, TLS, the message, its data,
     /// the reply).
-    lines: Vec<Evidence>,
+    lines: Vec<Mark>,
 }
 
 impl SessionMessage {
     /// The evidence for one recipient: the session's lines, with that recipient's `RCPT TO`.
-    pub fn evidence_for(&self, rcpt: &str) -> Vec<Evidence> {
+    pub fn evidence_for(&self, rcpt: &str) -> Vec<Mark> {
         let mut out = self.lines.clone();
         out.extend(
             self.recipients
                 .iter()
                 .filter(|(r, _)| r == rcpt)
-                .map(|(_, e)| e.clone()),
+                .map(|(_, e)| *e),
         );
         out.sort_by_key(|e| e.line);
         out
@@ -65,15 +67,15 @@ struct Session {
     remote: String,
     starttls_offered: bool,
     tls: Option<String>,
+    tls_line: Option<Mark>,
     /// Lines kept for every message of the session.
-    lines: Vec<Evidence>,
+    lines: Vec<Mark>,
     current: Option<SessionMessage>,
 }
 
 /// The sessions of one file, by session id.
 pub struct Sessions {
-    file: String,
-    redact: bool,
+    file: u32,
     open: HashMap<String, Session>,
     columns: Option<[Option<usize>; 6]>,
 }
@@ -87,10 +89,9 @@ pub fn normalise_id(id: &str) -> String {
 }
 
 impl Sessions {
-    pub fn new(file: String, redact: bool) -> Sessions {
+    pub fn new(file: u32) -> Sessions {
         Sessions {
             file,
-            redact,
             open: HashMap::new(),
             columns: None,
         }
@@ -117,15 +118,8 @@ impl Sessions {
         let event = get(event);
         let data = get(data);
         let context = get(context);
-        let evidence = || Evidence {
-            file: self.file.clone(),
-            line: r.line(),
-            text: if self.redact {
-                redact_text(&r.raw())
-            } else {
-                r.raw().into_owned()
-            },
-        };
+        let file = self.file;
+        let evidence = || r.mark(file);
         let s = self.open.entry(id.clone().into_owned()).or_default();
         if s.connector.is_empty() {
             s.connector = get(connector).into_owned();
@@ -180,6 +174,7 @@ impl Sessions {
                     if rest.contains("negotiation succeeded") {
                         let name = rest.split_whitespace().next().unwrap_or("");
                         s.tls = Some(protocol_name(name));
+                        s.tls_line = Some(evidence());
                         s.lines.push(evidence());
                     }
                 } else if let Some(rest) = context.strip_prefix("sending message with RecordId ") {
@@ -194,7 +189,7 @@ impl Sessions {
                     let mut lines = s.lines.clone();
                     lines.push(evidence());
                     let m = SessionMessage {
-                        file: self.file.clone(),
+                        file: self.file,
                         session: id.clone().into_owned(),
                         connector: s.connector.clone(),
                         remote: s.remote.clone(),
@@ -202,6 +197,7 @@ impl Sessions {
                         message_id: normalise_id(message),
                         record_id: record.trim().to_owned(),
                         tls: s.tls.clone(),
+                        tls_line: s.tls_line,
                         starttls_offered: s.starttls_offered,
                         recipients: Vec::new(),
                         data_sent: None,
@@ -258,7 +254,7 @@ mod tests {
 
     fn messages(text: &str) -> Vec<SessionMessage> {
         let mut r = LogReader::new(text.as_bytes()).expect("reads");
-        let mut s = Sessions::new("SEND.LOG".into(), false);
+        let mut s = Sessions::new(0);
         let mut out = Vec::new();
         while r.next_record().expect("reads") {
             s.line(&r, &mut |m| out.push(m));

@@ -7,7 +7,7 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use super::Evidence;
+use super::Mark;
 use super::w3c::LogReader;
 
 /// The positions of the fields this command reads.
@@ -75,16 +75,16 @@ pub struct TrackingRow {
     pub custom_data: String,
     /// The server the file belongs to, when its path says (the export script's layout).
     pub file_server: Option<String>,
-    pub evidence: Evidence,
+    /// Where the row is, to quote it in a report.
+    pub mark: Mark,
 }
 
 impl TrackingRow {
     pub fn of<R: Read>(
         r: &LogReader<R>,
         c: &Columns,
-        file: &str,
+        file: u32,
         file_server: Option<&str>,
-        redact: bool,
     ) -> TrackingRow {
         let get = |i: Option<usize>| i.map(|i| r.field(i).into_owned()).unwrap_or_default();
         let recipients = get(c.recipients)
@@ -93,11 +93,6 @@ impl TrackingRow {
             .filter(|a| !a.is_empty())
             .map(str::to_owned)
             .collect();
-        let text = if redact {
-            redacted_record(r, c.subject)
-        } else {
-            r.raw().into_owned()
-        };
         TrackingRow {
             time: get(c.time),
             client_hostname: get(c.client_hostname),
@@ -114,10 +109,9 @@ impl TrackingRow {
                 .map(str::to_owned)
                 .or_else(|| c.computer.map(|i| r.field(i).into_owned()))
                 .filter(|s| !s.is_empty()),
-            evidence: Evidence {
-                file: file.to_owned(),
-                line: r.line(),
-                text,
+            mark: Mark {
+                subject: c.subject.and_then(|i| u16::try_from(i).ok()),
+                ..r.mark(file)
             },
         }
     }
@@ -260,22 +254,31 @@ pub fn redact_text(text: &str) -> String {
     out
 }
 
-/// The current tracking record with its subject dropped and addresses hashed, written back as a
-/// CSV line.
-fn redacted_record<R: Read>(r: &LogReader<R>, subject: Option<usize>) -> String {
+/// A tracking record (one CSV line) with its subject field (`subject`, by position) dropped
+/// and every address hashed, written back as a CSV line.
+pub fn redact_record(line: &str, subject: Option<usize>) -> String {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line.as_bytes());
+    let Some(Ok(record)) = reader.records().next() else {
+        return redact_text(line);
+    };
+    let fields: Vec<String> = record
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if Some(i) == subject && !f.is_empty() {
+                "[subject removed]".to_owned()
+            } else {
+                redact_text(f)
+            }
+        })
+        .collect();
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    let fields: Vec<String> = (0..r.field_count())
-        .map(|i| {
-            if Some(i) == subject && !r.field(i).is_empty() {
-                "[subject removed]".to_owned()
-            } else {
-                redact_text(&r.field(i))
-            }
-        })
-        .collect();
     let _ = writer.write_record(&fields);
     let bytes = writer.into_inner().unwrap_or_default();
     String::from_utf8_lossy(&bytes).trim_end().to_owned()

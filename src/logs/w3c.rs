@@ -95,6 +95,9 @@ pub struct LogReader<R: Read> {
     pending: Option<Vec<u8>>,
     /// Bytes read, for progress.
     bytes: u64,
+    /// Where the current record starts in the file, and where the pending line starts.
+    offset: u64,
+    pending_offset: u64,
 }
 
 /// Opens a log file and reads its header. `Unknown` files are returned too: the caller decides.
@@ -116,6 +119,8 @@ impl<R: Read> LogReader<R> {
             parser: csv_core::Reader::new(),
             pending: None,
             bytes: 0,
+            offset: 0,
+            pending_offset: 0,
         };
         reader.header()?;
         Ok(reader)
@@ -171,6 +176,7 @@ impl<R: Read> LogReader<R> {
     fn header(&mut self) -> Result<(), ReadError> {
         let mut line = Vec::new();
         let mut first = true;
+        let mut at = self.bytes;
         while self.read_line(&mut line)? {
             if first {
                 first = false;
@@ -185,9 +191,11 @@ impl<R: Read> LogReader<R> {
                 }
             }
             if line.is_empty() {
+                at = self.bytes;
                 continue;
             }
             if let Some(rest) = line.strip_prefix(b"#") {
+                at = self.bytes;
                 let text = String::from_utf8_lossy(rest);
                 if let Some((key, value)) = text.split_once(':') {
                     let value = value.trim();
@@ -229,6 +237,7 @@ impl<R: Read> LogReader<R> {
                 return Ok(());
             }
             self.pending = Some(std::mem::take(&mut line));
+            self.pending_offset = at;
             return Ok(());
         }
         if self.fields.is_empty() {
@@ -304,7 +313,9 @@ impl<R: Read> LogReader<R> {
             if let Some(p) = self.pending.take() {
                 line = p;
                 self.line = self.lines;
+                self.offset = self.pending_offset;
             } else {
+                self.offset = self.bytes;
                 if !self.read_line(&mut line)? {
                     return Ok(false);
                 }
@@ -362,6 +373,18 @@ impl<R: Read> LogReader<R> {
     /// The 1-based line the current record starts on.
     pub fn line(&self) -> u64 {
         self.line
+    }
+
+    /// Where the current record stands in file number `file`: enough to read it again for a
+    /// report (`len` bytes from `offset`, line breaks included).
+    pub fn mark(&self, file: u32) -> super::Mark {
+        super::Mark {
+            file,
+            line: self.line,
+            offset: self.offset,
+            len: u32::try_from(self.bytes.saturating_sub(self.offset)).unwrap_or(u32::MAX),
+            subject: None,
+        }
     }
 
     /// The current record as it stands in the file.

@@ -42,8 +42,11 @@ pub struct LogFinding {
     pub severity: Severity,
     pub message_id: String,
     pub recipient: String,
-    /// The Transport service that ran the rule, and the recipient's domain.
+    /// The Transport service that ran the rule (and its site, with a topology), and the
+    /// recipient's domain.
     pub rule_server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_site: Option<String>,
     pub recipient_domain: String,
     pub message: String,
     pub evidence: Vec<Evidence>,
@@ -69,6 +72,7 @@ pub fn logs_report(
             message_id: f.message_id.clone(),
             recipient: f.recipient.clone(),
             rule_server: f.rule_server.clone(),
+            rule_site: f.rule_site.clone(),
             recipient_domain: domain.clone(),
             message,
             evidence: f.evidence.clone(),
@@ -101,7 +105,17 @@ pub fn logs_report(
         conclusion,
         counts: result.counts,
         findings,
-        followed: result.followed,
+        // A finding carries the evidence; the list of recipients keeps the rest.
+        followed: result
+            .followed
+            .into_iter()
+            .map(|mut f| {
+                if f.code.is_some() {
+                    f.evidence = Vec::new();
+                }
+                f
+            })
+            .collect(),
         comparison,
         files: result.files,
     }
@@ -362,7 +376,7 @@ pub fn audit(r: &LogsReport, files: &[AnalysedFile]) -> Audit {
                 lost: None,
                 fixes: Vec::new(),
                 path: Vec::new(),
-                origins: vec![f.rule_server.clone()],
+                origins: vec![f.rule_site.clone().unwrap_or_else(|| f.rule_server.clone())],
                 domain: f.recipient_domain.clone(),
                 today: true,
             }
@@ -371,15 +385,62 @@ pub fn audit(r: &LogsReport, files: &[AnalysedFile]) -> Audit {
     let mut codes: Vec<Code> = r.findings.iter().map(|f| f.code).collect();
     codes.sort();
     codes.dedup();
+    let mut sections = vec![Section {
+        title: "Observed".to_owned(),
+        items,
+    }];
+    // What check predicts, each exposure with the incidents of the period it explains: "not
+    // seen" is not "safe", only "did not happen while these logs were written".
+    if let Some(m) = &r.comparison {
+        let items = m
+            .predictions
+            .iter()
+            .map(|p| {
+                let when = if p.failure_set.is_empty() {
+                    "with no failure".to_owned()
+                } else {
+                    format!("with {} down", p.failure_set.join(", "))
+                };
+                let seen = if p.observed > 0 {
+                    format!("observed {} time(s) in these logs", p.observed)
+                } else {
+                    "not seen in these logs".to_owned()
+                };
+                Item {
+                    code: p.code,
+                    severity: Severity::Info,
+                    headline: format!(
+                        "{} from {} to {} {when}: {seen}",
+                        p.code,
+                        p.origin_servers.join(", "),
+                        p.recipient_domain
+                    ),
+                    facts: Vec::new(),
+                    trace: Vec::new(),
+                    evidence: Vec::new(),
+                    lost: None,
+                    fixes: Vec::new(),
+                    path: Vec::new(),
+                    origins: Vec::new(),
+                    domain: p.recipient_domain.clone(),
+                    today: p.failure_set.is_empty(),
+                }
+            })
+            .collect();
+        sections.push(Section {
+            title: format!(
+                "Predicted by check (up to {} failed component(s)), against the logs",
+                m.failures_max
+            ),
+            items,
+        });
+    }
     Audit {
         title: "tlsflow logs: required mail, as Exchange logged it".to_owned(),
         analysed,
         summary_header,
         summary_rows,
-        sections: vec![Section {
-            title: "Observed".to_owned(),
-            items,
-        }],
+        sections,
         conclusion: r.conclusion.clone(),
         codes,
     }

@@ -273,6 +273,32 @@ impl ProtocolLog {
     }
 }
 
+/// Both logs' sinks in one, for a run: tracking rows to `tracking`, sessions to `protocol`.
+pub struct LogSinks<'a> {
+    pub tracking: &'a mut dyn crate::sim::TrackingSink,
+    pub protocol: Option<&'a mut ProtocolLog>,
+}
+
+impl crate::sim::TrackingSink for LogSinks<'_> {
+    fn row(&mut self, row: &crate::sim::TrackingRow<'_>) {
+        self.tracking.row(row);
+    }
+
+    fn enabled(&self) -> bool {
+        self.tracking.enabled()
+    }
+
+    fn session(&mut self, session: &SmtpSession<'_>) {
+        if let Some(p) = &mut self.protocol {
+            p.session(session);
+        }
+    }
+
+    fn wants_sessions(&self) -> bool {
+        self.protocol.is_some()
+    }
+}
+
 /// A server name as one path component.
 fn file_safe(name: &str) -> String {
     name.chars()
