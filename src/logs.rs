@@ -19,6 +19,7 @@
 //! Evidence lines are quoted by file and line. The line forms, and where each was seen in public
 //! samples, are in docs/evidence.md#logs.
 
+pub mod decode;
 pub mod protocol;
 pub mod tracking;
 pub mod w3c;
@@ -451,11 +452,11 @@ pub fn analyse(
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         match w3c::open(path) {
             Ok(r) => match r.kind() {
-                LogKind::Tracking | LogKind::TrackingExport => {
-                    let kind = if *r.kind() == LogKind::Tracking {
-                        "tracking"
-                    } else {
-                        "tracking_export"
+                LogKind::Tracking | LogKind::TrackingExport | LogKind::TrackingJson => {
+                    let kind = match r.kind() {
+                        LogKind::Tracking => "tracking",
+                        LogKind::TrackingExport => "tracking_export",
+                        _ => "tracking_json",
                     };
                     tracking_files.push((path.clone(), shown.clone(), size, number));
                     result.files.push(summary(kind, None));
@@ -653,6 +654,16 @@ pub fn analyse(
     result
 }
 
+/// A file `quote` is reading.
+struct Open {
+    number: u32,
+    /// The decoded text of a UTF-16 file, read forward; `None` for a UTF-8 file.
+    decoded: Option<w3c::Input>,
+    file: Option<std::fs::File>,
+    position: u64,
+    shown: String,
+}
+
 /// Reads the lines the verdicts point to (file by file, in offset order) into their evidence;
 /// with `redact`, subjects dropped and addresses hashed.
 fn quote(
@@ -670,30 +681,69 @@ fn quote(
         }
     }
     wanted.sort_by_key(|(m, _, _)| (m.file, m.offset));
-    let mut open: Option<(u32, std::fs::File, String)> = None;
+    // A UTF-8 file is read where each line is; a decoded UTF-16 one from its start, once, in
+    // offset order (its offsets are in the decoded text).
+    let mut open: Option<Open> = None;
     let mut buf = Vec::new();
     for (m, i, j) in wanted {
-        if open.as_ref().is_none_or(|(n, _, _)| *n != m.file) {
+        if open.as_ref().is_none_or(|o| o.number != m.file) {
             let Some(path) = files.get(m.file as usize) else {
                 continue;
             };
-            open = std::fs::File::open(path)
-                .ok()
-                .map(|f| (m.file, f, name(path)));
+            open = w3c::open_input(path).ok().map(|(input, decoded)| Open {
+                number: m.file,
+                file: if decoded {
+                    None
+                } else {
+                    std::fs::File::open(path).ok()
+                },
+                decoded: decoded.then_some(input),
+                position: 0,
+                shown: name(path),
+            });
         }
-        let Some((_, file, shown)) = &mut open else {
+        if open
+            .as_ref()
+            .is_some_and(|o| o.decoded.is_some() && m.offset < o.position)
+        {
+            // A line quoted twice in a decoded file: read it from the start again.
+            if let Some(o) = &mut open
+                && let Some(path) = files.get(m.file as usize)
+                && let Ok((input, _)) = w3c::open_input(path)
+            {
+                o.decoded = Some(input);
+                o.position = 0;
+            }
+        }
+        let Some(o) = &mut open else {
             continue;
         };
         buf.clear();
         buf.resize(m.len as usize, 0);
-        let read = file
-            .seek(SeekFrom::Start(m.offset))
-            .and_then(|_| file.read_exact(&mut buf));
+        let read = match (&mut o.decoded, &mut o.file) {
+            (Some(input), _) => {
+                let gap = m.offset.saturating_sub(o.position);
+                std::io::copy(&mut input.take(gap), &mut std::io::sink())
+                    .and_then(|_| input.read_exact(&mut buf))
+            }
+            (None, Some(file)) => file
+                .seek(SeekFrom::Start(m.offset))
+                .and_then(|_| file.read_exact(&mut buf)),
+            (None, None) => Err(std::io::Error::other("cannot open the file again")),
+        };
+        o.position = m.offset + u64::from(m.len);
+        let shown = o.shown.clone();
         let text = match read {
             Ok(()) => {
                 let text = String::from_utf8_lossy(&buf);
                 let text = text.trim_end_matches(['\r', '\n']);
                 let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+                // A JSON export's object, on one line.
+                let compact = (text.starts_with('{'))
+                    .then(|| serde_json::from_str::<serde_json::Value>(text).ok())
+                    .flatten()
+                    .map(|v| v.to_string());
+                let text = compact.as_deref().unwrap_or(text);
                 match (redact, m.subject) {
                     (false, _) => text.to_owned(),
                     (true, Some(s)) => tracking::redact_record(text, Some(usize::from(s))),
@@ -703,7 +753,7 @@ fn quote(
             Err(e) => format!("(the line could not be read again: {e})"),
         };
         followed[i].evidence[j] = Evidence {
-            file: shown.clone(),
+            file: shown,
             line: m.line,
             text,
         };

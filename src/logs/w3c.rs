@@ -18,6 +18,8 @@ pub enum LogKind {
     Tracking,
     /// `Get-MessageTrackingLog ... | Export-Csv`: property names mapped to field names.
     TrackingExport,
+    /// `Get-MessageTrackingLog ... | ConvertTo-Json`: one object per event, streamed.
+    TrackingJson,
     /// `#Log-type: SMTP Send Protocol Log` (ProtocolLog\SmtpSend\SEND*.LOG).
     SmtpSend,
     /// Another Exchange log (Receive protocol log, connectivity log, ...): skipped.
@@ -58,6 +60,8 @@ const EXPORT_NAMES: &[(&str, &str)] = &[
     ("eventdata", "custom-data"),
     ("customdata", "custom-data"),
     ("schemaversion", "schema-version"),
+    // The server a remote session's row came from (not a log field; kept under its own name).
+    ("pscomputername", "pscomputername"),
 ];
 
 /// An error that stops the reading of one file (the others go on).
@@ -98,11 +102,56 @@ pub struct LogReader<R: Read> {
     /// Where the current record starts in the file, and where the pending line starts.
     offset: u64,
     pending_offset: u64,
+    /// A JSON export being scanned: the line, where in it, and the object being gathered.
+    json: Option<JsonScan>,
+}
+
+/// The state of the scan of a JSON export: objects are found by their braces (strings and
+/// escapes skipped), one at a time, so a file of any size is read in constant memory.
+#[derive(Default)]
+struct JsonScan {
+    line: Vec<u8>,
+    /// Where `line` starts in the file, its number, and the next byte to look at.
+    line_offset: u64,
+    line_number: u64,
+    at: usize,
+    depth: u32,
+    top_is_array: bool,
+    in_string: bool,
+    escaped: bool,
+    /// The object being gathered: its bytes, the depth it opened at, where it starts.
+    object: Vec<u8>,
+    open_depth: Option<u32>,
+    object_offset: u64,
+    object_line: u64,
+}
+
+/// A file's bytes as UTF-8: as they are, or decoded from UTF-16 when a byte-order mark says so.
+pub type Input = Box<dyn Read + Send>;
+
+/// Opens `path` as UTF-8 text (UTF-16 with a byte-order mark is decoded); `true` when decoded.
+pub fn open_input(path: &Path) -> std::io::Result<(Input, bool)> {
+    use std::io::{Seek as _, SeekFrom};
+    let mut file = File::open(path)?;
+    let mut bom = [0u8; 2];
+    let mut n = 0;
+    while n < 2 {
+        match file.read(&mut bom[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(match &bom[..n] {
+        [0xFF, 0xFE] => (Box::new(super::decode::Utf16Reader::new(file, false)), true),
+        [0xFE, 0xFF] => (Box::new(super::decode::Utf16Reader::new(file, true)), true),
+        _ => (Box::new(file), false),
+    })
 }
 
 /// Opens a log file and reads its header. `Unknown` files are returned too: the caller decides.
-pub fn open(path: &Path) -> Result<LogReader<File>, ReadError> {
-    LogReader::new(File::open(path)?)
+pub fn open(path: &Path) -> Result<LogReader<Input>, ReadError> {
+    LogReader::new(open_input(path)?.0)
 }
 
 impl<R: Read> LogReader<R> {
@@ -121,6 +170,7 @@ impl<R: Read> LogReader<R> {
             bytes: 0,
             offset: 0,
             pending_offset: 0,
+            json: None,
         };
         reader.header()?;
         Ok(reader)
@@ -188,6 +238,22 @@ impl<R: Read> LogReader<R> {
                 }
                 if line.starts_with(&[0xEF, 0xBB, 0xBF]) {
                     line.drain(..3);
+                    at += 3;
+                }
+                // `ConvertTo-Json`: an array of objects, or one object.
+                let start = line.iter().position(|b| !b.is_ascii_whitespace());
+                if let Some(i) = start.filter(|&i| matches!(line[i], b'[' | b'{')) {
+                    self.kind = LogKind::TrackingJson;
+                    self.fields = EXPORT_NAMES.iter().map(|(_, f)| (*f).to_owned()).collect();
+                    self.fields.dedup();
+                    self.json = Some(JsonScan {
+                        line: std::mem::take(&mut line),
+                        line_offset: at,
+                        line_number: self.lines,
+                        at: i,
+                        ..JsonScan::default()
+                    });
+                    return Ok(());
                 }
             }
             if line.is_empty() {
@@ -308,6 +374,9 @@ impl<R: Read> LogReader<R> {
     /// Reads the next record; `false` at the end of the file. Header lines in the middle of a
     /// file (a service restart writes them again) are skipped; a new `#Fields` line applies.
     pub fn next_record(&mut self) -> Result<bool, ReadError> {
+        if self.json.is_some() {
+            return self.next_json_record();
+        }
         let mut line = Vec::new();
         loop {
             if let Some(p) = self.pending.take() {
@@ -347,6 +416,104 @@ impl<R: Read> LogReader<R> {
         }
     }
 
+    /// The next object of a JSON export, as a record of the log's fields (arrays joined with
+    /// `;`, EventData's `{Key, Value}` pairs as `S:Key=Value`).
+    fn next_json_record(&mut self) -> Result<bool, ReadError> {
+        loop {
+            let Some(scan) = self.json.as_mut() else {
+                return Ok(false);
+            };
+            if scan.at >= scan.line.len() {
+                let mut line = std::mem::take(&mut scan.line);
+                let offset = self.bytes;
+                if !self.read_line(&mut line)? {
+                    return Ok(false);
+                }
+                line.push(b'\n');
+                let scan = self.json.as_mut().expect("scanning");
+                scan.line = line;
+                scan.line_offset = offset;
+                scan.line_number = self.lines;
+                scan.at = 0;
+                continue;
+            }
+            let b = scan.line[scan.at];
+            let position = scan.line_offset + scan.at as u64;
+            scan.at += 1;
+            if scan.open_depth.is_some() {
+                scan.object.push(b);
+                if scan.object.len() > MAX_RECORD {
+                    return Err(ReadError::TooLong {
+                        line: scan.object_line,
+                        limit: MAX_RECORD,
+                    });
+                }
+            }
+            if scan.in_string {
+                match (scan.escaped, b) {
+                    (true, _) => scan.escaped = false,
+                    (false, b'\\') => scan.escaped = true,
+                    (false, b'"') => scan.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => scan.in_string = true,
+                b'[' => {
+                    if scan.depth == 0 {
+                        scan.top_is_array = true;
+                    }
+                    scan.depth += 1;
+                }
+                b'{' => {
+                    let element = u32::from(scan.top_is_array);
+                    if scan.open_depth.is_none() && scan.depth == element {
+                        scan.open_depth = Some(scan.depth);
+                        scan.object = vec![b'{'];
+                        scan.object_offset = position;
+                        scan.object_line = scan.line_number;
+                    }
+                    scan.depth += 1;
+                }
+                b']' | b'}' => {
+                    scan.depth = scan.depth.saturating_sub(1);
+                    if b == b'}' && scan.open_depth == Some(scan.depth) {
+                        scan.open_depth = None;
+                        let object = std::mem::take(&mut scan.object);
+                        let (offset, line) = (scan.object_offset, scan.object_line);
+                        self.offset = offset;
+                        self.line = line;
+                        self.fill_from_json(&object);
+                        self.raw = object;
+                        return Ok(true);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn fill_from_json(&mut self, object: &[u8]) {
+        self.out.clear();
+        self.ends.clear();
+        let value: serde_json::Value = serde_json::from_slice(object).unwrap_or_default();
+        let props: Vec<(String, &serde_json::Value)> = value
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect())
+            .unwrap_or_default();
+        for field in &self.fields {
+            let text = EXPORT_NAMES
+                .iter()
+                .filter(|(_, f)| f == field)
+                .find_map(|(p, _)| props.iter().find(|(k, _)| k == p))
+                .map(|(_, v)| json_text(v))
+                .unwrap_or_default();
+            self.out.extend_from_slice(text.as_bytes());
+            self.ends.push(self.out.len());
+        }
+    }
+
     /// The number of fields of the current record.
     pub fn field_count(&self) -> usize {
         self.ends.len()
@@ -382,7 +549,14 @@ impl<R: Read> LogReader<R> {
             file,
             line: self.line,
             offset: self.offset,
-            len: u32::try_from(self.bytes.saturating_sub(self.offset)).unwrap_or(u32::MAX),
+            // A JSON object is its own bytes (others may follow on its line); a CSV record
+            // runs to the end of its last line.
+            len: u32::try_from(if self.json.is_some() {
+                self.raw.len() as u64
+            } else {
+                self.bytes.saturating_sub(self.offset)
+            })
+            .unwrap_or(u32::MAX),
             subject: None,
         }
     }
@@ -395,6 +569,36 @@ impl<R: Read> LogReader<R> {
     /// The current record's raw bytes.
     pub fn raw_bytes(&self) -> &[u8] {
         &self.raw
+    }
+}
+
+/// A JSON value as the text a log field would hold.
+fn json_text(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                // EventData: `[{"Key": "…", "Value": "…"}]`.
+                Value::Object(o) if o.contains_key("Key") => format!(
+                    "S:{}={}",
+                    o.get("Key").map(json_text).unwrap_or_default(),
+                    o.get("Value").map(json_text).unwrap_or_default()
+                ),
+                other => json_text(other),
+            })
+            .collect::<Vec<_>>()
+            .join(";"),
+        // A DateTime as PowerShell 5.1 writes it: `{"value": "/Date(…)/", "DateTime": "…"}`.
+        Value::Object(o) => o
+            .get("DateTime")
+            .or_else(|| o.get("value"))
+            .map(json_text)
+            .unwrap_or_default(),
     }
 }
 

@@ -27,7 +27,7 @@ fn tlsflow(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
-fn json(args: &[&str]) -> Value {
+fn json_of(args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);
     let (status, out, err) = tlsflow(&all);
@@ -60,7 +60,7 @@ fn set(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
 
 #[test]
 fn the_public_fixtures_name_every_message_that_left_in_clear_text() {
-    let r = json(&[
+    let r = json_of(&[
         "logs",
         PUBLIC,
         "--topology",
@@ -164,10 +164,10 @@ fn a_rule_logged_by_guid_only_is_followed_when_named() {
             .map(|f| f["message_id"].as_str().expect("id").to_owned())
             .collect()
     };
-    let without = json(&["logs", PUBLIC]);
+    let without = json_of(&["logs", PUBLIC]);
     assert!(!ids(&without).contains("<c3@contoso.com>"));
     assert!(ids(&without).contains("<a1@contoso.com>"));
-    let named = json(&["logs", PUBLIC, "--rule", GUID]);
+    let named = json_of(&["logs", PUBLIC, "--rule", GUID]);
     assert!(ids(&named).contains("<c3@contoso.com>"));
     assert!(named["comparison"].is_null(), "no topology, no comparison");
 }
@@ -244,7 +244,7 @@ fn simulated_incidents_round_trip_through_the_logs() {
         std::fs::create_dir_all(tracking.parent().expect("parent")).expect("mkdir");
         let protocol = dir.path().join("logs/protocol");
         let scenario = path.to_str().expect("utf-8");
-        let simulated = json(&[
+        let simulated = json_of(&[
             "simulate",
             scenario,
             "--tracking-log",
@@ -270,7 +270,7 @@ fn simulated_incidents_round_trip_through_the_logs() {
         }
         seen_tls001 += expected.iter().filter(|f| f.0 == "OBS001").count();
         let logs_dir = dir.path().join("logs");
-        let observed = json(&["logs", logs_dir.to_str().expect("utf-8")]);
+        let observed = json_of(&["logs", logs_dir.to_str().expect("utf-8")]);
         let got: BTreeSet<_> = findings(&observed)
             .into_iter()
             .filter(|f| f.0 != "OBS003")
@@ -292,6 +292,11 @@ fn hostile_files_are_skipped_with_a_reason_and_never_stop_the_run() {
         &(0..=255u8).cycle().take(4096).collect::<Vec<u8>>(),
     );
     write("utf16.csv", b"\xFF\xFE#\0T\0Y\0P\0E\0");
+    write(
+        "broken.json",
+        b"[{\"EventId\": \"AGENTINFO\", \"Recipients\": [\"a@b\"",
+    );
+    write("deep.json", &vec![b'['; 100_000]);
     let mut long = b"#Log-type: Message Tracking Log\n#Fields: date-time,event-id\n".to_vec();
     long.extend(std::iter::repeat_n(b'x', 2 << 20));
     write("long.LOG", &long);
@@ -316,7 +321,8 @@ fn hostile_files_are_skipped_with_a_reason_and_never_stop_the_run() {
     };
     assert!(note("empty.LOG").contains("not an Exchange log"));
     assert!(note("binary.LOG").contains("not an Exchange log"));
-    assert!(note("utf16.csv").contains("UTF-16"));
+    // Decoded from UTF-16: a `#TYPE` line and nothing else is not a log.
+    assert!(note("utf16.csv").contains("not an Exchange log"));
     assert!(note("long.LOG").contains("longer than"));
     assert!(note("receive.LOG").contains("SMTP Receive Protocol Log"));
     assert_eq!(
@@ -363,4 +369,107 @@ fn the_protocol_log_of_a_simulation_has_exchanges_forms() {
     assert_eq!(status, Some(2));
     assert!(err.contains("not empty"), "{err}");
     assert!(Path::new(&file).exists());
+}
+
+/// `Get-MessageTrackingLog | ConvertTo-Json` (arrays, EventData as `{Key, Value}` pairs, a
+/// PowerShell 5.1 date) and a UTF-16 `Export-Csv` are read like the raw files; their lines are
+/// quoted (the JSON object on one line).
+#[test]
+fn json_and_utf16_exports_are_read() {
+    let dir = tempfile::tempdir().expect("temp");
+    let json = r#"[
+    {
+        "PSComputerName":  "BR-MBX1.contoso.com",
+        "Timestamp":  "\/Date(1760866801200)\/",
+        "ClientHostname":  "BR-MBX1",
+        "ServerHostname":  "",
+        "SourceContext":  "CatContentConversion",
+        "Source":  "AGENT",
+        "EventId":  "AGENTINFO",
+        "InternalMessageId":  5009,
+        "MessageId":  "<g7@contoso.com>",
+        "Recipients":  [
+                           "ivy@fabrikam.com"
+                       ],
+        "RecipientStatus":  [],
+        "MessageSubject":  "Top secret: json",
+        "Sender":  "alice@contoso.com",
+        "EventData":  [
+                          {
+                              "Key":  "TRA",
+                              "Value":  "ETR|ruleId=7366001e-f754-4330-9211-1bb412b6b159|st=2025-02-07T14:54:33.0000000Z|action=RouteMessageOutboundRequireTls|sev=1|mode=Enforce"
+                          }
+                      ]
+    },
+    {
+        "PSComputerName":  "HQ-MBX1.contoso.com",
+        "Timestamp":  "\/Date(1760866803000)\/",
+        "ClientHostname":  "HQ-MBX1",
+        "ServerHostname":  "mx1.fabrikam.com",
+        "ConnectorId":  "Internet",
+        "Source":  "SMTP",
+        "EventId":  "SEND",
+        "InternalMessageId":  7009,
+        "MessageId":  "<g7@contoso.com>",
+        "Recipients":  [ "ivy@fabrikam.com" ],
+        "MessageSubject":  "Top secret: json",
+        "Sender":  "alice@contoso.com",
+        "EventData":  [ { "Key": "Microsoft.Exchange.Transport.MailRecipient.RequiredTlsAuthLevel", "Value": "EncryptionOnly" } ]
+    }
+]
+"#;
+    std::fs::write(dir.path().join("tracking.json"), json).expect("write");
+    let csv = std::fs::read_to_string(repo(
+        "tests/data/logs/public/export/HQ-MBX1-Get-MessageTrackingLog.csv",
+    ))
+    .expect("the export")
+    .replace("<d4@contoso.com>", "<h8@contoso.com>");
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in csv.encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    std::fs::write(dir.path().join("export-utf16.csv"), utf16).expect("write");
+    // h8's rule ran on HQ-MBX1: its AGENTINFO, in a raw file.
+    let agentinfo = std::fs::read_to_string(repo(
+        "tests/data/logs/public/HQ-MBX1/MessageTracking/MSGTRK2025101908-1.LOG",
+    ))
+    .expect("the tracking log")
+    .lines()
+    .filter(|l| l.starts_with('#') || (l.contains("AGENTINFO") && l.contains("<d4@")))
+    .map(|l| l.replace("<d4@contoso.com>", "<h8@contoso.com>") + "\r\n")
+    .collect::<String>();
+    std::fs::write(dir.path().join("MSGTRK-h8.LOG"), agentinfo).expect("write");
+    let r = json_of(&["logs", dir.path().to_str().expect("utf-8")]);
+    let kinds: BTreeSet<String> = r["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["kind"].as_str().expect("kind").to_owned())
+        .collect();
+    assert!(
+        kinds.contains("tracking_json") && kinds.contains("tracking_export"),
+        "{kinds:?}"
+    );
+    let followed = r["followed"].as_array().expect("followed");
+    let g7 = followed
+        .iter()
+        .find(|f| f["message_id"] == "<g7@contoso.com>")
+        .expect("g7 followed from the JSON export");
+    assert_eq!(
+        g7["verdict"], "tls",
+        "EncryptionOnly in force on the SEND: {g7}"
+    );
+    assert_eq!(g7["rule_server"], "BR-MBX1.contoso.com");
+    let h8 = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["message_id"] == "<h8@contoso.com>")
+        .expect("h8 decided from the UTF-16 export");
+    assert_eq!(h8["code"], "OBS003");
+    let quoted = h8["evidence"][1]["text"].as_str().expect("text");
+    assert!(
+        quoted.starts_with("\"HQ-MBX1.contoso.com\"") && quoted.contains("<h8@contoso.com>"),
+        "the UTF-16 line, decoded: {quoted}"
+    );
 }
