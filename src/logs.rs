@@ -555,7 +555,11 @@ pub fn analyse(
         if let Some(server) = server_hint(path) {
             protocol_servers.insert(host_label(&server));
         }
-        let mut sessions = Sessions::new(*number);
+        let frontend = path
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|d| d.eq_ignore_ascii_case("frontend-smtpsend"));
+        let mut sessions = Sessions::new(*number, server_hint(path), frontend);
         let outcome = (|| -> Result<(u64, u64), ReadError> {
             let mut reader = w3c::open(path)?;
             let mut records = 0;
@@ -597,10 +601,7 @@ pub fn analyse(
 
     // The verdicts.
     let names: HashMap<String, Option<String>> = rules;
-    let org_servers: BTreeSet<String> = options
-        .topology
-        .map(|t| t.servers.iter().map(|s| s.name.to_lowercase()).collect())
-        .unwrap_or_default();
+    let org = Org::of(options.topology);
     let mut ids: Vec<&String> = required.keys().collect();
     ids.sort_by(|a, b| {
         let (ra, rb) = (&required[*a], &required[*b]);
@@ -614,18 +615,33 @@ pub fn analyse(
         let message_sends = sends.get(id).unwrap_or(&no_sends);
         let message_sessions = carried.get(id).unwrap_or(&no_sessions);
         for rcpt in &req.recipients {
-            let outside: Vec<&Send> = message_sends
+            let mut outside: Vec<&Send> = message_sends
                 .iter()
-                .filter(|s| s.recipients.contains(rcpt) && leaves(s, &org_servers))
+                .filter(|s| s.recipients.contains(rcpt) && org.send_leaves(s))
                 .collect();
             let sessions: Vec<&SessionMessage> = message_sessions
                 .iter()
                 .filter(|m| m.recipients.iter().any(|(r, _)| r == rcpt) && m.data_sent.is_some())
-                .filter(|m| session_leaves(m, &org_servers))
+                .filter(|m| org.session_leaves(m))
                 .collect();
+            let mut via = Via::Direct;
             if outside.is_empty() && sessions.is_empty() {
-                result.counts.not_sent_out += 1;
-                continue;
+                // Handed to an Edge Transport server whose logs are not here: it left the
+                // Mailbox servers, and only the Edge's logs can say how it left.
+                match message_sends.iter().find(|s| {
+                    s.recipients.contains(rcpt) && org.edges.contains(&host_label(&s.remote))
+                }) {
+                    Some(s) => {
+                        outside.push(s);
+                        via = Via::Edge;
+                    }
+                    None => {
+                        result.counts.not_sent_out += 1;
+                        continue;
+                    }
+                }
+            } else if outside.last().is_some_and(|s| org.proxied(&s.connector)) {
+                via = Via::Proxy;
             }
             let followed = decide(
                 req,
@@ -636,6 +652,7 @@ pub fn analyse(
                 &protocol_servers,
                 &names,
                 redact,
+                via,
             );
             result.counts.recipients_followed += 1;
             match (&followed.verdict, followed.code) {
@@ -763,28 +780,115 @@ fn quote(
     }
 }
 
-/// Whether a `SEND` hands the message to a host outside the organisation (not the
-/// intra-organisation connector, not a server of the topology).
-fn leaves(send: &Send, org: &BTreeSet<String>) -> bool {
-    !send.connector.eq_ignore_ascii_case(INTRA_ORG_CONNECTOR)
-        && !send.connector.contains('\\')
-        && !org.contains(&host_label(&send.remote))
+/// How a required recipient was handed outside, for what a missing log is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Via {
+    Direct,
+    /// Through a connector that proxies through Front End Transport.
+    Proxy,
+    /// To an Edge Transport server whose logs are not among the files.
+    Edge,
+}
+
+/// What the topology says about who is inside: its servers, and each Send connector's source
+/// servers (lower case). Without a topology, only Exchange's own names and ports say it.
+struct Org {
+    servers: BTreeSet<String>,
+    /// The Edge Transport servers.
+    edges: BTreeSet<String>,
+    /// Each connector's source servers, and whether it proxies through Front End Transport.
+    connectors: Option<HashMap<String, (BTreeSet<String>, bool)>>,
+}
+
+impl Org {
+    fn of(topology: Option<&Topology>) -> Org {
+        Org {
+            servers: topology
+                .map(|t| t.servers.iter().map(|s| s.name.to_lowercase()).collect())
+                .unwrap_or_default(),
+            edges: topology
+                .map(|t| {
+                    t.servers
+                        .iter()
+                        .filter(|s| s.has_role(crate::model::Role::Edge))
+                        .map(|s| s.name.to_lowercase())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            connectors: topology.map(|t| {
+                t.send_connectors
+                    .iter()
+                    .map(|c| {
+                        let sources = c
+                            .source_servers
+                            .iter()
+                            .map(|s| t.server(*s).name.to_lowercase())
+                            .collect();
+                        (c.name.to_lowercase(), (sources, c.frontend_proxy))
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    /// Whether a server that sends through `connector` hands the message outside: with a
+    /// topology, the connector is one of its Send connectors and the server one of its source
+    /// servers (a Mailbox server relaying to an Edge-sourced connector's Edge is inside); an
+    /// unknown server (`None`) is given the benefit of the doubt only there.
+    fn sends_out(&self, connector: &str, server: Option<&str>) -> bool {
+        if connector.eq_ignore_ascii_case(INTRA_ORG_CONNECTOR) || connector.contains('\\') {
+            return false;
+        }
+        match &self.connectors {
+            None => true,
+            Some(connectors) => {
+                connectors
+                    .get(&connector.to_lowercase())
+                    .is_some_and(|(sources, _)| {
+                        server.is_none_or(|s| sources.contains(&host_label(s)))
+                    })
+            }
+        }
+    }
+
+    /// Whether a connector proxies through Front End Transport (its hand-over outside is
+    /// logged by the Front End service, in `FrontEnd\ProtocolLog\SmtpSend`, reference §3.5).
+    fn proxied(&self, connector: &str) -> bool {
+        self.connectors.as_ref().is_some_and(|c| {
+            c.get(&connector.to_lowercase())
+                .is_some_and(|(_, proxy)| *proxy)
+        })
+    }
+
+    /// Whether a `SEND` hands the message outside: to a host outside the organisation, or,
+    /// through a proxying connector, to the Front End service that hands it over.
+    fn send_leaves(&self, send: &Send) -> bool {
+        let server = Some(send.server.as_str()).filter(|s| !s.is_empty());
+        self.sends_out(&send.connector, server)
+            && (self.proxied(&send.connector) || !self.servers.contains(&host_label(&send.remote)))
+    }
+
+    /// Whether a protocol-log session goes outside: as [`Self::sends_out`], and not to a port
+    /// Exchange uses between its own services (717 outbound proxy, 2525 Transport, 475 mailbox
+    /// delivery: reference §3.5).
+    fn session_leaves(&self, m: &SessionMessage) -> bool {
+        let port = m.remote.rsplit_once(':').map_or("", |(_, p)| p);
+        // A Front End service hands over for the source servers of its site: not itself one.
+        let server = if m.frontend {
+            None
+        } else {
+            m.server.as_deref()
+        };
+        self.sends_out(&m.connector, server)
+            && !matches!(port, "717" | "2525" | "475")
+            && !self.servers.contains(&host_label(&m.remote_host))
+    }
 }
 
 /// The first label of a host name, lower case: server names in the topology are NetBIOS names,
 /// the logs name hosts by FQDN.
 fn host_label(host: &str) -> String {
     host.split(['.', ':']).next().unwrap_or("").to_lowercase()
-}
-
-/// Whether a protocol-log session goes outside: not the intra-organisation connector, and not
-/// to a port Exchange uses between its own services (717 outbound proxy, 2525 Transport, 475
-/// mailbox delivery: reference §3.5).
-fn session_leaves(m: &SessionMessage, org: &BTreeSet<String>) -> bool {
-    let port = m.remote.rsplit_once(':').map_or("", |(_, p)| p);
-    !m.connector.eq_ignore_ascii_case(INTRA_ORG_CONNECTOR)
-        && !matches!(port, "717" | "2525" | "475")
-        && !org.contains(&host_label(&m.remote_host))
 }
 
 /// The server a file belongs to, from the layout the export script writes
@@ -814,6 +918,7 @@ fn decide(
     protocol_servers: &BTreeSet<String>,
     names: &HashMap<String, Option<String>>,
     redact: bool,
+    how: Via,
 ) -> Followed {
     let send = outside.last().copied();
     let clear = sessions.iter().find(|m| m.tls.is_none());
@@ -914,7 +1019,17 @@ fn decide(
         )
     } else {
         let server = sent_by.as_deref().unwrap_or("the sending server");
-        let missing = if protocol_servers.contains(&host_label(server)) {
+        let missing = if how == Via::Edge {
+            format!(
+                "the message tracking and SmtpSend protocol logs of the Edge Transport server {} (the export script does not reach Edge servers: copy TransportRoles\\Logs from the Edge)",
+                send.map_or("?", |s| s.remote.as_str())
+            )
+        } else if how == Via::Proxy {
+            format!(
+                "the Front End SmtpSend protocol log (TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpSend) of the server {server} proxied through ({}), for the time of the SEND",
+                send.map_or("?", |s| s.remote.as_str())
+            )
+        } else if protocol_servers.contains(&host_label(server)) {
             format!(
                 "the SmtpSend protocol log of {server} has no session for this message: set ProtocolLoggingLevel Verbose on Send connector {} (Set-SendConnector), or add the log files of the period",
                 connector.as_deref().unwrap_or("?")

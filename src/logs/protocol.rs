@@ -19,8 +19,11 @@ use super::w3c::LogReader;
 /// One message of one session, with the lines that show what happened to it.
 #[derive(Clone, Debug)]
 pub struct SessionMessage {
-    /// The file, by its number in the run.
+    /// The file, by its number in the run, and the server it belongs to when its path says.
     pub file: u32,
+    pub server: Option<String>,
+    /// From a Front End Transport log (`FrontEnd\ProtocolLog\SmtpSend`).
+    pub frontend: bool,
     pub session: String,
     pub connector: String,
     /// `IP:port`, as logged.
@@ -76,6 +79,8 @@ struct Session {
 /// The sessions of one file, by session id.
 pub struct Sessions {
     file: u32,
+    server: Option<String>,
+    frontend: bool,
     open: HashMap<String, Session>,
     columns: Option<[Option<usize>; 6]>,
 }
@@ -89,9 +94,11 @@ pub fn normalise_id(id: &str) -> String {
 }
 
 impl Sessions {
-    pub fn new(file: u32) -> Sessions {
+    pub fn new(file: u32, server: Option<String>, frontend: bool) -> Sessions {
         Sessions {
             file,
+            server,
+            frontend,
             open: HashMap::new(),
             columns: None,
         }
@@ -190,6 +197,8 @@ impl Sessions {
                     lines.push(evidence());
                     let m = SessionMessage {
                         file: self.file,
+                        server: self.server.clone(),
+                        frontend: self.frontend,
                         session: id.clone().into_owned(),
                         connector: s.connector.clone(),
                         remote: s.remote.clone(),
@@ -254,7 +263,7 @@ mod tests {
 
     fn messages(text: &str) -> Vec<SessionMessage> {
         let mut r = LogReader::new(text.as_bytes()).expect("reads");
-        let mut s = Sessions::new(0);
+        let mut s = Sessions::new(0, None, false);
         let mut out = Vec::new();
         while r.next_record().expect("reads") {
             s.line(&r, &mut |m| out.push(m));

@@ -473,3 +473,74 @@ fn json_and_utf16_exports_are_read() {
         "the UTF-16 line, decoded: {quoted}"
     );
 }
+
+/// A Mailbox server's relay to an Edge-sourced connector's Edge is a hop inside the
+/// organisation, even over TLS: with the topology, only the Edge's own logs can say how the
+/// message left, and without them the recipient is undetermined (never "over TLS").
+#[test]
+fn a_relay_to_the_edge_is_not_the_hand_over_outside() {
+    let dir = tempfile::tempdir().expect("temp");
+    let tracking = dir.path().join("AMS-MBX1/MessageTracking");
+    let smtp = dir.path().join("AMS-MBX1/SmtpSend");
+    std::fs::create_dir_all(&tracking).expect("mkdir");
+    std::fs::create_dir_all(&smtp).expect("mkdir");
+    let fields = "date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data,transport-traffic-type,log-id,schema-version";
+    std::fs::write(
+        tracking.join("MSGTRK2026060108-1.LOG"),
+        format!(
+            "#Software: Microsoft Exchange Server\r\n#Version: 15.01.2375.007\r\n#Log-type: Message Tracking Log\r\n#Date: 2026-06-01T08:00:00.000Z\r\n#Fields: {fields}\r\n\
+2026-06-01T08:00:00.200Z,,AMS-MBX1,,,CatContentConversion,,AGENT,AGENTINFO,11,<x1@contoso.com>,,bob@fabrikam.com,,1000,1,,,Top secret,alice@contoso.com,alice@contoso.com,,Originating,,,,S:TRA=ETR|ruleId={GUID}|st=2026-01-01T00:00:00.0000000Z|action=RouteMessageOutboundRequireTls|sev=1|mode=Enforce,Email,,15.01.2375.007\r\n\
+2026-06-01T08:00:01.000Z,10.0.0.11,AMS-MBX1,10.0.0.50,EDGE1.contoso.com,08DE00000000AA01,EdgeSync - Amsterdam to Internet,SMTP,SEND,11,<x1@contoso.com>,,bob@fabrikam.com,250 2.6.0 Queued mail for delivery,1000,1,,,Top secret,alice@contoso.com,alice@contoso.com,,Originating,,,,S:Microsoft.Exchange.Transport.MailRecipient.RequiredTlsAuthLevel=Opportunistic,Email,,15.01.2375.007\r\n"
+        ),
+    )
+    .expect("write");
+    let tls = "\"TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded using bulk encryption algorithm CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 bits and key exchange algorithm CALG_ECDH_EPHEM with strength 384 bits\"";
+    let line = |seq: u32, event: &str, data: &str, context: &str| {
+        format!(
+            "2026-06-01T08:00:00.500Z,EdgeSync - Amsterdam to Internet,08DE00000000AA01,{seq},10.0.0.11:20001,10.0.0.50:25,{event},{data},{context}\r\n"
+        )
+    };
+    let session = [
+        line(0, "+", "", ""),
+        line(1, "<", "250 EDGE1.contoso.com Hello SIZE STARTTLS", ""),
+        line(2, ">", "STARTTLS", ""),
+        line(3, "*", "", tls),
+        line(
+            4,
+            "*",
+            "",
+            "sending message with RecordId 11 and InternetMessageId <x1@contoso.com>",
+        ),
+        line(5, ">", "RCPT TO:<bob@fabrikam.com>", ""),
+        line(6, ">", "BDAT 1000 LAST", ""),
+        line(7, "-", "", "Local"),
+    ]
+    .concat();
+    std::fs::write(
+        smtp.join("SEND20260601-1.LOG"),
+        format!("#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP Send Protocol Log\r\n#Date: 2026-06-01T08:00:00.000Z\r\n#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n{session}"),
+    )
+    .expect("write");
+    let d = dir.path().to_str().expect("utf-8");
+    let with = json_of(&[
+        "logs",
+        d,
+        "--topology",
+        "scenarios/topologies/edge-subscribed.yaml",
+        "--at",
+        "2026-06-01T00:00:00Z",
+    ]);
+    let x1 = &with["followed"][0];
+    assert_eq!(x1["verdict"], "undetermined", "{x1}");
+    assert!(
+        x1["missing"]
+            .as_str()
+            .expect("missing")
+            .contains("Edge Transport server EDGE1"),
+        "{x1}"
+    );
+    // Without the topology nothing says EDGE1 is inside: the session is taken for the
+    // hand-over (README: give the topology).
+    let without = json_of(&["logs", d]);
+    assert_eq!(without["followed"][0]["verdict"], "tls");
+}
