@@ -628,18 +628,14 @@ pub fn analyse(
             if outside.is_empty() && sessions.is_empty() {
                 // Handed to an Edge Transport server whose logs are not here: it left the
                 // Mailbox servers, and only the Edge's logs can say how it left.
-                match message_sends.iter().find(|s| {
+                let Some(s) = message_sends.iter().find(|s| {
                     s.recipients.contains(rcpt) && org.edges.contains(&host_label(&s.remote))
-                }) {
-                    Some(s) => {
-                        outside.push(s);
-                        via = Via::Edge;
-                    }
-                    None => {
-                        result.counts.not_sent_out += 1;
-                        continue;
-                    }
-                }
+                }) else {
+                    result.counts.not_sent_out += 1;
+                    continue;
+                };
+                outside.push(s);
+                via = Via::Edge;
             } else if outside.last().is_some_and(|s| org.proxied(&s.connector)) {
                 via = Via::Proxy;
             }
