@@ -246,6 +246,11 @@ impl<R: Read> LogReader<R> {
                     self.kind = LogKind::TrackingJson;
                     self.fields = EXPORT_NAMES.iter().map(|(_, f)| (*f).to_owned()).collect();
                     self.fields.dedup();
+                    // The line's ending, which `read_line` took off, belongs to the text.
+                    let ending = usize::try_from(self.bytes - at)
+                        .unwrap_or(0)
+                        .saturating_sub(line.len());
+                    line.extend_from_slice(&b"\r\n"[2 - ending.min(2)..]);
                     self.json = Some(JsonScan {
                         line: std::mem::take(&mut line),
                         line_offset: at,
@@ -419,77 +424,96 @@ impl<R: Read> LogReader<R> {
     /// The next object of a JSON export, as a record of the log's fields (arrays joined with
     /// `;`, EventData's `{Key, Value}` pairs as `S:Key=Value`).
     fn next_json_record(&mut self) -> Result<bool, ReadError> {
+        // Bytes come from the first line (kept by `header`, its line ending restored), then
+        // straight from the file: an export written with `-Compress` is one line of any length.
         loop {
             let Some(scan) = self.json.as_mut() else {
                 return Ok(false);
             };
-            if scan.at >= scan.line.len() {
-                let mut line = std::mem::take(&mut scan.line);
-                let offset = self.bytes;
-                if !self.read_line(&mut line)? {
+            let (chunk, from_line): (&[u8], bool) = if scan.at < scan.line.len() {
+                (&scan.line[scan.at..], true)
+            } else {
+                let buf = self.input.fill_buf()?;
+                if buf.is_empty() {
                     return Ok(false);
                 }
-                line.push(b'\n');
-                let scan = self.json.as_mut().expect("scanning");
-                scan.line = line;
-                scan.line_offset = offset;
-                scan.line_number = self.lines;
-                scan.at = 0;
-                continue;
-            }
-            let b = scan.line[scan.at];
-            let position = scan.line_offset + scan.at as u64;
-            scan.at += 1;
-            if scan.open_depth.is_some() {
-                scan.object.push(b);
-                if scan.object.len() > MAX_RECORD {
-                    return Err(ReadError::TooLong {
-                        line: scan.object_line,
-                        limit: MAX_RECORD,
-                    });
+                (buf, false)
+            };
+            let base = if from_line {
+                scan.line_offset + scan.at as u64
+            } else {
+                self.bytes
+            };
+            let mut used = 0;
+            let mut done: Option<(Vec<u8>, u64, u64)> = None;
+            for (i, &b) in chunk.iter().enumerate() {
+                used = i + 1;
+                if scan.open_depth.is_some() {
+                    scan.object.push(b);
+                    if scan.object.len() > MAX_RECORD {
+                        return Err(ReadError::TooLong {
+                            line: scan.object_line,
+                            limit: MAX_RECORD,
+                        });
+                    }
                 }
-            }
-            if scan.in_string {
-                match (scan.escaped, b) {
-                    (true, _) => scan.escaped = false,
-                    (false, b'\\') => scan.escaped = true,
-                    (false, b'"') => scan.in_string = false,
+                if b == b'\n' {
+                    scan.line_number += 1;
+                }
+                if scan.in_string {
+                    match (scan.escaped, b) {
+                        (true, _) => scan.escaped = false,
+                        (false, b'\\') => scan.escaped = true,
+                        (false, b'"') => scan.in_string = false,
+                        _ => {}
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => scan.in_string = true,
+                    b'[' => {
+                        if scan.depth == 0 {
+                            scan.top_is_array = true;
+                        }
+                        scan.depth += 1;
+                    }
+                    b'{' => {
+                        let element = u32::from(scan.top_is_array);
+                        if scan.open_depth.is_none() && scan.depth == element {
+                            scan.open_depth = Some(scan.depth);
+                            scan.object = vec![b'{'];
+                            scan.object_offset = base + i as u64;
+                            scan.object_line = scan.line_number;
+                        }
+                        scan.depth += 1;
+                    }
+                    b']' | b'}' => {
+                        scan.depth = scan.depth.saturating_sub(1);
+                        if b == b'}' && scan.open_depth == Some(scan.depth) {
+                            scan.open_depth = None;
+                            done = Some((
+                                std::mem::take(&mut scan.object),
+                                scan.object_offset,
+                                scan.object_line,
+                            ));
+                            break;
+                        }
+                    }
                     _ => {}
                 }
-                continue;
             }
-            match b {
-                b'"' => scan.in_string = true,
-                b'[' => {
-                    if scan.depth == 0 {
-                        scan.top_is_array = true;
-                    }
-                    scan.depth += 1;
-                }
-                b'{' => {
-                    let element = u32::from(scan.top_is_array);
-                    if scan.open_depth.is_none() && scan.depth == element {
-                        scan.open_depth = Some(scan.depth);
-                        scan.object = vec![b'{'];
-                        scan.object_offset = position;
-                        scan.object_line = scan.line_number;
-                    }
-                    scan.depth += 1;
-                }
-                b']' | b'}' => {
-                    scan.depth = scan.depth.saturating_sub(1);
-                    if b == b'}' && scan.open_depth == Some(scan.depth) {
-                        scan.open_depth = None;
-                        let object = std::mem::take(&mut scan.object);
-                        let (offset, line) = (scan.object_offset, scan.object_line);
-                        self.offset = offset;
-                        self.line = line;
-                        self.fill_from_json(&object);
-                        self.raw = object;
-                        return Ok(true);
-                    }
-                }
-                _ => {}
+            if from_line {
+                scan.at += used;
+            } else {
+                self.input.consume(used);
+                self.bytes += used as u64;
+            }
+            if let Some((object, offset, line)) = done {
+                self.offset = offset;
+                self.line = line;
+                self.fill_from_json(&object);
+                self.raw = object;
+                return Ok(true);
             }
         }
     }
@@ -650,6 +674,39 @@ mod tests {
         assert!(r.next_record().expect("reads"));
         assert_eq!(r.line(), 3);
         assert_eq!(r.field(3), "<a@b>");
+    }
+
+    #[test]
+    fn a_json_export_is_read_object_by_object_at_its_offsets() {
+        // `ConvertTo-Json -Compress`: one line, CRLF, any length.
+        let one = r#"{"EventId":"SEND","MessageId":"<a@b>","Recipients":["x@y.com","z@y.com"],"EventData":[{"Key":"K","Value":"V"}],"MessageSubject":"a \"}\" b"}"#;
+        let text = format!("[{}]\r\n", vec![one; 3000].join(","));
+        let mut r = reader(&text);
+        assert_eq!(r.kind(), &LogKind::TrackingJson);
+        let mut n = 0;
+        while r.next_record().expect("reads") {
+            let m = r.mark(0);
+            let at = usize::try_from(m.offset).expect("small");
+            assert_eq!(&text[at..at + m.len as usize], one);
+            assert_eq!(m.line, 1);
+            n += 1;
+        }
+        assert_eq!(n, 3000);
+        let pretty = format!("[\r\n  {one},\r\n  {one}\r\n]\r\n");
+        let mut r = reader(&pretty);
+        assert!(r.next_record().expect("reads"));
+        assert_eq!(
+            r.field(r.index("recipient-address").expect("field")),
+            "x@y.com;z@y.com"
+        );
+        assert_eq!(r.field(r.index("custom-data").expect("field")), "S:K=V");
+        assert_eq!(
+            r.field(r.index("message-subject").expect("field")),
+            "a \"}\" b"
+        );
+        assert!(r.next_record().expect("reads"));
+        assert_eq!(r.line(), 3);
+        assert!(!r.next_record().expect("reads"));
     }
 
     #[test]

@@ -544,3 +544,49 @@ fn a_relay_to_the_edge_is_not_the_hand_over_outside() {
     let without = json_of(&["logs", d]);
     assert_eq!(without["followed"][0]["verdict"], "tls");
 }
+
+proptest::proptest! {
+    #![proptest_config(crate::support::proptest_config("proptest-regressions/logs.txt"))]
+
+    /// Any bytes after any of the headers tlsflow recognises (tracking, protocol, export, JSON)
+    /// are read to the end without a panic, and every record's quoted line is within the file.
+    #[test]
+    fn any_bytes_are_read_without_a_panic(
+        header in proptest::sample::select(vec![
+            "#Log-type: Message Tracking Log\n#Fields: date-time,event-id,message-id,custom-data\n",
+            "#Log-type: SMTP Send Protocol Log\n#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\n",
+            "\"Timestamp\",\"EventId\",\"MessageId\",\"EventData\"\n",
+            "[",
+            "",
+        ]),
+        body in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::num::u8::ANY,
+                proptest::sample::select(b",\"\n\r{}[]\\:*<>-+".to_vec()),
+            ],
+            0..2000,
+        ),
+    ) {
+        let mut bytes = header.as_bytes().to_vec();
+        bytes.extend_from_slice(&body);
+        if let Ok(mut r) = tlsflow::logs::w3c::LogReader::new(&bytes[..]) {
+            let mut sessions = tlsflow::logs::protocol::Sessions::new(0, None, false);
+            while let Ok(true) = r.next_record() {
+                // The mark points at the record's own bytes: what a report quotes is the line.
+                let m = r.mark(0);
+                let end = usize::try_from(m.offset + u64::from(m.len)).expect("small");
+                proptest::prop_assert!(end <= bytes.len());
+                let at = &bytes[usize::try_from(m.offset).expect("small")..end];
+                let text = String::from_utf8_lossy(at);
+                if !at.contains(&b'\r') {
+                    let text = text.trim_end_matches('\n');
+                    proptest::prop_assert_eq!(text, r.raw());
+                }
+                let _ = tlsflow::logs::tracking::etr_entries(&r.field(3));
+                let _ = tlsflow::logs::tracking::redact_text(&r.raw());
+                sessions.line(&r, &mut |_| {});
+            }
+            sessions.finish(&mut |_| {});
+        }
+    }
+}
