@@ -560,24 +560,23 @@ pub fn analyse(
             .and_then(Path::file_name)
             .is_some_and(|d| d.eq_ignore_ascii_case("frontend-smtpsend"));
         let mut sessions = Sessions::new(*number, server_hint(path), frontend);
+        let mut keep = |m: SessionMessage| {
+            if required.contains_key(&m.message_id) {
+                carried.entry(m.message_id.clone()).or_default().push(m);
+            }
+        };
         let outcome = (|| -> Result<(u64, u64), ReadError> {
             let mut reader = w3c::open(path)?;
             let mut records = 0;
             while reader.next_record()? {
                 records += 1;
-                sessions.line(&reader, &mut |m: SessionMessage| {
-                    if required.contains_key(&m.message_id) {
-                        carried.entry(m.message_id.clone()).or_default().push(m);
-                    }
-                });
+                sessions.line(&reader, &mut keep);
             }
-            sessions.finish(&mut |m: SessionMessage| {
-                if required.contains_key(&m.message_id) {
-                    carried.entry(m.message_id.clone()).or_default().push(m);
-                }
-            });
             Ok((records, reader.bytes()))
         })();
+        // Sessions open when the file ends (or stops on a bad record) hand over what they
+        // carried: a message whose content was sent counts, whatever came after.
+        sessions.finish(&mut keep);
         let n = notes.entry(shown.clone()).or_default();
         match outcome {
             Ok((records, bytes)) => {
@@ -1001,7 +1000,9 @@ fn decide(
                 format!("{who}: {via} over {}", protocol.as_deref().unwrap_or("TLS")),
             )
         }
-    } else if enforced_at_send {
+    } else if enforced_at_send && how == Via::Direct {
+        // Only the server that hands the message outside enforces what its SEND logs: a SEND
+        // to an Edge or a Front End proxy says nothing of the hop after it.
         (
             Verdict::Tls {
                 protocol: None,

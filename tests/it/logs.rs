@@ -490,7 +490,7 @@ fn a_relay_to_the_edge_is_not_the_hand_over_outside() {
         format!(
             "#Software: Microsoft Exchange Server\r\n#Version: 15.01.2375.007\r\n#Log-type: Message Tracking Log\r\n#Date: 2026-06-01T08:00:00.000Z\r\n#Fields: {fields}\r\n\
 2026-06-01T08:00:00.200Z,,AMS-MBX1,,,CatContentConversion,,AGENT,AGENTINFO,11,<x1@contoso.com>,,bob@fabrikam.com,,1000,1,,,Top secret,alice@contoso.com,alice@contoso.com,,Originating,,,,S:TRA=ETR|ruleId={GUID}|st=2026-01-01T00:00:00.0000000Z|action=RouteMessageOutboundRequireTls|sev=1|mode=Enforce,Email,,15.01.2375.007\r\n\
-2026-06-01T08:00:01.000Z,10.0.0.11,AMS-MBX1,10.0.0.50,EDGE1.contoso.com,08DE00000000AA01,EdgeSync - Amsterdam to Internet,SMTP,SEND,11,<x1@contoso.com>,,bob@fabrikam.com,250 2.6.0 Queued mail for delivery,1000,1,,,Top secret,alice@contoso.com,alice@contoso.com,,Originating,,,,S:Microsoft.Exchange.Transport.MailRecipient.RequiredTlsAuthLevel=Opportunistic,Email,,15.01.2375.007\r\n"
+2026-06-01T08:00:01.000Z,10.0.0.11,AMS-MBX1,10.0.0.50,EDGE1.contoso.com,08DE00000000AA01,EdgeSync - Amsterdam to Internet,SMTP,SEND,11,<x1@contoso.com>,,bob@fabrikam.com,250 2.6.0 Queued mail for delivery,1000,1,,,Top secret,alice@contoso.com,alice@contoso.com,,Originating,,,,S:Microsoft.Exchange.Transport.MailRecipient.RequiredTlsAuthLevel=EncryptionOnly,Email,,15.01.2375.007\r\n"
         ),
     )
     .expect("write");
@@ -539,8 +539,9 @@ fn a_relay_to_the_edge_is_not_the_hand_over_outside() {
             .contains("Edge Transport server EDGE1"),
         "{x1}"
     );
-    // Without the topology nothing says EDGE1 is inside: the session is taken for the
-    // hand-over (README: give the topology).
+    // The requirement in force on the relay to the Edge (EncryptionOnly) says nothing of the
+    // Edge's own hand-over: still undetermined. Without the topology nothing says EDGE1 is
+    // inside: the session is taken for the hand-over (README: give the topology).
     let without = json_of(&["logs", d]);
     assert_eq!(without["followed"][0]["verdict"], "tls");
 }
