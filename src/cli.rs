@@ -276,7 +276,8 @@ enum ImportSource {
 #[derive(Debug, clap::Args)]
 struct LogsArgs {
     /// Log files or folders (searched recursively): MSGTRK*.LOG, SEND*.LOG, or
-    /// `Get-MessageTrackingLog | Export-Csv` files; other files are listed as skipped.
+    /// Get-MessageTrackingLog output saved with Export-Csv or ConvertTo-Json (UTF-8 or UTF-16);
+    /// other files are listed as skipped.
     #[arg(required = true, value_name = "DIR")]
     inputs: Vec<PathBuf>,
     /// The organisation: names its require-TLS rules (by `guid` or name), its servers, and
