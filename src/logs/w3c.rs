@@ -180,11 +180,6 @@ impl<R: Read> LogReader<R> {
         &self.kind
     }
 
-    /// The field names, in the order of the file.
-    pub fn fields(&self) -> &[String] {
-        &self.fields
-    }
-
     /// The position of a field (by its raw-log name), if the file has it.
     pub fn index(&self, name: &str) -> Option<usize> {
         self.fields
@@ -588,11 +583,6 @@ impl<R: Read> LogReader<R> {
     /// The current record as it stands in the file.
     pub fn raw(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.raw)
-    }
-
-    /// The current record's raw bytes.
-    pub fn raw_bytes(&self) -> &[u8] {
-        &self.raw
     }
 }
 
