@@ -957,7 +957,9 @@ fn decide(
     };
     let (verdict, code, message) = if let Some(m) = clear {
         let offered = m.starttls_offered;
-        let why = if offered {
+        let why = if m.handshake_failed {
+            "the TLS handshake failed and the session went on without TLS"
+        } else if offered {
             "the remote offered STARTTLS and the session did not use it"
         } else {
             "the remote did not offer STARTTLS"

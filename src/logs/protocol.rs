@@ -36,6 +36,8 @@ pub struct SessionMessage {
     /// `TLS1_2` when TLS was negotiated before the message, else `None`.
     pub tls: Option<String>,
     pub starttls_offered: bool,
+    /// `TLS negotiation failed …` was logged before the message.
+    pub handshake_failed: bool,
     /// Each `RCPT TO` address (lower case) and its line.
     pub recipients: Vec<(String, Mark)>,
     /// The line that sent the content (`DATA`/`BDAT`).
@@ -71,6 +73,7 @@ struct Session {
     starttls_offered: bool,
     tls: Option<String>,
     tls_line: Option<Mark>,
+    handshake_failed: bool,
     /// Lines kept for every message of the session.
     lines: Vec<Mark>,
     current: Option<SessionMessage>,
@@ -177,7 +180,10 @@ impl Sessions {
                 }
             }
             "*" => {
-                if let Some(rest) = context.strip_prefix("TLS protocol ") {
+                if context.starts_with("TLS negotiation failed") {
+                    s.handshake_failed = true;
+                    s.lines.push(evidence());
+                } else if let Some(rest) = context.strip_prefix("TLS protocol ") {
                     if rest.contains("negotiation succeeded") {
                         let name = rest.split_whitespace().next().unwrap_or("");
                         s.tls = Some(protocol_name(name));
@@ -208,6 +214,7 @@ impl Sessions {
                         tls: s.tls.clone(),
                         tls_line: s.tls_line,
                         starttls_offered: s.starttls_offered,
+                        handshake_failed: s.handshake_failed,
                         recipients: Vec::new(),
                         data_sent: None,
                         accepted: false,
@@ -316,5 +323,23 @@ mod tests {
         assert!(tls.starttls_offered);
         assert_eq!(tls.data_sent, Some(21));
         assert!(!tls.accepted, "no reply logged before the end of the file");
+    }
+
+    #[test]
+    fn a_failed_handshake_then_the_message_is_clear_text() {
+        let text = format!(
+            "{HEADER}\
+2026-06-01T00:00:00.000Z,Internet,C3,0,10.0.0.1:1,192.0.2.9:25,<,250 mx Hello SIZE STARTTLS,
+2026-06-01T00:00:00.000Z,Internet,C3,1,10.0.0.1:1,192.0.2.9:25,>,STARTTLS,
+2026-06-01T00:00:00.000Z,Internet,C3,2,10.0.0.1:1,192.0.2.9:25,*,,TLS negotiation failed with error UnknownCredentials
+2026-06-01T00:00:00.000Z,Internet,C3,3,10.0.0.1:1,192.0.2.9:25,*,,sending message with RecordId 9 and InternetMessageId <m@c>
+2026-06-01T00:00:00.000Z,Internet,C3,4,10.0.0.1:1,192.0.2.9:25,>,DATA,
+"
+        );
+        let m = messages(&text);
+        assert_eq!(m.len(), 1);
+        assert!(m[0].handshake_failed && m[0].starttls_offered);
+        assert_eq!(m[0].tls, None);
+        assert_eq!(m[0].data_sent, Some(10));
     }
 }

@@ -334,10 +334,10 @@ pub fn audit(r: &LogsReport, files: &[AnalysedFile]) -> Audit {
                 ("recipient".to_owned(), f.recipient.clone()),
             ];
             if let Some(x) = followed {
-                let rule = x
-                    .rule_name
-                    .as_ref()
-                    .map_or_else(|| x.rule.clone(), |n| format!("{n} ({})", x.rule));
+                let rule = match &x.rule_name {
+                    Some(n) if !n.eq_ignore_ascii_case(&x.rule) => format!("{n} ({})", x.rule),
+                    _ => x.rule.clone(),
+                };
                 facts.push(("rule".to_owned(), rule));
                 facts.push(("rule ran on".to_owned(), x.rule_server.clone()));
                 for (k, v) in [
