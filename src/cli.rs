@@ -1069,7 +1069,12 @@ pub fn remove_temporaries_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
         if let Ok(list) = TEMPORARIES.lock() {
             for path in list.iter() {
-                let _ = std::fs::remove_file(path);
+                // A temporary folder (`simulate --protocol-log`) goes with what it holds.
+                if path.is_dir() {
+                    let _ = std::fs::remove_dir_all(path);
+                } else {
+                    let _ = std::fs::remove_file(path);
+                }
             }
         }
         write_stderr("tlsflow: interrupted; no output was written\n");
@@ -1499,6 +1504,7 @@ fn simulate_with_protocol_log(
         .suffix(".tmp")
         .tempdir_in(parent)
         .map_err(|e| fail(&e))?;
+    let _guard = TempGuard::register(temp.path());
     let mut log = report::protocol_log::ProtocolLog::new(temp.path(), scenario.start);
     let result = {
         let mut sinks = report::protocol_log::LogSinks {

@@ -1850,7 +1850,10 @@ impl Engine<'_, '_> {
             let offered = mx.map_or(got_tls, |h| {
                 h.available && h.starttls != crate::model::StartTls::NotOffered
             });
-            let used = offered && !ignore_starttls;
+            // A carried requirement overrides IgnoreSTARTTLS (reference §3.6): the connector's
+            // setting applies only when nothing is enforced on this hop.
+            let ignore = ignore_starttls && outcome.effective == TlsLevel::None;
+            let used = offered && !ignore;
             let handshake_fails = mx.is_some_and(|h| {
                 h.starttls == crate::model::StartTls::HandshakeFails
                     || (!h.tls_versions.is_empty()
@@ -1869,13 +1872,20 @@ impl Engine<'_, '_> {
                     || "TLS1_2".to_owned(),
                     |v| format!("TLS{}", v.replace('.', "_")),
                 );
-            let tls = (used && !handshake_fails).then_some(version.as_str());
             let end = match (attempt.failure, &outcome.result) {
                 (None, crate::policy::ExternalResult::Ndr { status }) => {
                     super::tracking::SessionEnd::Refused(status)
                 }
                 (None, _) => super::tracking::SessionEnd::Delivered,
                 (Some(_), _) => super::tracking::SessionEnd::Failed(&attempt.response),
+            };
+            // A hand-over logs TLS exactly when the attempt got it, so the log says what the
+            // simulation decided; a failed attempt negotiated TLS if it tried and the
+            // handshake could succeed (a certificate refused after it, say).
+            let tls = if end == super::tracking::SessionEnd::Delivered {
+                got_tls.then_some(version.as_str())
+            } else {
+                (used && !handshake_fails).then_some(version.as_str())
             };
             let session = super::tracking::SmtpSession {
                 time_ms: self.events.now_ms(),

@@ -591,3 +591,65 @@ proptest::proptest! {
         }
     }
 }
+
+/// A connector with IgnoreSTARTTLS still uses STARTTLS for a recipient whose requirement is in
+/// force (reference §3.6: the requirement overrides the connector's TLS settings): the simulated
+/// protocol log shows the TLS it had, and `tlsflow logs` finds no clear text.
+#[test]
+fn ignore_starttls_is_overridden_by_a_requirement_in_force_in_the_protocol_log() {
+    let dir = tempfile::tempdir().expect("temp");
+    let topology = std::fs::read_to_string(repo("scenarios/topologies/contoso-cross-site.yaml"))
+        .expect("topology")
+        .replace(
+            "    source_servers: [HQ-MBX1]    # HQ only: the root of the defect\n",
+            "    source_servers: [HQ-MBX1]    # HQ only: the root of the defect\n    ignore_starttls: true\n",
+        );
+    assert!(topology.contains("ignore_starttls: true"));
+    std::fs::write(dir.path().join("topology.yaml"), topology).expect("write");
+    std::fs::write(
+        dir.path().join("scenario.yaml"),
+        "format: 1\nname: ignore\ntopology: topology.yaml\nseed: 1\nstart: 2026-06-01T08:00:00Z\nduration: 1h\nmessages:\n  - {at: 0s, from: dave@contoso.com, to: [erin@tailspintoys.com], subject: Top secret, size: 10KB}\n  - {at: 0s, from: alice@contoso.com, to: [frank@tailspintoys.com], subject: Top secret, size: 10KB}\n",
+    )
+    .expect("write");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("tracking")).expect("mkdir");
+    let simulated = json_of(&[
+        "simulate",
+        dir.path().join("scenario.yaml").to_str().expect("utf-8"),
+        "--tracking-log",
+        logs.join("tracking/MSGTRK.LOG").to_str().expect("utf-8"),
+        "--protocol-log",
+        logs.join("protocol").to_str().expect("utf-8"),
+        "--recipients",
+    ]);
+    // Dave's message (rule in force on HQ-MBX1) is encrypted; Alice's (lost on the way) goes
+    // out in clear text, IgnoreSTARTTLS applying: TLS001.
+    let codes: Vec<&str> = simulated["runs"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["code"].as_str().expect("code"))
+        .collect();
+    assert_eq!(codes, ["TLS001"], "{simulated}");
+    let r = json_of(&["logs", logs.to_str().expect("utf-8")]);
+    let verdicts: BTreeSet<(String, String)> = r["followed"]
+        .as_array()
+        .expect("followed")
+        .iter()
+        .map(|f| {
+            (
+                f["recipient"].as_str().expect("rcpt").to_owned(),
+                f["verdict"].as_str().expect("verdict").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("erin@tailspintoys.com".to_owned(), "tls".to_owned()),
+            ("frank@tailspintoys.com".to_owned(), "clear_text".to_owned()),
+        ]
+        .into_iter()
+        .collect()
+    );
+}
