@@ -137,6 +137,11 @@ fn conclusion(r: &LogsResult, comparison: Option<&Comparison>) -> String {
         format!(
             "No message matched an enforced require-TLS rule in {scope}: nothing to follow. The Transport Rule agent logs its AGENTINFO on the server that ran the rule: check that its logs are among the files."
         )
+    } else if c.recipients_followed == 0 {
+        format!(
+            "{} required message(s) in {scope}, and none of their recipients left the organisation in these logs (internal, still queued, or returned): nothing to decide.",
+            c.required_messages
+        )
     } else if c.left_in_clear_text > 0 {
         format!(
             "{} required recipient(s) left the organisation in clear text (OBS001), of {} followed in {scope}.",

@@ -653,3 +653,44 @@ fn ignore_starttls_is_overridden_by_a_requirement_in_force_in_the_protocol_log()
         .collect()
     );
 }
+
+/// The conclusion never says more than the logs show: no tracking log, no required message,
+/// nothing sent out, or only undetermined recipients each get their own words, never "over TLS".
+#[test]
+fn the_conclusion_claims_nothing_the_logs_do_not_show() {
+    let dir = tempfile::tempdir().expect("temp");
+    let d = dir.path().to_str().expect("utf-8");
+    let conclusion = |args: &[&str]| -> String {
+        json_of(args)["conclusion"]
+            .as_str()
+            .expect("conclusion")
+            .to_owned()
+    };
+    assert!(conclusion(&["logs", d]).starts_with("No message tracking log"));
+    // Only the AGENTINFO rows: required messages, none sent out.
+    let agentinfo: String = std::fs::read_to_string(repo(
+        "tests/data/logs/public/BR-MBX1/MessageTracking/MSGTRK2025101908-1.LOG",
+    ))
+    .expect("log")
+    .lines()
+    .filter(|l| l.starts_with('#') || l.contains("AGENTINFO"))
+    .map(|l| format!("{l}\r\n"))
+    .collect();
+    std::fs::write(dir.path().join("MSGTRK.LOG"), &agentinfo).expect("write");
+    let text = conclusion(&["logs", d]);
+    assert!(text.contains("none of their recipients left"), "{text}");
+    assert!(!text.contains("over TLS"), "{text}");
+    // Sent out, but no protocol log: undetermined, "not a proof".
+    let tracking = repo("tests/data/logs/public/HQ-MBX1/MessageTracking");
+    let text = conclusion(&["logs", d, tracking.to_str().expect("utf-8")]);
+    assert!(
+        text.contains("cannot be decided") && text.contains("not a proof"),
+        "{text}"
+    );
+    // No rule matched at all.
+    let none = agentinfo
+        .replace("RouteMessageOutboundRequireTls", "SetHeader")
+        .replace(GUID, "0b9a3a2c-1f5e-4c1a-9f0e-5c8d6f0e2a11");
+    std::fs::write(dir.path().join("MSGTRK.LOG"), none).expect("write");
+    assert!(conclusion(&["logs", d]).starts_with("No message matched"));
+}
