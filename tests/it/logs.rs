@@ -674,8 +674,11 @@ fn the_conclusion_claims_nothing_the_logs_do_not_show() {
     .expect("log")
     .lines()
     .filter(|l| l.starts_with('#') || l.contains("AGENTINFO"))
-    .map(|l| format!("{l}\r\n"))
-    .collect();
+    .fold(String::new(), |mut out, l| {
+        out.push_str(l);
+        out.push_str("\r\n");
+        out
+    });
     std::fs::write(dir.path().join("MSGTRK.LOG"), &agentinfo).expect("write");
     let text = conclusion(&["logs", d]);
     assert!(text.contains("none of their recipients left"), "{text}");
