@@ -1360,27 +1360,7 @@ fn variant_path(path: &Path, variant: &str, baseline: bool) -> PathBuf {
     let ext = path
         .extension()
         .map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
-    path.with_file_name(format!("{stem}-{}{ext}", file_safe(variant)))
-}
-
-/// A variant name as one file-name component: letters, digits, `-` and `_` kept, every
-/// other character `_`, so `a/../b` cannot leave the folder of `--tracking-log` (issue 15).
-fn file_safe(name: &str) -> String {
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if safe.is_empty() {
-        "_".to_owned()
-    } else {
-        safe
-    }
+    path.with_file_name(format!("{stem}-{}{ext}", report::file_safe(variant)))
 }
 
 /// One run, observed by a progress bar when there is one.

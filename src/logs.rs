@@ -237,11 +237,7 @@ pub fn compare(
             Some(Code::Obs002) => &[Code::Tls003, Code::Tls001],
             _ => continue,
         };
-        let domain = f
-            .recipient
-            .rsplit_once('@')
-            .map_or("", |(_, d)| d)
-            .to_lowercase();
+        let domain = domain_of(&f.recipient);
         let class = if listed.contains(&domain) {
             domain.clone()
         } else {
@@ -878,6 +874,14 @@ impl Org {
             && !matches!(port, "717" | "2525" | "475")
             && !self.servers.contains(&host_label(&m.remote_host))
     }
+}
+
+/// The domain of an address, lower case ("" without an `@`).
+pub fn domain_of(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .to_lowercase()
 }
 
 /// The first label of a host name, lower case: server names in the topology are NetBIOS names,

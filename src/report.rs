@@ -30,6 +30,27 @@ pub enum Format {
     Json,
 }
 
+/// A name as one file-name component: letters, digits, `-` and `_` kept, every other
+/// character `_` (never empty), so `a/../b` cannot leave the folder it is written in (issue 15):
+/// a variant's `--tracking-log`, a server's `--protocol-log` folder.
+pub fn file_safe(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() {
+        "_".to_owned()
+    } else {
+        safe
+    }
+}
+
 /// Pretty JSON with a trailing newline: byte-stable for a given value.
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("report models serialise");

@@ -61,11 +61,7 @@ pub fn logs_report(
 ) -> LogsReport {
     let mut findings = Vec::new();
     for f in &result.followed {
-        let domain = f
-            .recipient
-            .rsplit_once('@')
-            .map_or("", |(_, d)| d)
-            .to_lowercase();
+        let domain = crate::logs::domain_of(&f.recipient);
         let finding = |code: Code, message: String| LogFinding {
             code,
             severity: code.severity(),
@@ -479,11 +475,7 @@ pub fn sarif_items(r: &LogsReport) -> Vec<SarifItem> {
 pub fn junit(r: &LogsReport, fail_on: Option<Severity>) -> String {
     let mut cases: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
     for f in &r.followed {
-        let domain = f
-            .recipient
-            .rsplit_once('@')
-            .map_or("", |(_, d)| d)
-            .to_lowercase();
+        let domain = crate::logs::domain_of(&f.recipient);
         cases.entry((f.rule_server.clone(), domain)).or_default();
     }
     for f in &r.findings {

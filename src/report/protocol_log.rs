@@ -65,7 +65,7 @@ impl ProtocolLog {
                 |_| "19700101".to_owned(),
                 |t| t.strftime("%Y%m%d").to_string(),
             );
-            let dir = self.root.join(file_safe(server)).join("SmtpSend");
+            let dir = self.root.join(super::file_safe(server)).join("SmtpSend");
             let opened = std::fs::create_dir_all(&dir)
                 .and_then(|()| File::create(dir.join(format!("SEND{day}-1.LOG"))))
                 .and_then(|f| {
@@ -297,17 +297,4 @@ impl crate::sim::TrackingSink for LogSinks<'_> {
     fn wants_sessions(&self) -> bool {
         self.protocol.is_some()
     }
-}
-
-/// A server name as one path component.
-fn file_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -1819,16 +1819,12 @@ impl Engine<'_, '_> {
         connector: ConnectorId,
         outcome: &crate::policy::ExternalOutcome,
     ) {
-        let it = self.items.at(item).expect("live item");
-        let Some(m) = self.msgs.get(it.msg, it.msg_gen) else {
+        let Some(rcpts) = self.item_addresses(item) else {
             return;
         };
-        let rcpts: Vec<String> = it
-            .rcpts
-            .iter()
-            .map(|&r| self.addresses[m.rcpts[r as usize].address as usize].to_string())
-            .collect();
         let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
+        let it = self.items.at(item).expect("live item");
+        let m = self.msgs.get(it.msg, it.msg_gen).expect("live message");
         let message_id = message_id(&self.org_domain, m.seq);
         let (record_id, size) = (m.seq, m.size.0);
         let sender = self.senders[m.sender as usize].clone();
@@ -2436,6 +2432,18 @@ impl Engine<'_, '_> {
         }
     }
 
+    /// The addresses of an item's recipients, for the logs; `None` when its message is gone.
+    fn item_addresses(&self, item: u32) -> Option<Vec<String>> {
+        let it = self.items.at(item).expect("live item");
+        let m = self.msgs.get(it.msg, it.msg_gen)?;
+        Some(
+            it.rcpts
+                .iter()
+                .map(|&r| self.addresses[m.rcpts[r as usize].address as usize].to_string())
+                .collect(),
+        )
+    }
+
     #[expect(clippy::too_many_arguments, reason = "a tracking row has many fields")]
     fn track(
         &mut self,
@@ -2450,17 +2458,12 @@ impl Engine<'_, '_> {
         if !self.sink.enabled() {
             return;
         }
-        let it = self.items.at(item).expect("live item");
-        let (msg, msg_gen, at, level) = (it.msg, it.msg_gen, it.at, it.level);
-        let Some(m) = self.msgs.get(msg, msg_gen) else {
+        let Some(rcpts) = self.item_addresses(item) else {
             return;
         };
-        let rcpts: Vec<String> = it
-            .rcpts
-            .iter()
-            .map(|&r| self.addresses[m.rcpts[r as usize].address as usize].to_string())
-            .collect();
         let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
+        let it = self.items.at(item).expect("live item");
+        let (msg, msg_gen, at, level) = (it.msg, it.msg_gen, it.at, it.level);
         let server = self.topology.server(at).name.clone();
         let custom = if custom.is_empty() && event == TrackingEvent::Send {
             format!("S:{REQUIRED_TLS_KEY}={}", level.exchange_name())

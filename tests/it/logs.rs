@@ -14,12 +14,7 @@ const TOPOLOGY: &str = "tests/data/logs/contoso-topology.yaml";
 const GUID: &str = "7366001e-f754-4330-9211-1bb412b6b159";
 
 fn tlsflow(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = assert_cmd::Command::cargo_bin("tlsflow")
-        .expect("binary")
-        .current_dir(repo(""))
-        .args(args)
-        .output()
-        .expect("runs");
+    let out = crate::support::tlsflow().args(args).output().expect("runs");
     (
         out.status.code(),
         String::from_utf8(out.stdout).expect("utf-8"),
