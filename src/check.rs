@@ -33,7 +33,7 @@ pub use fixes::{
     Fix, Recheck, VerifiedFixes, candidate_copies, for_shard, verified_fixes, verified_fixes_by,
     verified_fixes_observed,
 };
-pub use incremental::{Forget, Scope, recheck, recheck_forgetting};
+pub use incremental::{Forget, Scope, possible_codes, recheck, recheck_forgetting};
 
 /// Which part of the work this run does (`--shard i/n`, 1-based on the command line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -362,18 +362,26 @@ fn origins(topology: &Topology) -> Vec<Origin> {
         .collect()
 }
 
-/// The exposures of every origin: the exposures found from each server the origin's submission
-/// may pick, for the requirements a rule can impose on the origin's mail, relabelled with the
-/// origin. A server of a fallback tier is picked only when the earlier tiers' servers are all
-/// down: they join its failure sets (within K). A failure set that takes down a sender's own
-/// site is not that sender's.
-fn origin_exposures(
-    topology: &Topology,
-    failures_max: usize,
-    units: &[Unit],
-    origins: &[Origin],
-    by_unit: &BTreeMap<(ServerId, &str, TlsLevel), Vec<Exposure>>,
-) -> Vec<Exposure> {
+/// Where the exposures of one (representative, domain, requirement) go: one tier of one origin's
+/// submission, for the senders' sites a rule can impose that requirement on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Target {
+    rep: ServerId,
+    /// Index into [`Topology::domain_classes`].
+    domain: usize,
+    level: TlsLevel,
+    /// Index into the origins.
+    origin: usize,
+    /// 0: the first tier; `i`: the origin's fallback `i - 1`.
+    tier: usize,
+    /// The senders' sites whose mail to the domain a rule can give this requirement.
+    sites: std::sync::Arc<[SiteId]>,
+}
+
+/// Every origin's targets, in the order the report's exposures are made (origin, tier, domain,
+/// requirement, representative), with the domain classes they index. A server of a fallback
+/// tier is picked only when the earlier tiers' servers are all down.
+fn targets(topology: &Topology, units: &[Unit], origins: &[Origin]) -> (Vec<String>, Vec<Target>) {
     // The representative of each origin server's class.
     let mut representative: BTreeMap<ServerId, ServerId> = BTreeMap::new();
     for u in units {
@@ -392,17 +400,16 @@ fn origin_exposures(
         })
         .collect();
     let mut out = Vec::new();
-    for origin in origins {
-        let tiers = std::iter::once((origin.servers.clone(), Vec::new()))
-            .chain(origin.fallbacks.iter().cloned());
-        for (servers, down) in tiers {
+    for (o, origin) in origins.iter().enumerate() {
+        for tier in 0..=origin.fallbacks.len() {
+            let servers = origin.tier(tier).0;
             let mut reps: Vec<ServerId> = servers
                 .iter()
                 .filter_map(|s| representative.get(s).copied())
                 .collect();
             reps.sort();
             reps.dedup();
-            for (d, domain) in domains.iter().enumerate() {
+            for (d, _) in domains.iter().enumerate() {
                 let mut any: Vec<TlsLevel> = origin
                     .sender_sites
                     .iter()
@@ -411,43 +418,122 @@ fn origin_exposures(
                 any.sort();
                 any.dedup();
                 for level in any {
-                    let sites: Vec<SiteId> = origin
+                    let sites: std::sync::Arc<[SiteId]> = origin
                         .sender_sites
                         .iter()
                         .copied()
                         .filter(|s| site_levels[s.index()][d].contains(&level))
                         .collect();
                     for &rep in &reps {
-                        let Some(found) = by_unit.get(&(rep, domain.as_str(), level)) else {
-                            continue;
-                        };
-                        for e in found {
-                            let mut failure_set = e.failure_set.clone();
-                            failure_set.extend(down.iter().copied());
-                            failure_set.sort();
-                            failure_set.dedup();
-                            if failure_set.len() > failures_max {
-                                continue;
-                            }
-                            let senders: Vec<SiteId> = sites
-                                .iter()
-                                .copied()
-                                .filter(|s| !failure_set.contains(&Component::Site(*s)))
-                                .collect();
-                            if senders.is_empty() {
-                                continue;
-                            }
-                            let mut e = e.clone();
-                            e.failure_set = failure_set;
-                            e.origin_sites = senders;
-                            e.copy_group = origin.copy;
-                            e.submission_group = origin.submission_group;
-                            e.origin_servers.retain(|s| servers.contains(s));
-                            out.push(e);
-                        }
+                        out.push(Target {
+                            rep,
+                            domain: d,
+                            level,
+                            origin: o,
+                            tier,
+                            sites: sites.clone(),
+                        });
                     }
                 }
             }
+        }
+    }
+    (domains, out)
+}
+
+impl Origin {
+    /// Tier `i`: its servers and the servers down for it to be picked.
+    fn tier(&self, i: usize) -> (&[ServerId], &[Component]) {
+        if i == 0 {
+            (&self.servers, &[])
+        } else {
+            let (servers, down) = &self.fallbacks[i - 1];
+            (servers, down)
+        }
+    }
+}
+
+/// A unit's exposure as its origin sees it through `target`: the failure set with the earlier
+/// tiers' servers added, and the first of the senders' sites it leaves up. `None` when that set
+/// is larger than K or takes down every sender's site (a failure set that takes down a sender's
+/// own site is not that sender's).
+fn relabel(
+    e: &Exposure,
+    target: &Target,
+    origins: &[Origin],
+    failures_max: usize,
+) -> Option<(Vec<Component>, SiteId)> {
+    relabel_set(&e.failure_set, target, origins, failures_max)
+}
+
+/// [`relabel`] of a failure set.
+fn relabel_set(
+    set: &[Component],
+    target: &Target,
+    origins: &[Origin],
+    failures_max: usize,
+) -> Option<(Vec<Component>, SiteId)> {
+    let down = origins[target.origin].tier(target.tier).1;
+    let mut failure_set = set.to_vec();
+    failure_set.extend(down.iter().copied());
+    failure_set.sort();
+    failure_set.dedup();
+    if failure_set.len() > failures_max {
+        return None;
+    }
+    let first = target
+        .sites
+        .iter()
+        .copied()
+        .find(|s| !failure_set.contains(&Component::Site(*s)))?;
+    Some((failure_set, first))
+}
+
+/// The origin an exposure relabelled through `target` is reported for, `first` the first of
+/// the senders' sites it leaves up.
+fn target_origin_key(target: &Target, origins: &[Origin], first: SiteId) -> OriginKey {
+    let origin = &origins[target.origin];
+    match origin.copy {
+        Some(g) => OriginKey::CopiesTo(g),
+        None => OriginKey::Site(first, origin.submission_group),
+    }
+}
+
+/// The exposures of every origin: the exposures found from each server the origin's submission
+/// may pick, for the requirements a rule can impose on the origin's mail, relabelled with the
+/// origin ([`targets`], [`relabel`]).
+fn origin_exposures(
+    topology: &Topology,
+    failures_max: usize,
+    units: &[Unit],
+    origins: &[Origin],
+    by_unit: &BTreeMap<(ServerId, &str, TlsLevel), Vec<Exposure>>,
+) -> Vec<Exposure> {
+    let (domains, targets) = targets(topology, units, origins);
+    let mut out = Vec::new();
+    for t in &targets {
+        let Some(found) = by_unit.get(&(t.rep, domains[t.domain].as_str(), t.level)) else {
+            continue;
+        };
+        let origin = &origins[t.origin];
+        let servers = origin.tier(t.tier).0;
+        for e in found {
+            let Some((failure_set, _)) = relabel(e, t, origins, failures_max) else {
+                continue;
+            };
+            let senders: Vec<SiteId> = t
+                .sites
+                .iter()
+                .copied()
+                .filter(|s| !failure_set.contains(&Component::Site(*s)))
+                .collect();
+            let mut e = e.clone();
+            e.failure_set = failure_set;
+            e.origin_sites = senders;
+            e.copy_group = origin.copy;
+            e.submission_group = origin.submission_group;
+            e.origin_servers.retain(|s| servers.contains(s));
+            out.push(e);
         }
     }
     out
@@ -703,9 +789,9 @@ fn check_unit(
     record: bool,
 ) -> UnitResult {
     let ((exposures, checked, limit), reads) = if record {
-        crate::route::reads::recorded(|| search_unit(topology, unit, options))
+        crate::route::reads::recorded(|| search_unit(topology, unit, options, &|_| false))
     } else {
-        (search_unit(topology, unit, options), Vec::new())
+        (search_unit(topology, unit, options, &|_| false), Vec::new())
     };
     UnitResult {
         exposures,
@@ -715,11 +801,14 @@ fn check_unit(
     }
 }
 
-/// [`check_unit`]'s search.
+/// [`check_unit`]'s search. `skip(set)`: neither that failure set nor any larger one can give
+/// an exposure the caller wants (it must hold for every superset of a set it holds for): the
+/// set is neither routed nor grown. The set with no failure is always routed.
 fn search_unit(
     topology: &Topology,
     unit: &Unit,
     options: &CheckOptions,
+    skip: &dyn Fn(&[Component]) -> bool,
 ) -> (Vec<Exposure>, u64, Option<String>) {
     let mut ctx = UnitCheck {
         topology,
@@ -767,6 +856,9 @@ fn search_unit(
         }
         let mut next = Vec::new();
         for set in &layer {
+            if size > 0 && skip(set) {
+                continue;
+            }
             let support = ctx.evaluate(set);
             if size == options.failures_max {
                 continue;

@@ -191,6 +191,8 @@ struct Baseline<'a> {
     exposed: BTreeMap<(OriginKey, &'a str, TlsLevel, crate::model::Code), Vec<&'a [Component]>>,
     deliverable: Deliverable,
     how: Recheck,
+    /// Where each unit's exposures go, for verdicts without the whole report of each copy.
+    contributions: super::incremental::Contributions<'a>,
 }
 
 impl<'a> Baseline<'a> {
@@ -213,6 +215,7 @@ impl<'a> Baseline<'a> {
             exposed,
             deliverable: Deliverable::of(topology, analysis.options.at),
             how,
+            contributions: super::incremental::Contributions::of(topology, analysis),
         }
     }
 
@@ -226,38 +229,66 @@ impl<'a> Baseline<'a> {
             Recheck::Forgetting(f) => Some(f),
             _ => None,
         };
-        let after = super::incremental::recheck_forgetting(
-            self.topology,
-            self.analysis,
-            &changed,
-            scope,
-            forget,
-        )
-        .exposures;
-        let no_worse = after.iter().all(|a| {
-            self.exposed
-                .get(&(
-                    a.origin_key(),
-                    a.recipient_domain.as_str(),
-                    a.required_tls,
-                    a.code,
-                ))
-                .is_some_and(|sets| {
-                    sets.iter()
-                        .any(|b| b.iter().all(|c| a.failure_set.contains(c)))
-                })
-        });
+        let covered = |p: &super::incremental::Prefix<'_>, failure_set: &[Component]| {
+            self.exposed.get(p).is_some_and(|sets| {
+                sets.iter()
+                    .any(|b| b.iter().all(|c| failure_set.contains(c)))
+            })
+        };
+        let fast = match self.how {
+            Recheck::Full => None,
+            _ => super::incremental::verdict(
+                self.topology,
+                &self.contributions,
+                &changed,
+                scope,
+                forget,
+                &covered,
+            ),
+        };
+        let (no_worse, left_today) = if let Some((no_worse, today)) = fast {
+            (
+                no_worse,
+                today
+                    .into_iter()
+                    .map(|(o, d, l, c)| (o, d, l, c, Vec::new()))
+                    .collect(),
+            )
+        } else {
+            // A profile, new domain classes, or `Recheck::Full`: the re-check with its report.
+            let after = super::incremental::recheck_forgetting(
+                self.topology,
+                self.analysis,
+                &changed,
+                scope,
+                forget,
+            )
+            .exposures;
+            let no_worse = after.iter().all(|a| {
+                covered(
+                    &(
+                        a.origin_key(),
+                        a.recipient_domain.as_str(),
+                        a.required_tls,
+                        a.code,
+                    ),
+                    &a.failure_set,
+                )
+            });
+            let today = after
+                .iter()
+                .filter(|a| a.failure_set.is_empty())
+                .map(key)
+                .collect();
+            (no_worse, today)
+        };
         let still_delivers = no_worse
             && self
                 .deliverable
                 .still(self.topology, &changed, scope, self.analysis);
         Verdict {
             no_worse: no_worse && still_delivers,
-            left_today: after
-                .iter()
-                .filter(|a| a.failure_set.is_empty())
-                .map(key)
-                .collect(),
+            left_today,
         }
     }
 }

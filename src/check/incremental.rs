@@ -13,7 +13,12 @@ use rayon::prelude::*;
 use crate::model::{Bytes, ConnectorId, Role, SendConnector, ServerId, SiteId, Topology};
 use crate::route::reads::Read;
 
-use super::{Analysis, CheckResult, UnitResult, check, check_unit, component_count, finish, units};
+use super::{
+    Analysis, CheckResult, EXPOSURE_CODES, Exposure, OriginKey, Target, UnitResult, check,
+    check_unit, component_count, finish, relabel, relabel_set, search_unit, target_origin_key,
+    targets, units,
+};
+use crate::model::{Code, Component, OTHER_DOMAIN, TlsLevel};
 
 /// What a changed copy of a topology may differ in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +38,8 @@ pub enum Forget {
     Sources,
     /// Ignore changes to the connectors' views from a Transport service.
     Selection,
+    /// Ignore that a unit not checked again still gives today's exposures (no failure) it gave.
+    TodayElsewhere,
 }
 
 /// The check of `after`, which differs from the analysed `before` as `scope` says, reusing the
@@ -56,15 +63,7 @@ pub fn recheck_forgetting(
     forget: Option<Forget>,
 ) -> CheckResult {
     let options = &analysis.options;
-    let whole = analysis.done.len() == analysis.units.len();
-    let k_same = options.failures_max == options.failures_max.min(component_count(after));
-    if scope == Scope::Everything
-        || !analysis.recorded
-        || !whole
-        || options.no_pruning
-        || !k_same
-        || after.send_connectors.len() < before.send_connectors.len()
-    {
+    if !incremental_applies(before, analysis, after, scope) {
         return check(after, options, &|_| {});
     }
     let delta = Delta::new(
@@ -112,6 +111,356 @@ pub fn recheck_forgetting(
         .collect();
     // Connectors do not change where a message is submitted: the origins are the same.
     finish(after, options, &units, &done, &analysis.origins)
+}
+
+/// Whether a re-check of `after` can reuse the analysis unit by unit: connectors changed only,
+/// none removed, every unit analysed with its reads, and the same K.
+fn incremental_applies(
+    before: &Topology,
+    analysis: &Analysis,
+    after: &Topology,
+    scope: Scope,
+) -> bool {
+    let options = &analysis.options;
+    let whole = analysis.done.len() == analysis.units.len();
+    let k_same = options.failures_max == options.failures_max.min(component_count(after));
+    scope == Scope::Connectors
+        && analysis.recorded
+        && whole
+        && !options.no_pruning
+        && k_same
+        && after.send_connectors.len() >= before.send_connectors.len()
+}
+
+/// What `check` merges exposures by, and a fix's verdict compares them by: origin, domain,
+/// requirement, code.
+pub(super) type Prefix<'a> = (
+    OriginKey,
+    &'a str,
+    crate::model::TlsLevel,
+    crate::model::Code,
+);
+
+/// An owned [`Prefix`].
+pub(super) type PrefixOwned = (
+    OriginKey,
+    String,
+    crate::model::TlsLevel,
+    crate::model::Code,
+);
+
+fn owned(p: Prefix<'_>) -> PrefixOwned {
+    (p.0, p.1.to_owned(), p.2, p.3)
+}
+
+/// Every origin's [`Target`]s of a topology, by (representative, domain, requirement).
+struct Targets {
+    domains: Vec<String>,
+    list: Vec<Target>,
+    index: HashMap<(ServerId, usize, crate::model::TlsLevel), Vec<usize>>,
+}
+
+impl Targets {
+    fn of(topology: &Topology, units: &[super::Unit], origins: &[super::Origin]) -> Targets {
+        let (domains, list) = targets(topology, units, origins);
+        let mut index: HashMap<_, Vec<usize>> = HashMap::new();
+        for (i, t) in list.iter().enumerate() {
+            index.entry((t.rep, t.domain, t.level)).or_default().push(i);
+        }
+        Targets {
+            domains,
+            list,
+            index,
+        }
+    }
+
+    /// Where the exposures of `unit` go.
+    fn of_unit(&self, unit: &super::Unit) -> impl Iterator<Item = &Target> {
+        self.domains
+            .binary_search(&unit.domain)
+            .ok()
+            .and_then(|d| self.index.get(&(unit.origin, d, unit.level)))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.list[i])
+    }
+
+    /// Calls `f` with each of `exposures` of `unit` as each origin it concerns sees it (prefix
+    /// and failure set), exactly as `check` relabels it; false as soon as `f` is.
+    fn each<'e>(
+        &self,
+        unit: &super::Unit,
+        exposures: &'e [Exposure],
+        origins: &[super::Origin],
+        k: usize,
+        f: &mut dyn FnMut(Prefix<'e>, &[crate::model::Component]) -> bool,
+    ) -> bool {
+        for e in exposures {
+            for target in self.of_unit(unit) {
+                let Some((failure_set, first)) = relabel(e, target, origins, k) else {
+                    continue;
+                };
+                let prefix = (
+                    target_origin_key(target, origins, first),
+                    e.recipient_domain.as_str(),
+                    e.required_tls,
+                    e.code,
+                );
+                if !f(prefix, &failure_set) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Where each unit's exposures go in an analysed topology, and which of today's exposures (no
+/// failure) each unit gives: built once, for the verdicts of every candidate fix
+/// ([`verdict`]).
+pub(super) struct Contributions<'a> {
+    analysis: &'a Analysis,
+    targets: Targets,
+    /// Per unit: the exposures with no failure it gives, as prefixes.
+    today: HashMap<UnitKey<'a>, Vec<PrefixOwned>>,
+}
+
+impl<'a> Contributions<'a> {
+    pub(super) fn of(topology: &Topology, analysis: &'a Analysis) -> Contributions<'a> {
+        let targets = Targets::of(topology, &analysis.units, &analysis.origins);
+        let (origins, k) = (&analysis.origins, analysis.options.failures_max);
+        let today = analysis
+            .done
+            .iter()
+            .map(|(i, r)| {
+                let unit = &analysis.units[*i];
+                let mut mine = Vec::new();
+                targets.each(unit, &r.exposures, origins, k, &mut |p, failure_set| {
+                    if failure_set.is_empty() {
+                        mine.push(owned(p));
+                    }
+                    true
+                });
+                (key(unit), mine)
+            })
+            .collect();
+        Contributions {
+            analysis,
+            targets,
+            today,
+        }
+    }
+}
+
+/// Every exposure code a route of mail to `domain` with requirement `level` can end in, in
+/// `topology`: the findings ([`crate::policy::judge`]) of the external hop of every Send
+/// connector, with every level the requirement may still have when it leaves, through a Front
+/// End proxy or not, lost on the way or not. A bound, not a route: routing decides which of
+/// them occur, so a code missing here occurs on no route.
+#[doc(hidden)]
+pub fn possible_codes(
+    topology: &Topology,
+    domain: &str,
+    level: TlsLevel,
+    at: crate::model::Timestamp,
+) -> Vec<Code> {
+    let mut out: Vec<Code> = Vec::new();
+    let lost = crate::policy::LostAt {
+        from: String::new(),
+        to: String::new(),
+        kind: "",
+        because: String::new(),
+        evidence: crate::model::profile::Evidence::Documented,
+        source: String::new(),
+    };
+    let levels = [
+        TlsLevel::None,
+        TlsLevel::EncryptionOnly,
+        TlsLevel::CertificateValidation,
+        TlsLevel::DomainValidation,
+    ];
+    let Some(from) = topology.servers_sorted_by_name().next() else {
+        return out;
+    };
+    for c in 0..topology.send_connectors.len() {
+        let c = ConnectorId::from_index(c);
+        for carried in levels {
+            for via_frontend in [false, true] {
+                let external = crate::policy::external_hop(
+                    topology,
+                    c,
+                    from,
+                    domain,
+                    carried,
+                    via_frontend,
+                    at,
+                    crate::policy::MxOrder::Worst,
+                );
+                for lost_at in [None, Some(&lost)] {
+                    let findings = crate::policy::judge(&crate::policy::FindingInput {
+                        recipient: domain,
+                        rule_required: level,
+                        rule_name: None,
+                        lost_at,
+                        external: Some(&external),
+                        unreachable_at: None,
+                        connector: None,
+                        sender_server: None,
+                    });
+                    out.extend(
+                        findings
+                            .iter()
+                            .map(|f| f.code)
+                            .filter(|c| EXPOSURE_CODES.contains(c)),
+                    );
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// [`possible_codes`] by (domain, requirement), for one changed copy.
+type CodesMemo = HashMap<(String, TlsLevel), Arc<[Code]>>;
+
+/// What a fix's verdict needs of the check of its changed copy `after`, without making that
+/// check's whole report: whether each of its exposures has one of the analysis with the same
+/// prefix and a subset of its failures (`covered` says), and the prefixes of its exposures
+/// with no failure, exactly as the whole check's exposures give them.
+///
+/// The check's merge keeps, for each prefix, the minimal failure sets of the relabelled
+/// exposures of all its units (a larger message's exposure is dropped only for a smaller one's
+/// with a subset of its failures). So every exposure of `after` is covered exactly when every
+/// relabelled exposure of every unit is, and a prefix has an exposure with no failure exactly
+/// when one of its units gives one. A unit whose reads are unchanged has the same exposures;
+/// when its targets are the same too, it gives the same relabelled exposures as in the
+/// analysis, which the analysis's own exposures cover. So only the units checked again, or
+/// whose targets changed (a server class split), are relabelled, and the first uncovered
+/// exposure ends the re-check.
+///
+/// A unit checked again does not route a failure set (nor grow it) when, for each origin it
+/// concerns, every code a route of its domain and requirement can end in
+/// ([`possible_codes`]) already has an exposure in the analysis with a subset of that set's
+/// failures: nothing that set or a larger one finds can be uncovered. Only the set with no
+/// failure is always routed (today's exposures). This is what makes a fix that adds a site
+/// to a connector cheap: the origins whose fallback it changes relay today, and their
+/// exposure with no failure covers all they can find under failures.
+///
+/// `None` when the re-check cannot be incremental or the domain classes changed: the caller
+/// checks the copy whole.
+pub(super) fn verdict(
+    before: &Topology,
+    contributions: &Contributions<'_>,
+    after: &Topology,
+    scope: Scope,
+    forget: Option<Forget>,
+    covered: &(dyn Fn(&Prefix<'_>, &[crate::model::Component]) -> bool + Sync),
+) -> Option<(bool, BTreeSet<PrefixOwned>)> {
+    let analysis = contributions.analysis;
+    let options = &analysis.options;
+    if !incremental_applies(before, analysis, after, scope) {
+        return None;
+    }
+    let units = units(after, false);
+    let targets = Targets::of(after, &units, &analysis.origins);
+    if targets.domains != contributions.targets.domains {
+        return None;
+    }
+    let delta = Delta::new(
+        before,
+        after,
+        forget,
+        options.failures_max,
+        &analysis.rankings,
+    );
+    let old: BTreeMap<UnitKey<'_>, &UnitResult> = analysis
+        .done
+        .iter()
+        .map(|(i, r)| (key(&analysis.units[*i]), r))
+        .collect();
+    let worse = std::sync::atomic::AtomicBool::new(false);
+    let (origins, k) = (&analysis.origins, options.failures_max);
+    let codes: Mutex<CodesMemo> = Mutex::new(HashMap::new());
+    let codes_of = |unit: &super::Unit| -> Arc<[Code]> {
+        let key = (unit.domain.clone(), unit.level);
+        if let Some(c) = codes.lock().expect("not poisoned").get(&key) {
+            return c.clone();
+        }
+        let c: Arc<[Code]> = possible_codes(after, &unit.domain, unit.level, options.at).into();
+        codes.lock().expect("not poisoned").insert(key, c.clone());
+        c
+    };
+    let today: Vec<Vec<PrefixOwned>> = units
+        .par_iter()
+        .map(|unit| {
+            if worse.load(std::sync::atomic::Ordering::Relaxed) {
+                return Vec::new();
+            }
+            let reused = old.get(&key(unit)).filter(|r| {
+                r.reads
+                    .iter()
+                    .all(|read| delta.unchanged(*read, &unit.domain, unit.size))
+            });
+            let same_targets = || {
+                targets
+                    .of_unit(unit)
+                    .eq(contributions.targets.of_unit(unit))
+            };
+            if reused.is_some() && same_targets() {
+                if forget == Some(Forget::TodayElsewhere) {
+                    return Vec::new();
+                }
+                return contributions
+                    .today
+                    .get(&key(unit))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            let searched;
+            let exposures = if let Some(r) = reused {
+                &r.exposures
+            } else {
+                // A failure set for which every exposure it could give is covered, as
+                // every exposure of each larger set is: not worth routing.
+                let possible = codes_of(unit);
+                let class = if unit.domain == OTHER_DOMAIN {
+                    "*"
+                } else {
+                    unit.domain.as_str()
+                };
+                let skip = |set: &[Component]| {
+                    targets.of_unit(unit).all(|t| {
+                        relabel_set(set, t, origins, k).is_none_or(|(failure_set, first)| {
+                            let origin = target_origin_key(t, origins, first);
+                            possible.iter().all(|&code| {
+                                covered(&(origin.clone(), class, unit.level, code), &failure_set)
+                            })
+                        })
+                    })
+                };
+                searched = search_unit(after, unit, options, &skip).0;
+                &searched
+            };
+            let mut mine = Vec::new();
+            let all_covered = targets.each(unit, exposures, origins, k, &mut |p, failure_set| {
+                if !covered(&p, failure_set) {
+                    return false;
+                }
+                if failure_set.is_empty() {
+                    mine.push(owned(p));
+                }
+                true
+            });
+            if !all_covered {
+                worse.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            mine
+        })
+        .collect();
+    let no_worse = !worse.load(std::sync::atomic::Ordering::Relaxed);
+    Some((no_worse, today.into_iter().flatten().collect()))
 }
 
 /// A unit as its search sees it: the representative, the domain, the requirement, the size.

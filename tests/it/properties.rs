@@ -1241,6 +1241,119 @@ fn the_incremental_property_fails_when_a_kind_of_read_is_forgotten() {
     }
 }
 
+/// Every exposure `check` finds, under any failure set, has a code that
+/// `check::possible_codes` allows for its domain and requirement: the bound by which a fix's
+/// verdict skips failure sets whose every possible exposure is already covered (issue 17).
+fn codes_within(
+    o: &Org,
+    profile: &str,
+    k: usize,
+    bound: &dyn Fn(&Topology, &str, tlsflow::model::TlsLevel) -> Vec<tlsflow::model::Code>,
+) -> Result<(), TestCaseError> {
+    let t = load_org(o, profile);
+    let options = check_options(k);
+    for e in tlsflow::check::check(&t, &options, &|_| {}).exposures {
+        let domain = if e.recipient_domain == "*" {
+            tlsflow::model::OTHER_DOMAIN
+        } else {
+            e.recipient_domain.as_str()
+        };
+        prop_assert!(
+            bound(&t, domain, e.required_tls).contains(&e.code),
+            "{} to {domain} with {:?} under {:?}: {:?} not in the bound",
+            profile,
+            e.required_tls,
+            e.failure_set,
+            e.code
+        );
+    }
+    Ok(())
+}
+
+fn any_profile() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["exchange2013", "exchange-fixed", "requiretls"])
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Property: the codes a route can end in are within `possible_codes`.
+    #[test]
+    fn every_exposure_code_is_within_the_bound_the_fix_verdicts_skip_by(
+        o in org(true),
+        profile in any_profile(),
+        k in 0usize..=2,
+    ) {
+        let at = check_options(k).at;
+        codes_within(&o, profile, k, &|t, d, l| tlsflow::check::possible_codes(t, d, l, at))?;
+    }
+}
+
+/// The bound's property bites: a bound that only knows TLS001 (as if a route under failure
+/// could only end as it does today) fails it on some organisation.
+#[test]
+fn the_code_bound_property_fails_for_a_bound_of_tls001_alone() {
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 500,
+            failure_persistence: None,
+            max_shrink_iters: 0,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    let found = runner.run(
+        &(org(true), any_profile(), 0usize..=2),
+        |(o, profile, k)| {
+            codes_within(&o, profile, k, &|_, _, _| {
+                vec![tlsflow::model::Code::Tls001]
+            })
+        },
+    );
+    assert!(found.is_err(), "a bound of TLS001 alone went unnoticed");
+}
+
+/// The fix verdicts bite too: a verdict that forgets that a unit not checked again still gives
+/// today's exposures (so that a fix looks as if it removed an exposure some other origin server
+/// still has), or that forgets a kind of read, confirms other fixes than whole re-checks on some
+/// organisation, and the property above finds it.
+#[test]
+fn the_fix_property_fails_when_the_verdict_forgets_something() {
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+    for forget in [
+        tlsflow::check::Forget::TodayElsewhere,
+        tlsflow::check::Forget::Sources,
+        tlsflow::check::Forget::Selection,
+    ] {
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: 2000,
+                failure_persistence: None,
+                // Finding one is the point; shrinking it would take minutes.
+                max_shrink_iters: 0,
+                ..Config::default()
+            },
+            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        );
+        let found = runner.run(&(org(true), 0usize..=1), |(o, k)| {
+            let t = load_org(&o, "exchange2013");
+            let analysis = tlsflow::check::analyse(&t, &check_options(k), &|_| {});
+            let by =
+                |how| tlsflow::check::verified_fixes_by(&t, &analysis, &|_, _| {}, how).by_exposure;
+            prop_assert_eq!(
+                by(tlsflow::check::Recheck::Forgetting(forget)),
+                by(tlsflow::check::Recheck::Full)
+            );
+            Ok(())
+        });
+        assert!(
+            found.is_err(),
+            "a verdict forgetting {forget:?} went unnoticed in 2,000 organisations"
+        );
+    }
+}
+
 fn generated_org() -> impl Strategy<Value = tlsflow::generate::GenerateOptions> {
     (
         4usize..=12,
