@@ -378,37 +378,46 @@ struct Target {
     sites: std::sync::Arc<[SiteId]>,
 }
 
-/// Every origin's targets, in the order the report's exposures are made (origin, tier, domain,
-/// requirement, representative), with the domain classes they index. A server of a fallback
-/// tier is picked only when the earlier tiers' servers are all down.
-fn targets(topology: &Topology, units: &[Unit], origins: &[Origin]) -> (Vec<String>, Vec<Target>) {
-    // The representative of each origin server's class.
-    let mut representative: BTreeMap<ServerId, ServerId> = BTreeMap::new();
-    for u in units {
-        for &s in &u.class {
-            representative.insert(s, u.origin);
-        }
-    }
-    let domains = topology.domain_classes();
-    // The requirements a rule can impose, per (site, domain).
-    let site_levels: Vec<Vec<Vec<TlsLevel>>> = (0..topology.sites.len())
+/// Where each origin's exposures go, but for the representatives: (origin, tier, domain,
+/// requirement, senders' sites) in the order the report's exposures are made, with the domain
+/// classes they index and the requirements a rule can impose per (site, domain).
+#[derive(Clone, Debug)]
+struct Slots {
+    domains: Vec<String>,
+    site_levels: Vec<Vec<Vec<TlsLevel>>>,
+    list: Vec<Slot>,
+}
+
+/// (origin, tier, domain, requirement, senders' sites): a [`Target`] without its representative.
+type Slot = (usize, usize, usize, TlsLevel, std::sync::Arc<[SiteId]>);
+
+/// The requirements a rule can impose, per (site, domain).
+fn site_levels(topology: &Topology, domains: &[String]) -> Vec<Vec<Vec<TlsLevel>>> {
+    (0..topology.sites.len())
         .map(|s| {
             domains
                 .iter()
                 .map(|d| levels(topology, SiteId::from_index(s), d))
                 .collect()
         })
-        .collect();
-    let mut out = Vec::new();
-    for (o, origin) in origins.iter().enumerate() {
-        for tier in 0..=origin.fallbacks.len() {
-            let servers = origin.tier(tier).0;
-            let mut reps: Vec<ServerId> = servers
-                .iter()
-                .filter_map(|s| representative.get(s).copied())
-                .collect();
-            reps.sort();
-            reps.dedup();
+        .collect()
+}
+
+impl Slots {
+    fn of(topology: &Topology, origins: &[Origin]) -> Slots {
+        let domains = topology.domain_classes();
+        let site_levels = site_levels(topology, &domains);
+        Slots::with(domains, site_levels, origins)
+    }
+
+    fn with(
+        domains: Vec<String>,
+        site_levels: Vec<Vec<Vec<TlsLevel>>>,
+        origins: &[Origin],
+    ) -> Slots {
+        let mut list = Vec::new();
+        for (o, origin) in origins.iter().enumerate() {
+            let mut per_domain = Vec::new();
             for (d, _) in domains.iter().enumerate() {
                 let mut any: Vec<TlsLevel> = origin
                     .sender_sites
@@ -424,21 +433,69 @@ fn targets(topology: &Topology, units: &[Unit], origins: &[Origin]) -> (Vec<Stri
                         .copied()
                         .filter(|s| site_levels[s.index()][d].contains(&level))
                         .collect();
-                    for &rep in &reps {
-                        out.push(Target {
-                            rep,
-                            domain: d,
-                            level,
-                            origin: o,
-                            tier,
-                            sites: sites.clone(),
-                        });
-                    }
+                    per_domain.push((d, level, sites));
                 }
             }
+            for tier in 0..=origin.fallbacks.len() {
+                list.extend(
+                    per_domain
+                        .iter()
+                        .map(|(d, level, sites)| (o, tier, *d, *level, sites.clone())),
+                );
+            }
+        }
+        Slots {
+            domains,
+            site_levels,
+            list,
         }
     }
-    (domains, out)
+
+    /// The targets: each slot for each representative of its tier's servers' classes.
+    fn targets(&self, units: &[Unit], origins: &[Origin]) -> Vec<Target> {
+        // The representative of each origin server's class.
+        let mut representative: BTreeMap<ServerId, ServerId> = BTreeMap::new();
+        for u in units {
+            for &s in &u.class {
+                representative.insert(s, u.origin);
+            }
+        }
+        let mut out = Vec::new();
+        let mut reps: (Option<(usize, usize)>, Vec<ServerId>) = (None, Vec::new());
+        for (o, tier, domain, level, sites) in &self.list {
+            if reps.0 != Some((*o, *tier)) {
+                let mut now: Vec<ServerId> = origins[*o]
+                    .tier(*tier)
+                    .0
+                    .iter()
+                    .filter_map(|s| representative.get(s).copied())
+                    .collect();
+                now.sort();
+                now.dedup();
+                reps = (Some((*o, *tier)), now);
+            }
+            for &rep in &reps.1 {
+                out.push(Target {
+                    rep,
+                    domain: *domain,
+                    level: *level,
+                    origin: *o,
+                    tier: *tier,
+                    sites: sites.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Every origin's targets, in the order the report's exposures are made (origin, tier, domain,
+/// requirement, representative), with the domain classes they index. A server of a fallback
+/// tier is picked only when the earlier tiers' servers are all down.
+fn targets(topology: &Topology, units: &[Unit], origins: &[Origin]) -> (Vec<String>, Vec<Target>) {
+    let slots = Slots::of(topology, origins);
+    let targets = slots.targets(units, origins);
+    (slots.domains, targets)
 }
 
 impl Origin {

@@ -14,9 +14,9 @@ use crate::model::{Bytes, ConnectorId, Role, SendConnector, ServerId, SiteId, To
 use crate::route::reads::Read;
 
 use super::{
-    Analysis, CheckResult, EXPOSURE_CODES, Exposure, OriginKey, Target, UnitResult, check,
-    check_unit, component_count, finish, relabel, relabel_set, search_unit, target_origin_key,
-    targets, units,
+    Analysis, CheckResult, EXPOSURE_CODES, Exposure, OriginKey, Slots, Target, UnitResult, check,
+    check_unit, component_count, finish, relabel, relabel_set, search_unit, site_levels,
+    target_origin_key, units,
 };
 use crate::model::{Code, Component, OTHER_DOMAIN, TlsLevel};
 
@@ -161,8 +161,8 @@ struct Targets {
 }
 
 impl Targets {
-    fn of(topology: &Topology, units: &[super::Unit], origins: &[super::Origin]) -> Targets {
-        let (domains, list) = targets(topology, units, origins);
+    fn of(slots: &Slots, units: &[super::Unit], origins: &[super::Origin]) -> Targets {
+        let (domains, list) = (slots.domains.clone(), slots.targets(units, origins));
         let mut index: HashMap<_, Vec<usize>> = HashMap::new();
         for (i, t) in list.iter().enumerate() {
             index.entry((t.rep, t.domain, t.level)).or_default().push(i);
@@ -220,6 +220,9 @@ impl Targets {
 /// ([`verdict`]).
 pub(super) struct Contributions<'a> {
     analysis: &'a Analysis,
+    /// The analysed topology's slots: a changed copy with the same domain classes and
+    /// requirements has the same.
+    slots: Slots,
     targets: Targets,
     /// Per unit: the exposures with no failure it gives, as prefixes.
     today: HashMap<UnitKey<'a>, Vec<PrefixOwned>>,
@@ -227,7 +230,8 @@ pub(super) struct Contributions<'a> {
 
 impl<'a> Contributions<'a> {
     pub(super) fn of(topology: &Topology, analysis: &'a Analysis) -> Contributions<'a> {
-        let targets = Targets::of(topology, &analysis.units, &analysis.origins);
+        let slots = Slots::of(topology, &analysis.origins);
+        let targets = Targets::of(&slots, &analysis.units, &analysis.origins);
         let (origins, k) = (&analysis.origins, analysis.options.failures_max);
         let today = analysis
             .done
@@ -246,6 +250,7 @@ impl<'a> Contributions<'a> {
             .collect();
         Contributions {
             analysis,
+            slots,
             targets,
             today,
         }
@@ -364,10 +369,17 @@ pub(super) fn verdict(
         return None;
     }
     let units = units(after, false);
-    let targets = Targets::of(after, &units, &analysis.origins);
-    if targets.domains != contributions.targets.domains {
+    let domains = after.domain_classes();
+    if domains != contributions.slots.domains {
         return None;
     }
+    let levels = site_levels(after, &domains);
+    let targets = if levels == contributions.slots.site_levels {
+        Targets::of(&contributions.slots, &units, &analysis.origins)
+    } else {
+        let slots = Slots::with(domains, levels, &analysis.origins);
+        Targets::of(&slots, &units, &analysis.origins)
+    };
     let delta = Delta::new(
         before,
         after,
