@@ -284,6 +284,8 @@ pub fn possible_codes(
         TlsLevel::CertificateValidation,
         TlsLevel::DomainValidation,
     ];
+    // The sending server does not change the external hop (`external_hop` does not read it);
+    // should it ever, this bound must try every server that can send for the connector.
     let Some(from) = topology.servers_sorted_by_name().next() else {
         return out;
     };
