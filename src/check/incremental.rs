@@ -66,28 +66,13 @@ pub fn recheck_forgetting(
     if !incremental_applies(before, analysis, after, scope) {
         return check(after, options, &|_| {});
     }
-    let delta = Delta::new(
-        before,
-        after,
-        forget,
-        options.failures_max,
-        &analysis.rankings,
-    );
-    let old: BTreeMap<UnitKey<'_>, &UnitResult> = analysis
-        .done
-        .iter()
-        .map(|(i, r)| (key(&analysis.units[*i]), r))
-        .collect();
+    let reuse = Reuse::new(before, analysis, after, forget);
     let units = units(after, false);
     let done: Vec<(usize, UnitResult)> = units
         .par_iter()
         .enumerate()
         .map(|(i, unit)| {
-            let reused = old.get(&key(unit)).filter(|r| {
-                r.reads
-                    .iter()
-                    .all(|read| delta.unchanged(*read, &unit.domain, unit.size))
-            });
+            let reused = reuse.of(unit);
             let result = match reused {
                 // The same representative with the same reads: the same search, the same
                 // answer; only the class it stands for may have split.
@@ -382,18 +367,7 @@ pub(super) fn verdict(
         let slots = Slots::with(domains, levels, &analysis.origins);
         Targets::of(&slots, &units, &analysis.origins)
     };
-    let delta = Delta::new(
-        before,
-        after,
-        forget,
-        options.failures_max,
-        &analysis.rankings,
-    );
-    let old: BTreeMap<UnitKey<'_>, &UnitResult> = analysis
-        .done
-        .iter()
-        .map(|(i, r)| (key(&analysis.units[*i]), r))
-        .collect();
+    let reuse = Reuse::new(before, analysis, after, forget);
     let worse = std::sync::atomic::AtomicBool::new(false);
     let (origins, k) = (&analysis.origins, options.failures_max);
     let codes: Mutex<CodesMemo> = Mutex::new(HashMap::new());
@@ -412,11 +386,7 @@ pub(super) fn verdict(
             if worse.load(std::sync::atomic::Ordering::Relaxed) {
                 return Vec::new();
             }
-            let reused = old.get(&key(unit)).filter(|r| {
-                r.reads
-                    .iter()
-                    .all(|read| delta.unchanged(*read, &unit.domain, unit.size))
-            });
+            let reused = reuse.of(unit);
             let same_targets = || {
                 targets
                     .of_unit(unit)
@@ -475,6 +445,46 @@ pub(super) fn verdict(
         .collect();
     let no_worse = !worse.load(std::sync::atomic::Ordering::Relaxed);
     Some((no_worse, today.into_iter().flatten().collect()))
+}
+
+/// The analysis's answer of each unit, and what tells whether a changed copy keeps it: the
+/// same representative, domain, requirement and size, and every read unchanged.
+struct Reuse<'a> {
+    delta: Delta<'a>,
+    old: BTreeMap<UnitKey<'a>, &'a UnitResult>,
+}
+
+impl<'a> Reuse<'a> {
+    fn new(
+        before: &'a Topology,
+        analysis: &'a Analysis,
+        after: &'a Topology,
+        forget: Option<Forget>,
+    ) -> Reuse<'a> {
+        Reuse {
+            delta: Delta::new(
+                before,
+                after,
+                forget,
+                analysis.options.failures_max,
+                &analysis.rankings,
+            ),
+            old: analysis
+                .done
+                .iter()
+                .map(|(i, r)| (key(&analysis.units[*i]), r))
+                .collect(),
+        }
+    }
+
+    /// The analysis's answer for `unit`, when the copy's routes read all it read alike.
+    fn of(&self, unit: &super::Unit) -> Option<&'a UnitResult> {
+        self.old.get(&key(unit)).copied().filter(|r| {
+            r.reads
+                .iter()
+                .all(|read| self.delta.unchanged(*read, &unit.domain, unit.size))
+        })
+    }
 }
 
 /// A unit as its search sees it: the representative, the domain, the requirement, the size.

@@ -1213,24 +1213,31 @@ proptest! {
     }
 }
 
+/// A runner for a mutation test: `cases` organisations from a fixed seed, no failure file, and
+/// no shrinking (finding a failing case is the point; shrinking it would take minutes).
+fn mutation_runner(cases: u32) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+    TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            max_shrink_iters: 0,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    )
+}
+
 /// The property above bites: an incremental re-check that forgets one kind of read (the fallback
 /// to a connector's other source sites, or a change in what connector selection sees from a
 /// server) gives a wrong answer on some organisation, and the property finds it.
 #[test]
 fn the_incremental_property_fails_when_a_kind_of_read_is_forgotten() {
-    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
     for forget in [
         tlsflow::check::Forget::Sources,
         tlsflow::check::Forget::Selection,
     ] {
-        let mut runner = TestRunner::new_with_rng(
-            Config {
-                cases: 2000,
-                failure_persistence: None,
-                ..Config::default()
-            },
-            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
-        );
+        let mut runner = mutation_runner(2000);
         let found = runner.run(&(org(true), edits(), 0usize..=2), |(o, e, k)| {
             incremental_equals_full(&o, &e, k, Some(forget))
         });
@@ -1293,16 +1300,7 @@ proptest! {
 /// could only end as it does today) fails it on some organisation.
 #[test]
 fn the_code_bound_property_fails_for_a_bound_of_tls001_alone() {
-    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: 500,
-            failure_persistence: None,
-            max_shrink_iters: 0,
-            ..Config::default()
-        },
-        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
-    );
+    let mut runner = mutation_runner(500);
     let found = runner.run(
         &(org(true), any_profile(), 0usize..=2),
         |(o, profile, k)| {
@@ -1320,22 +1318,12 @@ fn the_code_bound_property_fails_for_a_bound_of_tls001_alone() {
 /// organisation, and the property above finds it.
 #[test]
 fn the_fix_property_fails_when_the_verdict_forgets_something() {
-    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
     for forget in [
         tlsflow::check::Forget::TodayElsewhere,
         tlsflow::check::Forget::Sources,
         tlsflow::check::Forget::Selection,
     ] {
-        let mut runner = TestRunner::new_with_rng(
-            Config {
-                cases: 2000,
-                failure_persistence: None,
-                // Finding one is the point; shrinking it would take minutes.
-                max_shrink_iters: 0,
-                ..Config::default()
-            },
-            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
-        );
+        let mut runner = mutation_runner(2000);
         let found = runner.run(&(org(true), 0usize..=1), |(o, k)| {
             let t = load_org(&o, "exchange2013");
             let analysis = tlsflow::check::analyse(&t, &check_options(k), &|_| {});
