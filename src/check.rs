@@ -900,10 +900,9 @@ fn search_unit(
         }
         return (ctx.exposures, ctx.checked, None);
     }
-    let relevant: BTreeSet<Component> =
-        relevant_components(topology, unit.origin, options.failures_max)
-            .into_iter()
-            .collect();
+    // Built when a set is first grown: a search whose every larger set is skipped (most of a
+    // fix's re-check) never needs it.
+    let mut relevant: Option<BTreeSet<Component>> = None;
     let mut seen: BTreeSet<Vec<Component>> = BTreeSet::new();
     let mut layer: Vec<Vec<Component>> = vec![Vec::new()];
     for size in 0..=options.failures_max {
@@ -913,15 +912,23 @@ fn search_unit(
         }
         let mut next = Vec::new();
         for set in &layer {
-            if size > 0 && skip(set) {
+            let skipped = skip(set);
+            if size > 0 && skipped {
                 continue;
             }
             let support = ctx.evaluate(set);
-            if size == options.failures_max {
+            // A skipped set (only the one with no failure is routed) is not grown: `skip` holds
+            // for every larger set too.
+            if size == options.failures_max || skipped {
                 continue;
             }
+            let relevant = relevant.get_or_insert_with(|| {
+                relevant_components(topology, unit.origin, options.failures_max)
+                    .into_iter()
+                    .collect()
+            });
             let support = support.unwrap_or_else(|| relevant.clone());
-            for c in support.intersection(&relevant) {
+            for c in support.intersection(relevant) {
                 if set.contains(c) {
                     continue;
                 }

@@ -283,9 +283,13 @@ impl<'a> Baseline<'a> {
             (no_worse, today)
         };
         let still_delivers = no_worse
-            && self
-                .deliverable
-                .still(self.topology, &changed, scope, self.analysis);
+            && self.deliverable.still(
+                self.topology,
+                &changed,
+                scope,
+                self.analysis,
+                self.how != Recheck::Full,
+            );
         Verdict {
             no_worse: no_worse && still_delivers,
             left_today,
@@ -635,58 +639,90 @@ fn unique_name(topology: &Topology, base: &str) -> String {
 
 /// The (origin, domain) pairs whose mail without any TLS requirement reaches the remote host:
 /// delivered, or refused there only because a connector now requires TLS (a policy choice the
-/// fix states). Mail queued for a routing reason is not. Each pair keeps what its route read of
-/// the connectors, so that a changed copy routes again only the pairs a change can move.
+/// fix states). Mail queued for a routing reason is not. What each pair's route read of the
+/// connectors is indexed, so that a changed copy routes again only the pairs a change can move.
 struct Deliverable {
-    pairs: BTreeMap<(ServerId, String), (bool, Vec<Read>)>,
+    /// The deliverable pairs.
+    pairs: Vec<(ServerId, String)>,
+    reads: super::incremental::ReadIndex,
 }
 
 impl Deliverable {
     fn of(topology: &Topology, at: crate::model::Timestamp) -> Deliverable {
-        let pairs: Vec<(ServerId, String)> = pairs(topology);
+        let routed: Vec<((ServerId, String), bool, Vec<Read>)> = pairs(topology)
+            .into_par_iter()
+            .map(|(origin, domain)| {
+                let (yes, reads) =
+                    crate::route::reads::recorded(|| delivers(topology, at, origin, &domain));
+                ((origin, domain), yes, reads)
+            })
+            .collect();
+        let mut index = super::incremental::ReadIndex::builder();
+        let mut pairs = Vec::new();
+        for (pair, yes, reads) in routed {
+            if yes {
+                index.add(&reads, &pair.1, crate::model::Bytes(0));
+                pairs.push(pair);
+            }
+        }
         Deliverable {
-            pairs: pairs
-                .into_par_iter()
-                .map(|(origin, domain)| {
-                    let (yes, reads) =
-                        crate::route::reads::recorded(|| delivers(topology, at, origin, &domain));
-                    ((origin, domain), (yes, reads))
-                })
-                .collect(),
+            pairs,
+            reads: index.build(topology),
         }
     }
 
     /// Whether every pair deliverable in `before` (this) is in `after`, a copy changed as
-    /// `scope` says.
+    /// `scope` says. A pair whose route reads nothing the change touches is not routed again;
+    /// with `by_class`, the others are routed once per origin class of `after` (its members
+    /// route alike, [`super::origin_classes`]: what the check's own units rely on), else once
+    /// per server (the whole re-check the incremental one is tested against).
     fn still(
         &self,
         before: &Topology,
         after: &Topology,
         scope: Scope,
         analysis: &Analysis,
+        by_class: bool,
     ) -> bool {
         let at = analysis.options.at;
         let domains = after.domain_classes();
-        let delta = (scope == Scope::Connectors
+        let gone = self.pairs.iter().any(|(origin, domain)| {
+            origin.index() >= after.servers.len()
+                || !after.server(*origin).is_transport()
+                || domains.binary_search(domain).is_err()
+        });
+        if gone {
+            return false;
+        }
+        let changed = (scope == Scope::Connectors
             && after.send_connectors.len() >= before.send_connectors.len())
-        .then(|| super::incremental::Delta::new(before, after, None, 0, &analysis.rankings));
-        self.pairs
-            .par_iter()
-            .filter(|(_, (yes, _))| *yes)
-            .all(|((origin, domain), (_, reads))| {
-                let still_a_pair = origin.index() < after.servers.len()
-                    && after.server(*origin).is_transport()
-                    && domains.binary_search(domain).is_ok();
-                if !still_a_pair {
-                    return false;
+        .then(|| {
+            let delta = super::incremental::Delta::new(before, after, None, 0, &analysis.rankings);
+            self.reads.changed(&delta)
+        });
+        let mut to_route: Vec<(ServerId, &str)> = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| changed.as_ref().is_none_or(|c| c[*i]))
+            .map(|(_, (origin, domain))| (*origin, domain.as_str()))
+            .collect();
+        if by_class && !to_route.is_empty() {
+            let mut rep = vec![None; after.servers.len()];
+            for class in super::origin_classes(after) {
+                for &s in &class {
+                    rep[s.index()] = Some(class[0]);
                 }
-                let unchanged = delta.as_ref().is_some_and(|d| {
-                    reads
-                        .iter()
-                        .all(|r| d.unchanged(*r, domain, crate::model::Bytes(0)))
-                });
-                unchanged || delivers(after, at, *origin, domain)
-            })
+            }
+            for (origin, _) in &mut to_route {
+                *origin = rep[origin.index()].unwrap_or(*origin);
+            }
+            to_route.sort_unstable();
+            to_route.dedup();
+        }
+        to_route
+            .par_iter()
+            .all(|&(origin, domain)| delivers(after, at, origin, domain))
     }
 }
 

@@ -5,8 +5,12 @@
 //! two on random, generated and shipped organisations, and show that forgetting one kind of
 //! read makes them differ).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+
+// The maps here are asked once per unit or read of every fix re-checked: Fx hashing, not SipHash
+// (their keys are the analysed topology's own units and reads).
+use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 
@@ -40,6 +44,9 @@ pub enum Forget {
     Selection,
     /// Ignore that a unit not checked again still gives today's exposures (no failure) it gave.
     TodayElsewhere,
+    /// In a what-if's verdict (a profile, every unit searched), ignore the exposures with no
+    /// failure the units give.
+    WhatIfToday,
 }
 
 /// The check of `after`, which differs from the analysed `before` as `scope` says, reusing the
@@ -66,7 +73,8 @@ pub fn recheck_forgetting(
     if !incremental_applies(before, analysis, after, scope) {
         return check(after, options, &|_| {});
     }
-    let reuse = Reuse::new(before, analysis, after, forget);
+    let answers = Answers::of(before, analysis);
+    let reuse = Reuse::new(before, analysis, &answers, after, forget);
     let units = units(after, false);
     let done: Vec<(usize, UnitResult)> = units
         .par_iter()
@@ -148,7 +156,7 @@ struct Targets {
 impl Targets {
     fn of(slots: &Slots, units: &[super::Unit], origins: &[super::Origin]) -> Targets {
         let (domains, list) = (slots.domains.clone(), slots.targets(units, origins));
-        let mut index: HashMap<_, Vec<usize>> = HashMap::new();
+        let mut index: HashMap<_, Vec<usize>> = HashMap::default();
         for (i, t) in list.iter().enumerate() {
             index.entry((t.rep, t.domain, t.level)).or_default().push(i);
         }
@@ -211,6 +219,7 @@ pub(super) struct Contributions<'a> {
     targets: Targets,
     /// Per unit: the exposures with no failure it gives, as prefixes.
     today: HashMap<UnitKey<'a>, Vec<PrefixOwned>>,
+    answers: Answers<'a>,
 }
 
 impl<'a> Contributions<'a> {
@@ -238,6 +247,7 @@ impl<'a> Contributions<'a> {
             slots,
             targets,
             today,
+            answers: Answers::of(topology, analysis),
         }
     }
 }
@@ -340,6 +350,10 @@ type CodesMemo = HashMap<(String, TlsLevel), Arc<[Code]>>;
 /// to a connector cheap: the origins whose fallback it changes relay today, and their
 /// exposure with no failure covers all they can find under failures.
 ///
+/// A copy changed in anything else (`Scope::Everything`: a profile what-if) has no unit's answer
+/// reused: its origins, units and targets are its own, and every unit is searched, with the same
+/// skipping. That is still far less than the copy's whole check, whose report it never makes.
+///
 /// `None` when the re-check cannot be incremental or the domain classes changed: the caller
 /// checks the copy whole.
 pub(super) fn verdict(
@@ -352,25 +366,40 @@ pub(super) fn verdict(
 ) -> Option<(bool, BTreeSet<PrefixOwned>)> {
     let analysis = contributions.analysis;
     let options = &analysis.options;
-    if !incremental_applies(before, analysis, after, scope) {
+    let whole = scope == Scope::Everything;
+    if whole {
+        // The same K as a check of the copy: the components it counts are the same.
+        let mutation = forget.is_some_and(|f| f != Forget::WhatIfToday);
+        if component_count(after) != component_count(before) || mutation {
+            return None;
+        }
+    } else if !incremental_applies(before, analysis, after, scope) {
         return None;
     }
     let units = units(after, false);
     let domains = after.domain_classes();
-    if domains != contributions.slots.domains {
+    if !whole && domains != contributions.slots.domains {
         return None;
     }
-    let levels = site_levels(after, &domains);
-    let targets = if levels == contributions.slots.site_levels {
-        Targets::of(&contributions.slots, &units, &analysis.origins)
+    let own_origins;
+    let origins = if whole {
+        own_origins = super::origins(after);
+        &own_origins
     } else {
-        let slots = Slots::with(domains, levels, &analysis.origins);
-        Targets::of(&slots, &units, &analysis.origins)
+        &analysis.origins
     };
-    let reuse = Reuse::new(before, analysis, after, forget);
+    let levels = site_levels(after, &domains);
+    let targets = if !whole && levels == contributions.slots.site_levels {
+        Targets::of(&contributions.slots, &units, origins)
+    } else {
+        let slots = Slots::with(domains, levels, origins);
+        Targets::of(&slots, &units, origins)
+    };
+    let reuse =
+        (!whole).then(|| Reuse::new(before, analysis, &contributions.answers, after, forget));
     let worse = std::sync::atomic::AtomicBool::new(false);
-    let (origins, k) = (&analysis.origins, options.failures_max);
-    let codes: Mutex<CodesMemo> = Mutex::new(HashMap::new());
+    let k = options.failures_max;
+    let codes: Mutex<CodesMemo> = Mutex::new(HashMap::default());
     let codes_of = |unit: &super::Unit| -> Arc<[Code]> {
         let key = (unit.domain.clone(), unit.level);
         if let Some(c) = codes.lock().expect("not poisoned").get(&key) {
@@ -386,7 +415,7 @@ pub(super) fn verdict(
             if worse.load(std::sync::atomic::Ordering::Relaxed) {
                 return Vec::new();
             }
-            let reused = reuse.of(unit);
+            let reused = reuse.as_ref().and_then(|r| r.of(unit));
             let same_targets = || {
                 targets
                     .of_unit(unit)
@@ -432,7 +461,7 @@ pub(super) fn verdict(
                 if !covered(&p, failure_set) {
                     return false;
                 }
-                if failure_set.is_empty() {
+                if failure_set.is_empty() && !(whole && forget == Some(Forget::WhatIfToday)) {
                     mine.push(owned(p));
                 }
                 true
@@ -447,43 +476,261 @@ pub(super) fn verdict(
     Some((no_worse, today.into_iter().flatten().collect()))
 }
 
-/// The analysis's answer of each unit, and what tells whether a changed copy keeps it: the
-/// same representative, domain, requirement and size, and every read unchanged.
-struct Reuse<'a> {
-    delta: Delta<'a>,
-    old: BTreeMap<UnitKey<'a>, &'a UnitResult>,
+/// The analysis's answer of each unit, by what its search saw ([`UnitKey`]), and what each
+/// read: built once for every fix re-checked.
+pub(super) struct Answers<'a> {
+    by_key: HashMap<UnitKey<'a>, usize>,
+    results: Vec<&'a UnitResult>,
+    reads: ReadIndex,
 }
 
-impl<'a> Reuse<'a> {
+impl<'a> Answers<'a> {
+    pub(super) fn of(topology: &Topology, analysis: &'a Analysis) -> Answers<'a> {
+        let mut by_key = HashMap::default();
+        let mut results = Vec::new();
+        let mut reads = ReadIndex::builder();
+        for (i, r) in &analysis.done {
+            let unit = &analysis.units[*i];
+            by_key.insert(key(unit), results.len());
+            reads.add(&r.reads, &unit.domain, unit.size);
+            results.push(r);
+        }
+        Answers {
+            by_key,
+            results,
+            reads: reads.build(topology),
+        }
+    }
+}
+
+/// The analysis's answer of each unit, and what tells whether a changed copy keeps it: the
+/// same representative, domain, requirement and size, and every read unchanged.
+struct Reuse<'a, 'b> {
+    old: &'b Answers<'a>,
+    /// Per answer: a read reads otherwise in the copy.
+    changed: Vec<bool>,
+}
+
+impl<'a, 'b> Reuse<'a, 'b> {
     fn new(
         before: &'a Topology,
         analysis: &'a Analysis,
+        old: &'b Answers<'a>,
         after: &'a Topology,
         forget: Option<Forget>,
-    ) -> Reuse<'a> {
+    ) -> Reuse<'a, 'b> {
+        let delta = Delta::new(
+            before,
+            after,
+            forget,
+            analysis.options.failures_max,
+            &analysis.rankings,
+        );
         Reuse {
-            delta: Delta::new(
-                before,
-                after,
-                forget,
-                analysis.options.failures_max,
-                &analysis.rankings,
-            ),
-            old: analysis
-                .done
-                .iter()
-                .map(|(i, r)| (key(&analysis.units[*i]), r))
-                .collect(),
+            changed: old.reads.changed(&delta),
+            old,
         }
     }
 
     /// The analysis's answer for `unit`, when the copy's routes read all it read alike.
     fn of(&self, unit: &super::Unit) -> Option<&'a UnitResult> {
-        self.old.get(&key(unit)).copied().filter(|r| {
-            r.reads
+        let &i = self.old.by_key.get(&key(unit))?;
+        (!self.changed[i]).then_some(self.old.results[i])
+    }
+}
+
+/// The distinct reads of many readers (the analysis's units, the deliverable pairs of a fix's
+/// check), each as read for a domain and a size, with the readers that made it. A changed copy
+/// is asked about each distinct read once, and only about those its change can touch: the reads
+/// of the connectors it changes, every connector selection in the sites where a changed
+/// connector looks different and on the servers it adds or removes as sources, and
+/// [`Read::AllComponents`] when the enabled connectors differ. Every other read is unchanged by
+/// [`Delta::unchanged`]'s own rules (asking every read of every unit was most of a fix's
+/// re-check, issue 17). Debug builds (the tests) check each answer against asking every read.
+pub(super) struct ReadIndex {
+    contexts: Vec<(String, Bytes)>,
+    /// Reads of one connector ([`Read::Sources`], [`Read::SourcesIn`], [`Read::Settings`],
+    /// [`Read::EdgeSourced`]), by connector.
+    connector: Vec<Vec<Entry>>,
+    /// [`Read::Selection`], by the site of the routing server, then the server.
+    selection: Vec<Entry>,
+    /// Per site, its range of `selection`.
+    selection_in_site: Vec<std::ops::Range<usize>>,
+    /// Per server, its range of `selection`.
+    selection_on_server: HashMap<ServerId, std::ops::Range<usize>>,
+    /// [`Read::AllComponents`].
+    all: Vec<Entry>,
+    readers: usize,
+}
+
+/// One distinct read: what, for which domain and size ([`ReadIndex::contexts`]), and who read it.
+struct Entry {
+    read: Read,
+    context: u32,
+    readers: Vec<u32>,
+}
+
+/// [`ReadIndex`] as it is filled.
+pub(super) struct ReadIndexBuilder {
+    contexts: HashMap<(String, Bytes), u32>,
+    entries: HashMap<(Read, u32), Vec<u32>>,
+    readers: u32,
+}
+
+impl ReadIndex {
+    pub(super) fn builder() -> ReadIndexBuilder {
+        ReadIndexBuilder {
+            contexts: HashMap::default(),
+            entries: HashMap::default(),
+            readers: 0,
+        }
+    }
+
+    /// Per reader (in the order added): whether one of its reads reads otherwise in the copy
+    /// `delta` describes.
+    pub(super) fn changed(&self, delta: &Delta<'_>) -> Vec<bool> {
+        let mut changed = vec![false; self.readers];
+        let mut ask = |e: &Entry| {
+            if e.readers.iter().all(|&r| changed[r as usize]) {
+                return;
+            }
+            let (domain, size) = &self.contexts[e.context as usize];
+            if !delta.unchanged(e.read, domain, *size) {
+                for &r in &e.readers {
+                    changed[r as usize] = true;
+                }
+            }
+        };
+        for c in &delta.changes {
+            for e in self.connector.get(c.id.index()).into_iter().flatten() {
+                ask(e);
+            }
+        }
+        if delta.enabled {
+            self.all.iter().for_each(&mut ask);
+        }
+        let mut asked_site = vec![false; self.selection_in_site.len()];
+        for (site, range) in self.selection_in_site.iter().enumerate() {
+            if delta.selection_may_differ_in(SiteId::from_index(site)) {
+                asked_site[site] = true;
+                self.selection[range.clone()].iter().for_each(&mut ask);
+            }
+        }
+        for c in &delta.changes {
+            for server in &c.source_server {
+                let in_asked_site = delta
+                    .before
+                    .servers
+                    .get(server.index())
+                    .and_then(|s| s.site)
+                    .is_some_and(|site| asked_site[site.index()]);
+                if in_asked_site {
+                    continue;
+                }
+                if let Some(range) = self.selection_on_server.get(server) {
+                    self.selection[range.clone()].iter().for_each(&mut ask);
+                }
+            }
+        }
+        if cfg!(debug_assertions) {
+            let mut every = vec![false; self.readers];
+            let entries = self
+                .connector
                 .iter()
-                .all(|read| self.delta.unchanged(*read, &unit.domain, unit.size))
-        })
+                .flatten()
+                .chain(&self.selection)
+                .chain(&self.all);
+            for e in entries {
+                let (domain, size) = &self.contexts[e.context as usize];
+                if !delta.unchanged(e.read, domain, *size) {
+                    for &r in &e.readers {
+                        every[r as usize] = true;
+                    }
+                }
+            }
+            assert_eq!(changed, every, "the read index skipped a read that changed");
+        }
+        changed
+    }
+}
+
+impl ReadIndexBuilder {
+    /// A reader with these reads, made for `domain` and `size`.
+    pub(super) fn add(&mut self, reads: &[Read], domain: &str, size: Bytes) {
+        let next = u32::try_from(self.contexts.len()).expect("fewer than 2^32 contexts");
+        let context = *self
+            .contexts
+            .entry((domain.to_owned(), size))
+            .or_insert(next);
+        for &read in reads {
+            self.entries
+                .entry((read, context))
+                .or_default()
+                .push(self.readers);
+        }
+        self.readers += 1;
+    }
+
+    pub(super) fn build(self, topology: &Topology) -> ReadIndex {
+        let mut contexts = vec![(String::new(), Bytes(0)); self.contexts.len()];
+        for (c, i) in self.contexts {
+            contexts[i as usize] = c;
+        }
+        let mut connector: Vec<Vec<Entry>> = Vec::new();
+        let mut selection: Vec<(SiteId, Entry)> = Vec::new();
+        let mut all = Vec::new();
+        let mut entries: Vec<((Read, u32), Vec<u32>)> = self.entries.into_iter().collect();
+        entries.sort_unstable_by_key(|(k, _)| *k);
+        for ((read, context), readers) in entries {
+            let entry = Entry {
+                read,
+                context,
+                readers,
+            };
+            match read {
+                Read::Selection(at) => {
+                    // A server in no site reads the same everywhere (`Delta::unchanged`).
+                    if let Some(site) = topology.servers.get(at.index()).and_then(|s| s.site) {
+                        selection.push((site, entry));
+                    }
+                }
+                Read::EdgeSourced(id)
+                | Read::SourcesIn(id, _)
+                | Read::Sources(id)
+                | Read::Settings(id) => {
+                    if connector.len() <= id.index() {
+                        connector.resize_with(id.index() + 1, Vec::new);
+                    }
+                    connector[id.index()].push(entry);
+                }
+                Read::AllComponents => all.push(entry),
+            }
+        }
+        selection.sort_by_key(|(site, e)| (*site, e.read));
+        let mut selection_in_site = vec![0..0; topology.sites.len()];
+        let mut selection_on_server: HashMap<ServerId, std::ops::Range<usize>> = HashMap::default();
+        for (i, (site, e)) in selection.iter().enumerate() {
+            let r = &mut selection_in_site[site.index()];
+            if r.end == 0 {
+                r.start = i;
+            }
+            r.end = i + 1;
+            if let Read::Selection(at) = e.read {
+                selection_on_server
+                    .entry(at)
+                    .and_modify(|r| r.end = i + 1)
+                    .or_insert(i..i + 1);
+            }
+        }
+        ReadIndex {
+            contexts,
+            connector,
+            selection: selection.into_iter().map(|(_, e)| e).collect(),
+            selection_in_site,
+            selection_on_server,
+            all,
+            readers: self.readers as usize,
+        }
     }
 }
 
@@ -527,17 +774,31 @@ pub(super) struct Delta<'a> {
     /// The most connectors a failure set disables.
     k: usize,
     rankings: &'a Rankings,
-    /// [`Delta::selection_same`] per (server, domain, size).
-    memo: Mutex<HashMap<(ServerId, String, Bytes), bool>>,
+    /// [`Delta::selection_same`] per (server or site, size) and domain.
+    memo: Mutex<HashMap<(Memo, Bytes), HashMap<String, bool>>>,
 }
 
 /// Per (server, domain, size): every enabled candidate connector of the analysed topology, best
 /// first, with its selection key. Built when first asked, shared by every fix re-checked.
 #[derive(Debug, Default)]
 pub(super) struct Rankings {
-    #[allow(clippy::type_complexity)]
-    by: Mutex<HashMap<(ServerId, String, Bytes), Arc<[(crate::route::Key, ConnectorId)]>>>,
+    by: Mutex<ByDomain<Ranking>>,
 }
+
+/// Every enabled candidate connector from one server, best first, with its selection key.
+type Ranking = Arc<[(crate::route::Key, ConnectorId)]>;
+
+/// Whom a [`Delta::selection_same`] answer is for: a server that sources a connector, or
+/// every other server of a site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Memo {
+    Server(ServerId),
+    Site(SiteId),
+}
+
+/// Per (server, size), per domain: looked up by `&str`, with no key to allocate or SipHash to
+/// run (these memos are asked once per read of every unit of every fix).
+type ByDomain<T> = HashMap<(ServerId, Bytes), HashMap<String, T>>;
 
 impl Rankings {
     fn of(
@@ -547,9 +808,14 @@ impl Rankings {
         site: SiteId,
         domain: &str,
         size: Bytes,
-    ) -> Arc<[(crate::route::Key, ConnectorId)]> {
-        let key = (at, domain.to_owned(), size);
-        if let Some(r) = self.by.lock().expect("not poisoned").get(&key) {
+    ) -> Ranking {
+        if let Some(r) = self
+            .by
+            .lock()
+            .expect("not poisoned")
+            .get(&(at, size))
+            .and_then(|m| m.get(domain))
+        {
             return r.clone();
         }
         let mut ranking: Vec<(crate::route::Key, ConnectorId)> =
@@ -568,7 +834,9 @@ impl Rankings {
         self.by
             .lock()
             .expect("not poisoned")
-            .insert(key, ranking.clone());
+            .entry((at, size))
+            .or_default()
+            .insert(domain.to_owned(), ranking.clone());
         ranking
     }
 }
@@ -661,7 +929,7 @@ impl<'a> Delta<'a> {
             forget,
             k,
             rankings,
-            memo: Mutex::new(HashMap::new()),
+            memo: Mutex::default(),
         }
     }
 
@@ -671,9 +939,28 @@ impl<'a> Delta<'a> {
     /// more than `k` unchanged candidates ahead of it (disabling `k` of them leaves one, which
     /// wins in both), and a connector too large for the message has more than `k` unchanged
     /// candidates beside it (the "too large" answer needs every candidate gone).
+    ///
+    /// A server that sources no connector in either topology sees every connector as any other
+    /// such server of its site does (it differs only in a connector's proximity, "local
+    /// server"), so the answer is memoised for all of them at once.
     fn selection_same(&self, at: ServerId, site: SiteId, domain: &str, size: Bytes) -> bool {
-        let memo_key = (at, domain.to_owned(), size);
-        if let Some(&same) = self.memo.lock().expect("not poisoned").get(&memo_key) {
+        let sources = |t: &Topology| {
+            t.send_connectors
+                .iter()
+                .any(|c| c.source_servers.contains(&at))
+        };
+        let memo_at = if sources(self.before) || sources(self.after) {
+            Memo::Server(at)
+        } else {
+            Memo::Site(site)
+        };
+        if let Some(&same) = self
+            .memo
+            .lock()
+            .expect("not poisoned")
+            .get(&(memo_at, size))
+            .and_then(|m| m.get(domain))
+        {
             return same;
         }
         let ranking = self.rankings.of(self.before, at, site, domain, size);
@@ -713,8 +1000,19 @@ impl<'a> Delta<'a> {
         self.memo
             .lock()
             .expect("not poisoned")
-            .insert(memo_key, same);
+            .entry((memo_at, size))
+            .or_default()
+            .insert(domain.to_owned(), same);
         same
+    }
+
+    /// Whether a connector selection on a server of `site` may read otherwise, other than on
+    /// the servers a change adds to or removes from a connector's sources: the negation of
+    /// what [`Delta::unchanged`] holds alike without asking further ([`ReadIndex`]).
+    fn selection_may_differ_in(&self, site: SiteId) -> bool {
+        self.changes
+            .iter()
+            .any(|c| c.new || c.view || c.selection_from_site[site.index()])
     }
 
     fn change(&self, id: ConnectorId) -> Option<&Change> {

@@ -27,7 +27,8 @@ pub struct SiteGraph {
     /// Per destination, the best way from every site toward it, as a tree (cost, hops, the next
     /// site and link): a path is rebuilt from it when asked for. Storing every path whole took
     /// 2.6 GB for 10,000 sites and 1,000 connector sites (issue 15).
-    paths_to: Vec<OnceLock<Vec<Option<Toward>>>>,
+    /// Shared by the clones of a topology (a fix's changed copy): the graph never changes.
+    paths_to: std::sync::Arc<[OnceLock<Vec<Option<Toward>>>]>,
     /// Per link, the sites it joins (where a failed link's searches start).
     link_sites: Vec<Vec<SiteId>>,
     /// Whether every site reaches every other (validation requires it of a topology; a

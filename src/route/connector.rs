@@ -53,8 +53,8 @@ pub enum ConnectorChoice {
 
 /// The site whose servers act for a connector: source servers' sites, or, for a connector whose
 /// source servers are Edge servers, their subscribed sites (reference §1.11).
-pub(crate) fn connector_sites(topology: &Topology, connector: ConnectorId) -> Vec<SiteId> {
-    let mut sites: Vec<SiteId> = topology
+pub(crate) fn connector_sites(topology: &Topology, connector: ConnectorId) -> Sites {
+    let mut sites: Sites = topology
         .connector(connector)
         .source_servers
         .iter()
@@ -67,6 +67,9 @@ pub(crate) fn connector_sites(topology: &Topology, connector: ConnectorId) -> Ve
     sites.dedup();
     sites
 }
+
+/// A connector's source sites: a few, asked for on every connector selection (without the heap).
+pub(crate) type Sites = smallvec::SmallVec<[SiteId; 8]>;
 
 /// The connector selections of one topology for one recipient domain, by (routing server,
 /// size, disabled connectors): `check` routes the same message under thousands of failure sets,
