@@ -368,9 +368,10 @@ pub(super) fn verdict(
     let options = &analysis.options;
     let whole = scope == Scope::Everything;
     if whole {
-        // The same K as a check of the copy: the components it counts are the same.
+        // The same K as a check of the copy: the components it counts are the same. An
+        // unpruned analysis asked for every set of every origin server: its what-ifs too.
         let mutation = forget.is_some_and(|f| f != Forget::WhatIfToday);
-        if component_count(after) != component_count(before) || mutation {
+        if component_count(after) != component_count(before) || options.no_pruning || mutation {
             return None;
         }
     } else if !incremental_applies(before, analysis, after, scope) {
