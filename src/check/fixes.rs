@@ -99,11 +99,20 @@ pub fn verified_fixes_by(
     let (distinct, proposed) = distinct_candidates(topology, before);
     let total = distinct.len() as u64;
     let baseline = Baseline::new(topology, analysis, how);
+    // Per candidate, the exposures that proposed it: the verdict asks only whether it removes
+    // those.
+    let mut proposers: Vec<Vec<usize>> = vec![Vec::new(); distinct.len()];
+    for (i, mine) in &proposed {
+        for &c in mine {
+            proposers[c].push(*i);
+        }
+    }
     let done = std::sync::atomic::AtomicU64::new(0);
     let verdicts: Vec<Verdict> = distinct
         .par_iter()
-        .map(|c| {
-            let v = baseline.verdict(c);
+        .zip(&proposers)
+        .map(|(c, proposers)| {
+            let v = baseline.verdict(c, proposers);
             progress(
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
                 total,
@@ -179,7 +188,8 @@ struct Verdict {
     /// No exposure it leaves was not there before with a subset of its failures, and all mail
     /// deliverable before still is.
     no_worse: bool,
-    /// The exposures left with no failure.
+    /// The exposures left with no failure (at least those of the origins, domains and
+    /// requirements of the exposures that proposed the candidate).
     left_today: BTreeSet<Key>,
 }
 
@@ -219,7 +229,8 @@ impl<'a> Baseline<'a> {
         }
     }
 
-    fn verdict(&self, candidate: &Candidate) -> Verdict {
+    /// `proposers`: the indexes of the exposures that proposed `candidate`.
+    fn verdict(&self, candidate: &Candidate, proposers: &[usize]) -> Verdict {
         let changed = candidate.change.apply(self.topology);
         let scope = match self.how {
             Recheck::Full => Scope::Everything,
@@ -244,6 +255,14 @@ impl<'a> Baseline<'a> {
                 scope,
                 forget,
                 &covered,
+                &|origin: &OriginKey, domain: &str, level: TlsLevel| {
+                    proposers.iter().any(|&i| {
+                        let e = &self.analysis.result.exposures[i];
+                        e.required_tls == level
+                            && e.recipient_domain == domain
+                            && e.origin_key() == *origin
+                    })
+                },
             ),
         };
         let (no_worse, left_today) = if let Some((no_worse, today)) = fast {

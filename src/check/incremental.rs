@@ -330,7 +330,9 @@ type CodesMemo = HashMap<(String, TlsLevel), Arc<[Code]>>;
 /// What a fix's verdict needs of the check of its changed copy `after`, without making that
 /// check's whole report: whether each of its exposures has one of the analysis with the same
 /// prefix and a subset of its failures (`covered` says), and the prefixes of its exposures
-/// with no failure, exactly as the whole check's exposures give them.
+/// with no failure that `wanted` asks about (by origin, domain and requirement: those of the
+/// exposures that proposed the fix, whether it removes them), exactly as the whole check's
+/// exposures give them.
 ///
 /// The check's merge keeps, for each prefix, the minimal failure sets of the relabelled
 /// exposures of all its units (a larger message's exposure is dropped only for a smaller one's
@@ -346,9 +348,12 @@ type CodesMemo = HashMap<(String, TlsLevel), Arc<[Code]>>;
 /// concerns, every code a route of its domain and requirement can end in
 /// ([`possible_codes`]) already has an exposure in the analysis with a subset of that set's
 /// failures: nothing that set or a larger one finds can be uncovered. Only the set with no
-/// failure is always routed (today's exposures). This is what makes a fix that adds a site
-/// to a connector cheap: the origins whose fallback it changes relay today, and their
-/// exposure with no failure covers all they can find under failures.
+/// failure is always routed (today's exposures), unless the set with no failure is skipped too
+/// and none of the unit's origins is one `wanted` asks about: then the unit cannot change
+/// the verdict and is not searched at all. This is what makes a fix that adds a site to a
+/// connector cheap: the origins whose fallback it changes relay today, their exposure with no
+/// failure covers all they can find under failures, and only the origins of the exposures that
+/// proposed the fix are routed.
 ///
 /// A copy changed in anything else (`Scope::Everything`: a profile what-if) has no unit's answer
 /// reused: its origins, units and targets are its own, and every unit is searched, with the same
@@ -363,6 +368,7 @@ pub(super) fn verdict(
     scope: Scope,
     forget: Option<Forget>,
     covered: &(dyn Fn(&Prefix<'_>, &[crate::model::Component]) -> bool + Sync),
+    wanted: &(dyn Fn(&OriginKey, &str, TlsLevel) -> bool + Sync),
 ) -> Option<(bool, BTreeSet<PrefixOwned>)> {
     let analysis = contributions.analysis;
     let options = &analysis.options;
@@ -429,8 +435,11 @@ pub(super) fn verdict(
                 return contributions
                     .today
                     .get(&key(unit))
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| wanted(&p.0, &p.1, p.2))
                     .cloned()
-                    .unwrap_or_default();
+                    .collect();
             }
             let searched;
             let exposures = if let Some(r) = reused {
@@ -454,6 +463,19 @@ pub(super) fn verdict(
                         })
                     })
                 };
+                // Every set skipped, and no exposure with no failure the verdict asks about:
+                // nothing this unit finds can change the verdict.
+                let asked = || {
+                    targets.of_unit(unit).any(|t| {
+                        relabel_set(&[], t, origins, k).is_some_and(|(failure_set, first)| {
+                            failure_set.is_empty()
+                                && wanted(&target_origin_key(t, origins, first), class, unit.level)
+                        })
+                    })
+                };
+                if skip(&[]) && !asked() {
+                    return Vec::new();
+                }
                 searched = search_unit(after, unit, options, &skip).0;
                 &searched
             };
@@ -462,7 +484,8 @@ pub(super) fn verdict(
                 if !covered(&p, failure_set) {
                     return false;
                 }
-                if failure_set.is_empty() && !(whole && forget == Some(Forget::WhatIfToday)) {
+                let forgotten = whole && forget == Some(Forget::WhatIfToday);
+                if failure_set.is_empty() && !forgotten && wanted(&p.0, p.1, p.2) {
                     mine.push(owned(p));
                 }
                 true
