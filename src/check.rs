@@ -123,7 +123,7 @@ pub fn component_count(topology: &Topology) -> usize {
 const EXPOSURE_CODES: [Code; 4] = [Code::Tls001, Code::Tls002, Code::Tls003, Code::Tls004];
 
 /// One unit of work.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Unit {
     /// The representative of its origin class (the lowest name).
     origin: ServerId,
@@ -711,22 +711,29 @@ type ClassKey = (SiteId, Option<GroupId>, Vec<ConnectorId>, Vec<Role>);
 /// anything the origin does), so one representative stands for all: a failure set of the
 /// representative is a failure set of every member.
 pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
+    // Per server, the connectors it sources (one pass over the connectors: this runs for every
+    // fix re-checked).
+    let mut sourced: Vec<Vec<ConnectorId>> = vec![Vec::new(); topology.servers.len()];
+    for (c, connector) in topology.send_connectors.iter().enumerate() {
+        for &s in &connector.source_servers {
+            let mine = &mut sourced[s.index()];
+            if mine.last() != Some(&ConnectorId::from_index(c)) {
+                mine.push(ConnectorId::from_index(c));
+            }
+        }
+    }
     let mut classes: BTreeMap<ClassKey, Vec<ServerId>> = BTreeMap::new();
     for origin in topology
         .servers_sorted_by_name()
         .filter(|&s| topology.server(s).is_transport())
     {
         let server = topology.server(origin);
-        let sourced: Vec<ConnectorId> = (0..topology.send_connectors.len())
-            .map(ConnectorId::from_index)
-            .filter(|&c| topology.connector(c).source_servers.contains(&origin))
-            .collect();
         let site = server.site.expect("Mailbox servers are in a site");
         classes
             .entry((
                 site,
                 topology.group_of(origin),
-                sourced,
+                sourced[origin.index()].clone(),
                 server.roles.clone(),
             ))
             .or_default()
@@ -755,10 +762,7 @@ pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
                     .server(s)
                     .site
                     .is_some_and(|site| proxied[site.index()]))
-                || topology
-                    .send_connectors
-                    .iter()
-                    .any(|c| c.source_servers.contains(&s))
+                || !sourced[s.index()].is_empty()
         };
         if class.iter().any(special) {
             split.extend(class.into_iter().map(|s| vec![s]));
@@ -766,7 +770,7 @@ pub(crate) fn origin_classes(topology: &Topology) -> Vec<Vec<ServerId>> {
             split.push(class);
         }
     }
-    split.sort_by_key(|c| crate::model::name_key(&topology.server(c[0]).name));
+    split.sort_by_cached_key(|c| crate::model::name_key(&topology.server(c[0]).name));
     split
 }
 

@@ -396,11 +396,19 @@ pub(super) fn verdict(
         &analysis.origins
     };
     let levels = site_levels(after, &domains);
-    let targets = if !whole && levels == contributions.slots.site_levels {
-        Targets::of(&contributions.slots, &units, origins)
+    let same_slots = !whole && levels == contributions.slots.site_levels;
+    // The same units (no origin class split, as when a connector is added on servers that
+    // already source one): the analysis's targets.
+    let own_targets;
+    let targets = if same_slots && units == analysis.units {
+        &contributions.targets
+    } else if same_slots {
+        own_targets = Targets::of(&contributions.slots, &units, origins);
+        &own_targets
     } else {
         let slots = Slots::with(domains, levels, origins);
-        Targets::of(&slots, &units, origins)
+        own_targets = Targets::of(&slots, &units, origins);
+        &own_targets
     };
     let reuse =
         (!whole).then(|| Reuse::new(before, analysis, &contributions.answers, after, forget));
