@@ -47,6 +47,9 @@ pub enum Forget {
     /// In a what-if's verdict (a profile, every unit searched), ignore the exposures with no
     /// failure the units give.
     WhatIfToday,
+    /// Skip a unit whose every failure set is covered even when it gives, with no failure, an
+    /// exposure of an origin that proposed the fix.
+    Proposers,
 }
 
 /// The check of `after`, which differs from the analysed `before` as `scope` says, reusing the
@@ -376,7 +379,8 @@ pub(super) fn verdict(
     if whole {
         // The same K as a check of the copy: the components it counts are the same. An
         // unpruned analysis asked for every set of every origin server: its what-ifs too.
-        let mutation = forget.is_some_and(|f| f != Forget::WhatIfToday);
+        let mutation =
+            forget.is_some_and(|f| !matches!(f, Forget::WhatIfToday | Forget::Proposers));
         if component_count(after) != component_count(before) || options.no_pruning || mutation {
             return None;
         }
@@ -481,7 +485,7 @@ pub(super) fn verdict(
                         })
                     })
                 };
-                if skip(&[]) && !asked() {
+                if skip(&[]) && (forget == Some(Forget::Proposers) || !asked()) {
                     return Vec::new();
                 }
                 searched = search_unit(after, unit, options, &skip).0;

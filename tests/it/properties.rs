@@ -1315,8 +1315,8 @@ fn the_code_bound_property_fails_for_a_bound_of_tls001_alone() {
 /// The fix verdicts bite too: a verdict that forgets that a unit not checked again still gives
 /// today's exposures (so that a fix looks as if it removed an exposure some other origin server
 /// still has), or that forgets a kind of read, or whose profile what-if forgets the exposures
-/// that remain today, confirms other fixes than whole re-checks on some organisation, and the
-/// property above finds it.
+/// that remain today, or that skips the units of the origins that proposed the fix, confirms
+/// other fixes than whole re-checks on some organisation, and the property above finds it.
 #[test]
 fn the_fix_property_fails_when_the_verdict_forgets_something() {
     for forget in [
@@ -1324,6 +1324,7 @@ fn the_fix_property_fails_when_the_verdict_forgets_something() {
         tlsflow::check::Forget::Sources,
         tlsflow::check::Forget::Selection,
         tlsflow::check::Forget::WhatIfToday,
+        tlsflow::check::Forget::Proposers,
     ] {
         let mut runner = mutation_runner(2000);
         let found = runner.run(&(org(true), 0usize..=1), |(o, k)| {
