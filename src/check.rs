@@ -453,11 +453,18 @@ impl Slots {
 
     /// The targets: each slot for each representative of its tier's servers' classes.
     fn targets(&self, units: &[Unit], origins: &[Origin]) -> Vec<Target> {
-        // The representative of each origin server's class.
-        let mut representative: BTreeMap<ServerId, ServerId> = BTreeMap::new();
+        // The representative of each origin server's class, by server (a fix's re-check builds
+        // this for every candidate whose copy splits a class).
+        let servers = units
+            .iter()
+            .flat_map(|u| &u.class)
+            .map(|s| s.index() + 1)
+            .max()
+            .unwrap_or(0);
+        let mut representative: Vec<Option<ServerId>> = vec![None; servers];
         for u in units {
             for &s in &u.class {
-                representative.insert(s, u.origin);
+                representative[s.index()] = Some(u.origin);
             }
         }
         let mut out = Vec::new();
@@ -468,7 +475,7 @@ impl Slots {
                     .tier(*tier)
                     .0
                     .iter()
-                    .filter_map(|s| representative.get(s).copied())
+                    .filter_map(|s| representative.get(s.index()).copied().flatten())
                     .collect();
                 now.sort();
                 now.dedup();

@@ -578,8 +578,9 @@ impl<'a, 'b> Reuse<'a, 'b> {
 /// The distinct reads of many readers (the analysis's units, the deliverable pairs of a fix's
 /// check), each as read for a domain and a size, with the readers that made it. A changed copy
 /// is asked about each distinct read once, and only about those its change can touch: the reads
-/// of the connectors it changes, every connector selection in the sites where a changed
-/// connector looks different and on the servers it adds or removes as sources, and
+/// of the connectors it changes, every connector selection (for a domain a changed connector
+/// matches) in the sites where a changed connector looks different and on the servers it adds
+/// or removes as sources, and
 /// [`Read::AllComponents`] when the enabled connectors differ. Every other read is unchanged by
 /// [`Delta::unchanged`]'s own rules (asking every read of every unit was most of a fix's
 /// re-check, issue 17). Debug builds (the tests) check each answer against asking every read.
@@ -645,11 +646,24 @@ impl ReadIndex {
         if delta.enabled {
             self.all.iter().for_each(&mut ask);
         }
+        // A selection for a domain no changed connector matches reads the same.
+        let matched: Vec<bool> = self
+            .contexts
+            .iter()
+            .map(|(domain, _)| delta.changes.iter().any(|c| delta.matches(c, domain)))
+            .collect();
+        let mut ask_selection = |e: &Entry| {
+            if matched[e.context as usize] {
+                ask(e);
+            }
+        };
         let mut asked_site = vec![false; self.selection_in_site.len()];
         for (site, range) in self.selection_in_site.iter().enumerate() {
             if delta.selection_may_differ_in(SiteId::from_index(site)) {
                 asked_site[site] = true;
-                self.selection[range.clone()].iter().for_each(&mut ask);
+                self.selection[range.clone()]
+                    .iter()
+                    .for_each(&mut ask_selection);
             }
         }
         for c in &delta.changes {
@@ -664,7 +678,9 @@ impl ReadIndex {
                     continue;
                 }
                 if let Some(range) = self.selection_on_server.get(server) {
-                    self.selection[range.clone()].iter().for_each(&mut ask);
+                    self.selection[range.clone()]
+                        .iter()
+                        .for_each(&mut ask_selection);
                 }
             }
         }
@@ -1051,6 +1067,18 @@ impl<'a> Delta<'a> {
             .any(|c| c.new || c.view || c.selection_from_site[site.index()])
     }
 
+    /// Whether `c`, in either topology, has an address space that matches `domain`: a
+    /// connector that matches it in neither does not change a selection for it.
+    fn matches(&self, c: &Change, domain: &str) -> bool {
+        [self.before, self.after].iter().any(|t| {
+            t.send_connectors.get(c.id.index()).is_some_and(|x| {
+                x.address_spaces
+                    .iter()
+                    .any(|a| a.pattern.specificity(domain).is_some())
+            })
+        })
+    }
+
     fn change(&self, id: ConnectorId) -> Option<&Change> {
         self.changes.iter().find(|c| c.id == id)
     }
@@ -1068,14 +1096,7 @@ impl<'a> Delta<'a> {
                     return true;
                 };
                 let seen_alike = self.changes.iter().all(|c| {
-                    let matches = |t: &Topology| {
-                        t.send_connectors.get(c.id.index()).is_some_and(|x| {
-                            x.address_spaces
-                                .iter()
-                                .any(|a| a.pattern.specificity(domain).is_some())
-                        })
-                    };
-                    if !matches(self.before) && !matches(self.after) {
+                    if !self.matches(c, domain) {
                         return true;
                     }
                     if c.new {
