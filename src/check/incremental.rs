@@ -220,8 +220,9 @@ pub(super) struct Contributions<'a> {
     /// requirements has the same.
     slots: Slots,
     targets: Targets,
-    /// Per unit: the exposures with no failure it gives, as prefixes.
-    today: HashMap<UnitKey<'a>, Vec<PrefixOwned>>,
+    /// Per analysed answer (as [`Answers`] numbers them): the exposures with no failure its
+    /// unit gives, as prefixes.
+    today: Vec<Vec<PrefixOwned>>,
     answers: Answers<'a>,
 }
 
@@ -230,11 +231,12 @@ impl<'a> Contributions<'a> {
         let slots = Slots::of(topology, &analysis.origins);
         let targets = Targets::of(&slots, &analysis.units, &analysis.origins);
         let (origins, k) = (&analysis.origins, analysis.options.failures_max);
-        let today = analysis
-            .done
+        let answers = Answers::of(topology, analysis);
+        let today = answers
+            .results
             .iter()
-            .map(|(i, r)| {
-                let unit = &analysis.units[*i];
+            .zip(&answers.units)
+            .map(|(r, unit)| {
                 let mut mine = Vec::new();
                 targets.each(unit, &r.exposures, origins, k, &mut |p, failure_set| {
                     if failure_set.is_empty() {
@@ -242,7 +244,7 @@ impl<'a> Contributions<'a> {
                     }
                     true
                 });
-                (key(unit), mine)
+                mine
             })
             .collect();
         Contributions {
@@ -250,7 +252,7 @@ impl<'a> Contributions<'a> {
             slots,
             targets,
             today,
-            answers: Answers::of(topology, analysis),
+            answers,
         }
     }
 }
@@ -404,7 +406,8 @@ pub(super) fn verdict(
     // The same units (no origin class split, as when a connector is added on servers that
     // already source one): the analysis's targets.
     let own_targets;
-    let targets = if same_slots && units == analysis.units {
+    let kept_targets = same_slots && units == analysis.units;
+    let targets = if kept_targets {
         &contributions.targets
     } else if same_slots {
         own_targets = Targets::of(&contributions.slots, &units, origins);
@@ -434,28 +437,28 @@ pub(super) fn verdict(
             if worse.load(std::sync::atomic::Ordering::Relaxed) {
                 return Vec::new();
             }
-            let reused = reuse.as_ref().and_then(|r| r.of(unit));
+            let reused = reuse.as_ref().and_then(|r| r.index_of(unit));
             let same_targets = || {
-                targets
-                    .of_unit(unit)
-                    .eq(contributions.targets.of_unit(unit))
+                kept_targets
+                    || targets
+                        .of_unit(unit)
+                        .eq(contributions.targets.of_unit(unit))
             };
-            if reused.is_some() && same_targets() {
+            if let Some(i) = reused
+                && same_targets()
+            {
                 if forget == Some(Forget::TodayElsewhere) {
                     return Vec::new();
                 }
-                return contributions
-                    .today
-                    .get(&key(unit))
-                    .into_iter()
-                    .flatten()
+                return contributions.today[i]
+                    .iter()
                     .filter(|p| wanted(&p.0, &p.1, p.2))
                     .cloned()
                     .collect();
             }
             let searched;
-            let exposures = if let Some(r) = reused {
-                &r.exposures
+            let exposures = if let Some(i) = reused {
+                &contributions.answers.results[i].exposures
             } else {
                 // A failure set for which every exposure it could give is covered, as
                 // every exposure of each larger set is: not worth routing.
@@ -516,6 +519,8 @@ pub(super) fn verdict(
 /// read: built once for every fix re-checked.
 pub(super) struct Answers<'a> {
     by_key: HashMap<UnitKey<'a>, usize>,
+    /// Each answer's unit and result, numbered as `by_key` and `reads` number them.
+    units: Vec<&'a super::Unit>,
     results: Vec<&'a UnitResult>,
     reads: ReadIndex,
 }
@@ -523,16 +528,19 @@ pub(super) struct Answers<'a> {
 impl<'a> Answers<'a> {
     pub(super) fn of(topology: &Topology, analysis: &'a Analysis) -> Answers<'a> {
         let mut by_key = HashMap::default();
+        let mut units = Vec::new();
         let mut results = Vec::new();
         let mut reads = ReadIndex::builder();
         for (i, r) in &analysis.done {
             let unit = &analysis.units[*i];
             by_key.insert(key(unit), results.len());
             reads.add(&r.reads, &unit.domain, unit.size);
+            units.push(unit);
             results.push(r);
         }
         Answers {
             by_key,
+            units,
             results,
             reads: reads.build(topology),
         }
@@ -568,10 +576,16 @@ impl<'a, 'b> Reuse<'a, 'b> {
         }
     }
 
+    /// The number of the analysis's answer for `unit` ([`Answers`]), when the copy's routes
+    /// read all it read alike.
+    fn index_of(&self, unit: &super::Unit) -> Option<usize> {
+        let &i = self.old.by_key.get(&key(unit))?;
+        (!self.changed[i]).then_some(i)
+    }
+
     /// The analysis's answer for `unit`, when the copy's routes read all it read alike.
     fn of(&self, unit: &super::Unit) -> Option<&'a UnitResult> {
-        let &i = self.old.by_key.get(&key(unit))?;
-        (!self.changed[i]).then_some(self.old.results[i])
+        self.index_of(unit).map(|i| self.old.results[i])
     }
 }
 
