@@ -274,7 +274,8 @@ impl<'a> Baseline<'a> {
                     .collect(),
             )
         } else {
-            // A profile, new domain classes, or `Recheck::Full`: the re-check with its report.
+            // New domain classes, an analysis that is unpruned or lacks a unit's reads, or
+            // `Recheck::Full`: the re-check with its report.
             let after = super::incremental::recheck_forgetting(
                 self.topology,
                 self.analysis,
