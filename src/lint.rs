@@ -58,7 +58,7 @@ fn class_representatives(topology: &Topology) -> BTreeSet<ServerId> {
 fn rule_sites_without_local_source(topology: &Topology, file: &str, out: &mut Vec<Diagnostic>) {
     let mut reported: BTreeSet<(SiteId, ConnectorId)> = BTreeSet::new();
     let reps = class_representatives(topology);
-    for rule in &topology.transport_rules {
+    for rule in topology.transport_rules.iter() {
         if !rule.actions.require_tls || rule.mode != RuleMode::Enforce {
             continue;
         }

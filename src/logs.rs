@@ -406,7 +406,7 @@ struct Send {
 fn rule_names(options: &Options<'_>) -> HashMap<String, Option<String>> {
     let mut rules = HashMap::new();
     if let Some(t) = options.topology {
-        for r in &t.transport_rules {
+        for r in t.transport_rules.iter() {
             if r.actions.require_tls {
                 rules.insert(r.name.to_lowercase(), Some(r.name.clone()));
                 if let Some(guid) = &r.guid {

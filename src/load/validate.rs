@@ -5,6 +5,7 @@
 //! that need routing to detect are linted elsewhere (`crate::lint`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::{
     AddressPattern, AddressSpace, Certificate, Code, ConnectorId, ExternalDomain, Mailbox,
@@ -715,20 +716,20 @@ impl Validator<'_> {
                 .organization
                 .map_or_else(|| "Organization".to_owned(), |o| o.value),
             profile: profile?,
-            accepted_domains,
-            sites,
-            site_links,
-            servers,
-            dags,
+            accepted_domains: accepted_domains.into(),
+            sites: sites.into(),
+            site_links: site_links.into(),
+            servers: servers.into(),
+            dags: dags.into(),
             send_connectors,
-            transport_rules,
+            transport_rules: transport_rules.into(),
             transport_config,
-            mailboxes,
-            external_domains,
+            mailboxes: mailboxes.into(),
+            external_domains: external_domains.into(),
             site_graph,
-            index,
-            accepted_index,
-            mailbox_index,
+            index: Arc::new(index),
+            accepted_index: Arc::new(accepted_index),
+            mailbox_index: Arc::new(mailbox_index),
         })
     }
 

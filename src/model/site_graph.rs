@@ -18,9 +18,10 @@ use super::ids::{LinkId, SiteId};
 /// The site graph: one node per site, one edge per pair of sites a link joins.
 #[derive(Clone, Debug)]
 pub struct SiteGraph {
-    graph: UnGraph<SiteId, Edge>,
+    /// The graph, the ranks and the links' sites are shared by a topology's clones too.
+    graph: std::sync::Arc<UnGraph<SiteId, Edge>>,
     /// Rank of each site in case-insensitive name order, for the tie-break.
-    name_rank: Vec<u32>,
+    name_rank: std::sync::Arc<[u32]>,
     /// The best paths to each destination, computed once on first use: routing sees only the
     /// configured topology, which never changes after loading (a changed topology is a new
     /// `SiteGraph`).
@@ -30,7 +31,7 @@ pub struct SiteGraph {
     /// Shared by the clones of a topology (a fix's changed copy): the graph never changes.
     paths_to: std::sync::Arc<[OnceLock<Vec<Option<Toward>>>]>,
     /// Per link, the sites it joins (where a failed link's searches start).
-    link_sites: Vec<Vec<SiteId>>,
+    link_sites: std::sync::Arc<[Vec<SiteId>]>,
     /// Whether every site reaches every other (validation requires it of a topology; a
     /// diagram's partial view need not be).
     connected: bool,
@@ -107,13 +108,13 @@ impl SiteGraph {
             name_rank[site] = u32::try_from(rank).expect("site count fits u32");
         }
         let paths_to = (0..site_names.len()).map(|_| OnceLock::new()).collect();
-        let link_sites = links.iter().map(|(sites, _)| sites.clone()).collect();
+        let link_sites: Vec<Vec<SiteId>> = links.iter().map(|(sites, _)| sites.clone()).collect();
         let connected = petgraph::algo::connected_components(&graph) <= 1;
         SiteGraph {
-            graph,
-            name_rank,
+            graph: std::sync::Arc::new(graph),
+            name_rank: name_rank.into(),
             paths_to,
-            link_sites,
+            link_sites: link_sites.into(),
             connected,
         }
     }

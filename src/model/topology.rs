@@ -5,6 +5,8 @@
 //! Directory does. Every object remembers where it was defined ([`Origin`]) so that reports can
 //! point back into the YAML.
 
+use std::sync::Arc;
+
 use super::ids::{ConnectorId, DagId, GroupId, LinkId, RuleId, ServerId, SiteId};
 use super::profile::Profile;
 use super::site_graph::SiteGraph;
@@ -20,32 +22,37 @@ pub struct Origin {
 }
 
 /// A whole organisation, validated.
+///
+/// What never changes after loading is shared (`Arc`) by a topology's clones: a fix's verdict
+/// clones the organisation once per candidate fix and changes only its Send connectors or its
+/// profile (issue 17), so the servers, mailboxes, accepted domains and their indexes are not
+/// copied for each candidate.
 #[derive(Clone, Debug)]
 pub struct Topology {
     pub organization: String,
     pub profile: Profile,
     /// Accepted domains, in file order (the first is the organisation's default).
-    pub accepted_domains: Vec<AcceptedDomain>,
-    pub sites: Vec<Site>,
-    pub site_links: Vec<SiteLink>,
-    pub servers: Vec<Server>,
+    pub accepted_domains: Arc<[AcceptedDomain]>,
+    pub sites: Arc<[Site]>,
+    pub site_links: Arc<[SiteLink]>,
+    pub servers: Arc<[Server]>,
     /// Database availability groups (`database_availability_groups`): each is one delivery
     /// group, even across AD sites (reference §1.3).
-    pub dags: Vec<Dag>,
+    pub dags: Arc<[Dag]>,
     /// Explicit connectors first, in file order, then the implicit EdgeSync connectors.
     pub send_connectors: Vec<SendConnector>,
     /// Sorted by priority (0 first), as the Transport Rule agent evaluates them.
-    pub transport_rules: Vec<TransportRule>,
+    pub transport_rules: Arc<[TransportRule]>,
     pub transport_config: TransportConfig,
-    pub mailboxes: Vec<Mailbox>,
-    pub external_domains: Vec<ExternalDomain>,
+    pub mailboxes: Arc<[Mailbox]>,
+    pub external_domains: Arc<[ExternalDomain]>,
     pub site_graph: SiteGraph,
     /// Indexes over `servers`, built once (see [`ServerIndex::new`]).
-    pub index: ServerIndex,
+    pub index: Arc<ServerIndex>,
     /// The accepted domains by name, built once (see [`AcceptedDomainIndex::new`]).
-    pub accepted_index: AcceptedDomainIndex,
+    pub accepted_index: Arc<AcceptedDomainIndex>,
     /// The mailboxes by address and by domain, built once (see [`MailboxIndex::new`]).
-    pub mailbox_index: MailboxIndex,
+    pub mailbox_index: Arc<MailboxIndex>,
 }
 
 /// Mailboxes by address: which mailbox holds an address is asked for each new recipient and
@@ -758,7 +765,7 @@ impl Topology {
         }
         // Relay domains are destinations too: their recipients without a mailbox leave by a
         // connector. Authoritative domains are not.
-        for a in &self.accepted_domains {
+        for a in self.accepted_domains.iter() {
             if a.kind != AcceptedDomainType::Authoritative {
                 domains.push(a.domain.clone());
             }

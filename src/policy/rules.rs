@@ -40,7 +40,7 @@ pub fn evaluate_rules(topology: &Topology, facts: &MessageFacts<'_>) -> RuleOutc
         required: TlsLevel::None,
         origin: None,
     };
-    for rule in &topology.transport_rules {
+    for rule in topology.transport_rules.iter() {
         if !holds_all(&rule.conditions, facts) || holds_any(&rule.exceptions, facts) {
             continue;
         }

@@ -7,6 +7,7 @@ mod svg;
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use crate::model::{LinkId, Role, SendConnector, Server, ServerId, SiteId, SiteLink, Topology};
 
@@ -39,7 +40,7 @@ pub fn focus(topology: &Topology, highlight: &Highlight) -> Option<(Topology, Hi
         return None;
     }
     let mut keep = on_path.clone();
-    for link in &topology.site_links {
+    for link in topology.site_links.iter() {
         if link.sites.iter().any(|s| on_path.contains(s)) {
             keep.extend(link.sites.iter().copied());
         }
@@ -105,19 +106,19 @@ pub fn focus(topology: &Topology, highlight: &Highlight) -> Option<(Topology, Hi
         ),
         profile: topology.profile.clone(),
         accepted_domains: topology.accepted_domains.clone(),
-        sites,
-        site_links,
-        servers,
-        dags: Vec::new(),
+        sites: sites.into(),
+        site_links: site_links.into(),
+        servers: servers.into(),
+        dags: Arc::from([]),
         send_connectors,
-        transport_rules: Vec::new(),
+        transport_rules: Arc::from([]),
         transport_config: topology.transport_config.clone(),
-        mailboxes: Vec::new(),
-        external_domains: Vec::new(),
+        mailboxes: Arc::from([]),
+        external_domains: Arc::from([]),
         site_graph,
-        index,
+        index: Arc::new(index),
         accepted_index: topology.accepted_index.clone(),
-        mailbox_index: crate::model::MailboxIndex::default(),
+        mailbox_index: Arc::default(),
     };
     let highlight = Highlight {
         servers: highlight

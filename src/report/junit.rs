@@ -26,7 +26,7 @@ struct Suite {
 
 fn pairs(topology: &Topology) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for site in &topology.sites {
+    for site in topology.sites.iter() {
         for d in topology.domain_classes() {
             let domain = if d == OTHER_DOMAIN { "*".to_owned() } else { d };
             out.push((site.name.clone(), domain));

@@ -2326,9 +2326,7 @@ impl Engine<'_, '_> {
             Action::Set(change) => {
                 let change = change.clone();
                 self.external_cache.clear();
-                for d in self
-                    .topology
-                    .external_domains
+                for d in Arc::make_mut(&mut self.topology.external_domains)
                     .iter_mut()
                     .filter(|d| d.domain == change.domain)
                 {

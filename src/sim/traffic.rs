@@ -34,7 +34,7 @@ pub(super) fn senders(topology: &Topology, pattern: &SenderPattern) -> Vec<Strin
         SenderPattern::Address(_) => None,
     };
     let mut out = Vec::new();
-    for m in &topology.mailboxes {
+    for m in topology.mailboxes.iter() {
         let in_site = site.is_some_and(|s| topology.server(m.server).site == Some(s));
         match (&m.address, pattern) {
             (MailboxAddress::Exact(a), SenderPattern::Address(p)) if matches_pattern(a, p) => {

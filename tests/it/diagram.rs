@@ -94,7 +94,7 @@ fn every_site_server_and_connector_is_named_in_every_format() {
             mermaid.starts_with("%%") && mermaid.contains("\ngraph LR\n"),
             "{file}"
         );
-        for link in &topology.site_links {
+        for link in topology.site_links.iter() {
             assert!(
                 svg.contains(&xml_text(&link.name)),
                 "{file}: SVG lacks {}",
@@ -304,7 +304,7 @@ fn fifty_sites_lay_out_without_overlaps() {
     let svg = diagram::svg(&topology, Some(&path));
     dump("fifty-sites", &svg);
     check_svg("fifty sites", &svg);
-    for s in &topology.servers {
+    for s in topology.servers.iter() {
         assert!(svg.contains(&s.name), "{}", s.name);
     }
 }

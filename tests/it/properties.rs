@@ -476,7 +476,7 @@ fn oracle_path(t: &Topology, a: SiteId, b: SiteId) -> Option<(Vec<SiteId>, u64)>
             }
             continue;
         }
-        for link in &t.site_links {
+        for link in t.site_links.iter() {
             if !link.sites.contains(&last) {
                 continue;
             }
