@@ -455,31 +455,15 @@ impl Slots {
     fn targets(&self, units: &[Unit], origins: &[Origin]) -> Vec<Target> {
         // The representative of each origin server's class, by server (a fix's re-check builds
         // this for every candidate whose copy splits a class).
-        let servers = units
-            .iter()
-            .flat_map(|u| &u.class)
-            .map(|s| s.index() + 1)
-            .max()
-            .unwrap_or(0);
-        let mut representative: Vec<Option<ServerId>> = vec![None; servers];
-        for u in units {
-            for &s in &u.class {
-                representative[s.index()] = Some(u.origin);
-            }
-        }
+        let representative = representatives(units);
         let mut out = Vec::new();
         let mut reps: (Option<(usize, usize)>, Vec<ServerId>) = (None, Vec::new());
         for (o, tier, domain, level, sites) in &self.list {
             if reps.0 != Some((*o, *tier)) {
-                let mut now: Vec<ServerId> = origins[*o]
-                    .tier(*tier)
-                    .0
-                    .iter()
-                    .filter_map(|s| representative.get(s.index()).copied().flatten())
-                    .collect();
-                now.sort();
-                now.dedup();
-                reps = (Some((*o, *tier)), now);
+                reps = (
+                    Some((*o, *tier)),
+                    tier_representatives(&origins[*o], *tier, &representative),
+                );
             }
             for &rep in &reps.1 {
                 out.push(Target {
@@ -494,6 +478,64 @@ impl Slots {
         }
         out
     }
+}
+
+/// The representative of each origin server's class, by server index (`None` for a server in
+/// no unit's class).
+fn representatives(units: &[Unit]) -> Vec<Option<ServerId>> {
+    let servers = units
+        .iter()
+        .flat_map(|u| &u.class)
+        .map(|s| s.index() + 1)
+        .max()
+        .unwrap_or(0);
+    let mut representative: Vec<Option<ServerId>> = vec![None; servers];
+    for u in units {
+        for &s in &u.class {
+            representative[s.index()] = Some(u.origin);
+        }
+    }
+    representative
+}
+
+/// The representatives of the classes of tier `tier`'s servers, sorted.
+fn tier_representatives(
+    origin: &Origin,
+    tier: usize,
+    representative: &[Option<ServerId>],
+) -> Vec<ServerId> {
+    let mut out: Vec<ServerId> = origin
+        .tier(tier)
+        .0
+        .iter()
+        .filter_map(|s| representative.get(s.index()).copied().flatten())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The representatives whose targets may differ between two sets of units over the same
+/// origins and slots (a fix's copy that splits origin classes), by server index: those of every
+/// origin tier whose representatives differ. Every other representative stands for the same
+/// origin tiers, so [`Slots::targets`] gives it the same targets.
+fn moved_representatives(before: &[Unit], after: &[Unit], origins: &[Origin]) -> Vec<bool> {
+    let (before, after) = (representatives(before), representatives(after));
+    let mut moved = vec![false; before.len().max(after.len())];
+    for origin in origins {
+        for tier in 0..=origin.fallbacks.len() {
+            let (was, now) = (
+                tier_representatives(origin, tier, &before),
+                tier_representatives(origin, tier, &after),
+            );
+            if was != now {
+                for s in was.into_iter().chain(now) {
+                    moved[s.index()] = true;
+                }
+            }
+        }
+    }
+    moved
 }
 
 /// Every origin's targets, in the order the report's exposures are made (origin, tier, domain,
@@ -911,9 +953,17 @@ fn search_unit(
         }
         return (ctx.exposures, ctx.checked, None);
     }
-    // Built when a set is first grown: a search whose every larger set is skipped (most of a
-    // fix's re-check) never needs it.
-    let mut relevant: Option<BTreeSet<Component>> = None;
+    // What a set grows by: [`relevant_components`], as a test on each component of a route's
+    // support (a set of every component, built for each unit grown, was a third of a fix's
+    // re-check), and the list itself, built on first use, for a route with no known support.
+    let origin_site = topology.server(unit.origin).site;
+    let relevant = |c: &Component| match *c {
+        Component::Server(s) => s != unit.origin,
+        Component::Site(s) => Some(s) != origin_site,
+        Component::Link(_) => true,
+        Component::Connector(c) => topology.connector(c).enabled,
+    };
+    let mut every: Option<Vec<Component>> = None;
     let mut seen: BTreeSet<Vec<Component>> = BTreeSet::new();
     let mut layer: Vec<Vec<Component>> = vec![Vec::new()];
     for size in 0..=options.failures_max {
@@ -933,13 +983,17 @@ fn search_unit(
             if size == options.failures_max || skipped {
                 continue;
             }
-            let relevant = relevant.get_or_insert_with(|| {
-                relevant_components(topology, unit.origin, options.failures_max)
-                    .into_iter()
-                    .collect()
-            });
-            let support = support.unwrap_or_else(|| relevant.clone());
-            for c in support.intersection(relevant) {
+            let grow_by: Box<dyn Iterator<Item = &Component>> = match &support {
+                Some(support) => Box::new(support.iter().filter(|c| relevant(c))),
+                None => Box::new(
+                    every
+                        .get_or_insert_with(|| {
+                            relevant_components(topology, unit.origin, options.failures_max)
+                        })
+                        .iter(),
+                ),
+            };
+            for c in grow_by {
                 if set.contains(c) {
                     continue;
                 }
@@ -1230,6 +1284,9 @@ fn all_components(topology: &Topology, origin: ServerId) -> Vec<Component> {
 /// under least-cost paths, kept for K = 1, cost O(sites² × path) per unit: a 500-site chain
 /// spent a minute in it (issue 15; issue 18 measured 275 s -> 1.7 s on 1,000 sites), for a
 /// subset that could only leave out what the support would have tried.
+///
+/// With K > 0: every component but the origin, its site and the disabled connectors
+/// ([`all_components`]); `search_unit` tests a component for it without building the list.
 fn relevant_components(topology: &Topology, origin: ServerId, k: usize) -> Vec<Component> {
     if k == 0 {
         return Vec::new();

@@ -19,8 +19,8 @@ use crate::route::reads::Read;
 
 use super::{
     Analysis, CheckResult, EXPOSURE_CODES, Exposure, OriginKey, Slots, Target, UnitResult, check,
-    check_unit, component_count, finish, relabel, relabel_set, search_unit, site_levels,
-    target_origin_key, units,
+    check_unit, component_count, finish, moved_representatives, relabel, relabel_set, search_unit,
+    site_levels, target_origin_key, units,
 };
 use crate::model::{Code, Component, OTHER_DOMAIN, TlsLevel};
 
@@ -329,8 +329,9 @@ pub fn possible_codes(
     out
 }
 
-/// [`possible_codes`] by (domain, requirement), for one changed copy.
-type CodesMemo = HashMap<(String, TlsLevel), Arc<[Code]>>;
+/// [`possible_codes`] by (domain, requirement), for one changed copy: by requirement, then
+/// domain (looked up by `&str`, without an owned key).
+type CodesMemo = HashMap<TlsLevel, HashMap<String, Arc<[Code]>>>;
 
 /// What a fix's verdict needs of the check of its changed copy `after`, without making that
 /// check's whole report: whether each of its exposures has one of the analysis with the same
@@ -417,18 +418,31 @@ pub(super) fn verdict(
         own_targets = Targets::of(&slots, &units, origins);
         &own_targets
     };
+    // Where the targets may differ from the analysis's: the representatives of the origin
+    // tiers a class split changed (comparing every unit's targets was a tenth of a fix's
+    // re-check).
+    let moved = if same_slots && !kept_targets {
+        moved_representatives(&analysis.units, &units, origins)
+    } else {
+        Vec::new()
+    };
     let reuse =
         (!whole).then(|| Reuse::new(before, analysis, &contributions.answers, after, forget));
     let worse = std::sync::atomic::AtomicBool::new(false);
     let k = options.failures_max;
     let codes: Mutex<CodesMemo> = Mutex::new(HashMap::default());
     let codes_of = |unit: &super::Unit| -> Arc<[Code]> {
-        let key = (unit.domain.clone(), unit.level);
-        if let Some(c) = codes.lock().expect("not poisoned").get(&key) {
-            return c.clone();
+        let known = |codes: &CodesMemo| codes.get(&unit.level)?.get(&unit.domain).cloned();
+        if let Some(c) = known(&codes.lock().expect("not poisoned")) {
+            return c;
         }
         let c: Arc<[Code]> = possible_codes(after, &unit.domain, unit.level, options.at).into();
-        codes.lock().expect("not poisoned").insert(key, c.clone());
+        codes
+            .lock()
+            .expect("not poisoned")
+            .entry(unit.level)
+            .or_default()
+            .insert(unit.domain.clone(), c.clone());
         c
     };
     let today: Vec<Vec<PrefixOwned>> = units
@@ -438,14 +452,17 @@ pub(super) fn verdict(
                 return Vec::new();
             }
             let reused = reuse.as_ref().and_then(|r| r.index_of(unit));
-            let same_targets = || {
-                kept_targets
+            let same_targets = kept_targets
+                || (same_slots && !moved.get(unit.origin.index()).copied().unwrap_or(false));
+            debug_assert!(
+                !same_targets
                     || targets
                         .of_unit(unit)
-                        .eq(contributions.targets.of_unit(unit))
-            };
+                        .eq(contributions.targets.of_unit(unit)),
+                "a representative not moved has the analysis's targets"
+            );
             if let Some(i) = reused
-                && same_targets()
+                && same_targets
             {
                 if forget == Some(Forget::TodayElsewhere) {
                     return Vec::new();
