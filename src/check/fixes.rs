@@ -2,7 +2,7 @@
 //! each applied to a copy of the topology and re-checked; only fixes that remove the exposure
 //! and add no other exposure are reported.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use rayon::prelude::*;
@@ -672,8 +672,9 @@ impl Deliverable {
         let routed: Vec<((ServerId, String), bool, Vec<Read>)> = pairs(topology)
             .into_par_iter()
             .map(|(origin, domain)| {
-                let (yes, reads) =
-                    crate::route::reads::recorded(|| delivers(topology, at, origin, &domain));
+                let (yes, reads) = crate::route::reads::recorded(|| {
+                    delivers(topology, at, origin, &domain, &crate::model::Faults::none())
+                });
                 ((origin, domain), yes, reads)
             })
             .collect();
@@ -740,9 +741,18 @@ impl Deliverable {
             to_route.sort_unstable();
             to_route.dedup();
         }
-        to_route
-            .par_iter()
-            .all(|&(origin, domain)| delivers(after, at, origin, domain))
+        // One memo of connector selections per domain: the routes of different origins meet
+        // on the same servers (the connector's), and selection does not depend on the origin.
+        let mut memos: HashMap<&str, std::sync::Arc<crate::route::SelectionMemo>> = HashMap::new();
+        for &(_, domain) in &to_route {
+            memos
+                .entry(domain)
+                .or_insert_with(|| std::sync::Arc::new(crate::route::SelectionMemo::new(domain)));
+        }
+        to_route.par_iter().all(|&(origin, domain)| {
+            let faults = crate::model::Faults::none().with_selections(memos[domain].clone());
+            delivers(after, at, origin, domain, &faults)
+        })
     }
 }
 
@@ -762,6 +772,7 @@ fn delivers(
     at: crate::model::Timestamp,
     origin: ServerId,
     domain: &str,
+    faults: &crate::model::Faults,
 ) -> bool {
     let request = crate::policy::Request {
         sender: crate::policy::Sender::Server(origin),
@@ -773,8 +784,7 @@ fn delivers(
         assume_required: Some(TlsLevel::None),
         message_recipients: Vec::new(),
     };
-    let faults = crate::model::Faults::none();
-    let Ok(e) = crate::policy::explain(topology, &request, &faults) else {
+    let Ok(e) = crate::policy::explain(topology, &request, faults) else {
         return false;
     };
     let refused_for_tls = e.external.as_ref().is_some_and(|(_, _, x)| {
