@@ -223,8 +223,14 @@ pub(super) struct Contributions<'a> {
     /// Per analysed answer (as [`Answers`] numbers them): the exposures with no failure its
     /// unit gives, as prefixes.
     today: Vec<Vec<PrefixOwned>>,
+    /// The analysed topology's terms of [`possible_codes`] ([`connector_codes`]), filled on
+    /// first use and shared by every candidate: a copy's unchanged connectors have the same.
+    codes: Mutex<ConnectorCodes>,
     answers: Answers<'a>,
 }
+
+/// Per connector, its [`connector_codes`], by requirement, then domain.
+type ConnectorCodes = HashMap<TlsLevel, HashMap<String, Arc<[Vec<Code>]>>>;
 
 impl<'a> Contributions<'a> {
     pub(super) fn of(topology: &Topology, analysis: &'a Analysis) -> Contributions<'a> {
@@ -252,8 +258,33 @@ impl<'a> Contributions<'a> {
             slots,
             targets,
             today,
+            codes: Mutex::default(),
             answers,
         }
+    }
+
+    /// Every connector's [`connector_codes`] in the analysed `topology`.
+    fn analysed_codes(
+        &self,
+        topology: &Topology,
+        domain: &str,
+        level: TlsLevel,
+        at: crate::model::Timestamp,
+    ) -> Arc<[Vec<Code>]> {
+        let known = |codes: &ConnectorCodes| codes.get(&level)?.get(domain).cloned();
+        if let Some(terms) = known(&self.codes.lock().expect("not poisoned")) {
+            return terms;
+        }
+        let terms: Arc<[Vec<Code>]> = (0..topology.send_connectors.len())
+            .map(|c| connector_codes(topology, ConnectorId::from_index(c), domain, level, at))
+            .collect();
+        self.codes
+            .lock()
+            .expect("not poisoned")
+            .entry(level)
+            .or_default()
+            .insert(domain.to_owned(), terms.clone());
+        terms
     }
 }
 
@@ -265,6 +296,24 @@ impl<'a> Contributions<'a> {
 #[doc(hidden)]
 pub fn possible_codes(
     topology: &Topology,
+    domain: &str,
+    level: TlsLevel,
+    at: crate::model::Timestamp,
+) -> Vec<Code> {
+    let mut out: Vec<Code> = (0..topology.send_connectors.len())
+        .flat_map(|c| connector_codes(topology, ConnectorId::from_index(c), domain, level, at))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// One connector's term of [`possible_codes`]: the codes its external hop can give, sorted. It
+/// reads the connector, the profile, the transport config and the external domains, never the
+/// other connectors, so a copy that changed other connectors has the same term.
+fn connector_codes(
+    topology: &Topology,
+    c: ConnectorId,
     domain: &str,
     level: TlsLevel,
     at: crate::model::Timestamp,
@@ -289,38 +338,35 @@ pub fn possible_codes(
     let Some(from) = topology.servers_sorted_by_name().next() else {
         return out;
     };
-    for c in 0..topology.send_connectors.len() {
-        let c = ConnectorId::from_index(c);
-        for carried in levels {
-            for via_frontend in [false, true] {
-                let external = crate::policy::external_hop(
-                    topology,
-                    c,
-                    from,
-                    domain,
-                    carried,
-                    via_frontend,
-                    at,
-                    crate::policy::MxOrder::Worst,
+    for carried in levels {
+        for via_frontend in [false, true] {
+            let external = crate::policy::external_hop(
+                topology,
+                c,
+                from,
+                domain,
+                carried,
+                via_frontend,
+                at,
+                crate::policy::MxOrder::Worst,
+            );
+            for lost_at in [None, Some(&lost)] {
+                let findings = crate::policy::judge(&crate::policy::FindingInput {
+                    recipient: domain,
+                    rule_required: level,
+                    rule_name: None,
+                    lost_at,
+                    external: Some(&external),
+                    unreachable_at: None,
+                    connector: None,
+                    sender_server: None,
+                });
+                out.extend(
+                    findings
+                        .iter()
+                        .map(|f| f.code)
+                        .filter(|c| EXPOSURE_CODES.contains(c)),
                 );
-                for lost_at in [None, Some(&lost)] {
-                    let findings = crate::policy::judge(&crate::policy::FindingInput {
-                        recipient: domain,
-                        rule_required: level,
-                        rule_name: None,
-                        lost_at,
-                        external: Some(&external),
-                        unreachable_at: None,
-                        connector: None,
-                        sender_server: None,
-                    });
-                    out.extend(
-                        findings
-                            .iter()
-                            .map(|f| f.code)
-                            .filter(|c| EXPOSURE_CODES.contains(c)),
-                    );
-                }
             }
         }
     }
@@ -430,13 +476,44 @@ pub(super) fn verdict(
         (!whole).then(|| Reuse::new(before, analysis, &contributions.answers, after, forget));
     let worse = std::sync::atomic::AtomicBool::new(false);
     let k = options.failures_max;
+    // Per connector of the copy: whether it is the analysed topology's, whose term of
+    // `possible_codes` it then has (only connectors differ in a copy that is not whole).
+    let same_connector: Vec<bool> = (0..after.send_connectors.len())
+        .map(|c| before.send_connectors.get(c) == Some(&after.send_connectors[c]))
+        .collect();
     let codes: Mutex<CodesMemo> = Mutex::new(HashMap::default());
     let codes_of = |unit: &super::Unit| -> Arc<[Code]> {
         let known = |codes: &CodesMemo| codes.get(&unit.level)?.get(&unit.domain).cloned();
         if let Some(c) = known(&codes.lock().expect("not poisoned")) {
             return c;
         }
-        let c: Arc<[Code]> = possible_codes(after, &unit.domain, unit.level, options.at).into();
+        let c: Arc<[Code]> = if whole {
+            possible_codes(after, &unit.domain, unit.level, options.at).into()
+        } else {
+            // The union of the connectors' terms, the analysis's for those unchanged.
+            let analysed =
+                contributions.analysed_codes(before, &unit.domain, unit.level, options.at);
+            let mut union: Vec<Code> = same_connector
+                .iter()
+                .enumerate()
+                .flat_map(|(c, &same)| {
+                    if same {
+                        analysed[c].clone()
+                    } else {
+                        let c = ConnectorId::from_index(c);
+                        connector_codes(after, c, &unit.domain, unit.level, options.at)
+                    }
+                })
+                .collect();
+            union.sort();
+            union.dedup();
+            debug_assert_eq!(
+                union,
+                possible_codes(after, &unit.domain, unit.level, options.at),
+                "possible codes from the analysed connectors' terms"
+            );
+            union.into()
+        };
         codes
             .lock()
             .expect("not poisoned")
