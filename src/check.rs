@@ -954,15 +954,11 @@ fn search_unit(
         return (ctx.exposures, ctx.checked, None);
     }
     // What a set grows by: [`relevant_components`], as a test on each component of a route's
-    // support (a set of every component, built for each unit grown, was a third of a fix's
-    // re-check), and the list itself, built on first use, for a route with no known support.
+    // support ([`counted`]: a set of every component, built for each unit grown, was a third of
+    // a fix's re-check), and the list itself, built on first use, for a route with no known
+    // support.
     let origin_site = topology.server(unit.origin).site;
-    let relevant = |c: &Component| match *c {
-        Component::Server(s) => s != unit.origin,
-        Component::Site(s) => Some(s) != origin_site,
-        Component::Link(_) => true,
-        Component::Connector(c) => topology.connector(c).enabled,
-    };
+    let relevant = |c: &Component| counted(topology, unit.origin, origin_site, *c);
     let mut every: Option<Vec<Component>> = None;
     let mut seen: BTreeSet<Vec<Component>> = BTreeSet::new();
     let mut layer: Vec<Vec<Component>> = vec![Vec::new()];
@@ -1247,35 +1243,40 @@ fn for_each_combination(n: usize, k: usize, f: &mut dyn FnMut(&[usize])) {
     }
 }
 
-/// Every component except the origin and its site.
+/// Every component except the origin, its site and the disabled connectors.
 fn all_components(topology: &Topology, origin: ServerId) -> Vec<Component> {
     let origin_site = topology.server(origin).site;
-    let mut out = Vec::new();
-    out.extend(
-        (0..topology.servers.len())
-            .map(ServerId::from_index)
-            .filter(|&s| s != origin)
-            .map(Component::Server),
-    );
-    out.extend(
-        (0..topology.sites.len())
-            .map(SiteId::from_index)
-            .filter(|&s| Some(s) != origin_site)
-            .map(Component::Site),
-    );
-    out.extend(
-        (0..topology.site_links.len())
-            .map(crate::model::LinkId::from_index)
-            .map(Component::Link),
-    );
-    out.extend(
-        (0..topology.send_connectors.len())
-            .map(ConnectorId::from_index)
-            .filter(|&c| topology.connector(c).enabled)
-            .map(Component::Connector),
-    );
+    let mut out: Vec<Component> = (0..topology.servers.len())
+        .map(|s| Component::Server(ServerId::from_index(s)))
+        .chain((0..topology.sites.len()).map(|s| Component::Site(SiteId::from_index(s))))
+        .chain(
+            (0..topology.site_links.len())
+                .map(|l| Component::Link(crate::model::LinkId::from_index(l))),
+        )
+        .chain(
+            (0..topology.send_connectors.len())
+                .map(|c| Component::Connector(ConnectorId::from_index(c))),
+        )
+        .filter(|&c| counted(topology, origin, origin_site, c))
+        .collect();
     out.sort();
     out
+}
+
+/// Whether [`all_components`] holds `c`: the test `search_unit` grows a failure set by,
+/// without building the list.
+fn counted(
+    topology: &Topology,
+    origin: ServerId,
+    origin_site: Option<SiteId>,
+    c: Component,
+) -> bool {
+    match c {
+        Component::Server(s) => s != origin,
+        Component::Site(s) => Some(s) != origin_site,
+        Component::Link(_) => true,
+        Component::Connector(c) => topology.connector(c).enabled,
+    }
 }
 
 /// The components that can change the route from `origin` to `domain` under up to `k` failures:
@@ -1285,8 +1286,8 @@ fn all_components(topology: &Topology, origin: ServerId) -> Vec<Component> {
 /// spent a minute in it (issue 15; issue 18 measured 275 s -> 1.7 s on 1,000 sites), for a
 /// subset that could only leave out what the support would have tried.
 ///
-/// With K > 0: every component but the origin, its site and the disabled connectors
-/// ([`all_components`]); `search_unit` tests a component for it without building the list.
+/// With K > 0: [`all_components`]; `search_unit` tests a component for it ([`counted`])
+/// without building the list.
 fn relevant_components(topology: &Topology, origin: ServerId, k: usize) -> Vec<Component> {
     if k == 0 {
         return Vec::new();

@@ -225,12 +225,39 @@ pub(super) struct Contributions<'a> {
     today: Vec<Vec<PrefixOwned>>,
     /// The analysed topology's terms of [`possible_codes`] ([`connector_codes`]), filled on
     /// first use and shared by every candidate: a copy's unchanged connectors have the same.
-    codes: Mutex<ConnectorCodes>,
+    codes: ConnectorCodes,
     answers: Answers<'a>,
 }
 
-/// Per connector, its [`connector_codes`], by requirement, then domain.
-type ConnectorCodes = HashMap<TlsLevel, HashMap<String, Arc<[Vec<Code>]>>>;
+/// Per connector, its [`connector_codes`], by requirement and domain.
+type ConnectorCodes = ByLevelAndDomain<Arc<[Vec<Code>]>>;
+
+/// Values by (requirement, domain), shared by threads: by requirement, then domain, looked up
+/// by `&str` without an owned key.
+struct ByLevelAndDomain<T>(Mutex<HashMap<TlsLevel, HashMap<String, T>>>);
+
+impl<T: Clone> ByLevelAndDomain<T> {
+    fn new() -> ByLevelAndDomain<T> {
+        ByLevelAndDomain(Mutex::default())
+    }
+
+    /// The value for (`level`, `domain`), made by `make` the first time it is asked for.
+    fn get_or_make(&self, level: TlsLevel, domain: &str, make: impl FnOnce() -> T) -> T {
+        let known =
+            |map: &HashMap<TlsLevel, HashMap<String, T>>| map.get(&level)?.get(domain).cloned();
+        if let Some(value) = known(&self.0.lock().expect("not poisoned")) {
+            return value;
+        }
+        let value = make();
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .entry(level)
+            .or_default()
+            .insert(domain.to_owned(), value.clone());
+        value
+    }
+}
 
 impl<'a> Contributions<'a> {
     pub(super) fn of(topology: &Topology, analysis: &'a Analysis) -> Contributions<'a> {
@@ -258,7 +285,7 @@ impl<'a> Contributions<'a> {
             slots,
             targets,
             today,
-            codes: Mutex::default(),
+            codes: ByLevelAndDomain::new(),
             answers,
         }
     }
@@ -271,20 +298,11 @@ impl<'a> Contributions<'a> {
         level: TlsLevel,
         at: crate::model::Timestamp,
     ) -> Arc<[Vec<Code>]> {
-        let known = |codes: &ConnectorCodes| codes.get(&level)?.get(domain).cloned();
-        if let Some(terms) = known(&self.codes.lock().expect("not poisoned")) {
-            return terms;
-        }
-        let terms: Arc<[Vec<Code>]> = (0..topology.send_connectors.len())
-            .map(|c| connector_codes(topology, ConnectorId::from_index(c), domain, level, at))
-            .collect();
-        self.codes
-            .lock()
-            .expect("not poisoned")
-            .entry(level)
-            .or_default()
-            .insert(domain.to_owned(), terms.clone());
-        terms
+        self.codes.get_or_make(level, domain, || {
+            (0..topology.send_connectors.len())
+                .map(|c| connector_codes(topology, ConnectorId::from_index(c), domain, level, at))
+                .collect()
+        })
     }
 }
 
@@ -374,10 +392,6 @@ fn connector_codes(
     out.dedup();
     out
 }
-
-/// [`possible_codes`] by (domain, requirement), for one changed copy: by requirement, then
-/// domain (looked up by `&str`, without an owned key).
-type CodesMemo = HashMap<TlsLevel, HashMap<String, Arc<[Code]>>>;
 
 /// What a fix's verdict needs of the check of its changed copy `after`, without making that
 /// check's whole report: whether each of its exposures has one of the analysis with the same
@@ -478,16 +492,15 @@ pub(super) fn verdict(
     let k = options.failures_max;
     // Per connector of the copy: whether it is the analysed topology's, whose term of
     // `possible_codes` it then has (only connectors differ in a copy that is not whole).
-    let same_connector: Vec<bool> = (0..after.send_connectors.len())
-        .map(|c| before.send_connectors.get(c) == Some(&after.send_connectors[c]))
-        .collect();
-    let codes: Mutex<CodesMemo> = Mutex::new(HashMap::default());
-    let codes_of = |unit: &super::Unit| -> Arc<[Code]> {
-        let known = |codes: &CodesMemo| codes.get(&unit.level)?.get(&unit.domain).cloned();
-        if let Some(c) = known(&codes.lock().expect("not poisoned")) {
-            return c;
-        }
-        let c: Arc<[Code]> = if whole {
+    let same_connector: Vec<bool> = if whole {
+        Vec::new()
+    } else {
+        (0..after.send_connectors.len())
+            .map(|c| before.send_connectors.get(c) == Some(&after.send_connectors[c]))
+            .collect()
+    };
+    let make_codes = |unit: &super::Unit| -> Arc<[Code]> {
+        if whole {
             possible_codes(after, &unit.domain, unit.level, options.at).into()
         } else {
             // The union of the connectors' terms, the analysis's for those unchanged.
@@ -513,14 +526,12 @@ pub(super) fn verdict(
                 "possible codes from the analysed connectors' terms"
             );
             union.into()
-        };
-        codes
-            .lock()
-            .expect("not poisoned")
-            .entry(unit.level)
-            .or_default()
-            .insert(unit.domain.clone(), c.clone());
-        c
+        }
+    };
+    // [`possible_codes`] of the copy, by requirement and domain.
+    let codes: ByLevelAndDomain<Arc<[Code]>> = ByLevelAndDomain::new();
+    let codes_of = |unit: &super::Unit| -> Arc<[Code]> {
+        codes.get_or_make(unit.level, &unit.domain, || make_codes(unit))
     };
     let today: Vec<Vec<PrefixOwned>> = units
         .par_iter()
