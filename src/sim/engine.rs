@@ -1660,7 +1660,7 @@ impl Engine<'_, '_> {
             self.items.at(item).expect("live").level,
         );
         let lost = carried.lost_at(&self.topology, &hop).map(Box::new);
-        let latency = self.latency(&hop);
+        let (latency, lane) = (self.latency(&hop), usize::from(hop.cross_site));
         let it = self.items.at_mut(item).expect("live item");
         it.level = carried.after;
         if it.lost.is_none() {
@@ -1672,7 +1672,9 @@ impl Engine<'_, '_> {
         it.hops.push(hop);
         // The item leaves this queue: give it a new identity so stale references are skipped.
         let (new_item, new_gen) = self.move_item(item);
-        self.events.push(
+        // One lane per latency: arrivals after the same fixed latency come in time order.
+        self.events.push_in_lane(
+            lane,
             self.now() + latency,
             Event::Arrive {
                 item: new_item,

@@ -1399,6 +1399,9 @@ proptest! {
 #[derive(Clone, Debug)]
 enum QueueOp {
     Push(u64),
+    /// Scheduled in a lane (issue 17): in its FIFO when not before the lane's last event, in
+    /// the heap otherwise.
+    PushInLane(usize, u64),
     Pop,
     PopUntil(u64),
 }
@@ -1414,6 +1417,7 @@ fn queue_ops() -> impl Strategy<Value = Vec<QueueOp>> {
     prop::collection::vec(
         prop_oneof![
             5 => dt.clone().prop_map(QueueOp::Push),
+            3 => (0usize..3, dt.clone()).prop_map(|(lane, dt)| QueueOp::PushInLane(lane, dt)),
             3 => Just(QueueOp::Pop),
             1 => dt.prop_map(QueueOp::PopUntil),
         ],
@@ -1426,7 +1430,8 @@ proptest! {
 
     /// Property (issue 18): the engine's radix heap on the time alone pops exactly what a binary
     /// heap ordered by (time, insertion sequence) pops, with the same clock, for any sequence of
-    /// pushes, pops and bounded pops: time order, FIFO among equal times.
+    /// pushes, pushes in lanes (issue 17), pops and bounded pops: time order, FIFO among equal
+    /// times.
     #[test]
     fn the_event_queue_pops_in_time_then_insertion_order(ops in queue_ops()) {
         use std::cmp::Reverse;
@@ -1439,6 +1444,12 @@ proptest! {
                 QueueOp::Push(dt) => {
                     let t = now.saturating_add(dt);
                     queue.push(t, seq);
+                    oracle.push(Reverse((t, seq)));
+                    seq += 1;
+                }
+                QueueOp::PushInLane(lane, dt) => {
+                    let t = now.saturating_add(dt);
+                    queue.push_in_lane(lane, t, seq);
                     oracle.push(Reverse((t, seq)));
                     seq += 1;
                 }
