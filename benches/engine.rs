@@ -2,9 +2,10 @@
 //! and how to read them).
 //!
 //! - `hold/*`: the bare limit. The classic hold model on the engine's own `EventQueue` (a radix
-//!   heap on the time, FIFO among equal times) and, for comparison, on the `radix-heap` crate
-//!   keyed by (time, sequence) (the engine's queue before issue 18, against which issue 7 set
-//!   the engine's target) and on `std::collections::BinaryHeap`: N events pending, each pop
+//!   heap on the time, FIFO among equal times; its lanes are not used) and, for comparison, on
+//!   the `radix-heap` crate keyed by (time, sequence) (the engine's queue before issue 18,
+//!   against which issue 7 set the engine's target) and on `std::collections::BinaryHeap`: N
+//!   events pending, each pop
 //!   schedules one event a random time later. No simulation work at all.
 //! - `engine/*`: `tlsflow::sim::run` on a two-site organisation whose Branch site has no
 //!   Internet connector (the defect's shape): every message is submitted in Branch, relayed
