@@ -979,15 +979,18 @@ fn search_unit(
             if size == options.failures_max || skipped {
                 continue;
             }
-            let grow_by: Box<dyn Iterator<Item = &Component>> = match &support {
-                Some(support) => Box::new(support.iter().filter(|c| relevant(c))),
-                None => Box::new(
-                    every
-                        .get_or_insert_with(|| {
-                            relevant_components(topology, unit.origin, options.failures_max)
-                        })
-                        .iter(),
-                ),
+            // Either iterator, on the stack: a box per grown set was an allocation per set.
+            let (mut from_support, mut from_every);
+            let grow_by: &mut dyn Iterator<Item = &Component> = if let Some(support) = &support {
+                from_support = support.iter().filter(|c| relevant(c));
+                &mut from_support
+            } else {
+                from_every = every
+                    .get_or_insert_with(|| {
+                        relevant_components(topology, unit.origin, options.failures_max)
+                    })
+                    .iter();
+                &mut from_every
             };
             for c in grow_by {
                 if set.contains(c) {

@@ -1660,7 +1660,7 @@ impl Engine<'_, '_> {
             self.items.at(item).expect("live").level,
         );
         let lost = carried.lost_at(&self.topology, &hop).map(Box::new);
-        let (latency, lane) = (self.latency(&hop), usize::from(hop.cross_site));
+        let (latency, lane) = self.latency(&hop);
         let it = self.items.at_mut(item).expect("live item");
         it.level = carried.after;
         if it.lost.is_none() {
@@ -1672,7 +1672,6 @@ impl Engine<'_, '_> {
         it.hops.push(hop);
         // The item leaves this queue: give it a new identity so stale references are skipped.
         let (new_item, new_gen) = self.move_item(item);
-        // One lane per latency: arrivals after the same fixed latency come in time order.
         self.events.push_in_lane(
             lane,
             self.now() + latency,
@@ -1691,12 +1690,15 @@ impl Engine<'_, '_> {
         (item, generation)
     }
 
-    fn latency(&self, hop: &Hop) -> u64 {
+    /// A hop's latency, and the event queue's lane of the arrivals after it: each latency is
+    /// fixed for a run, so arrivals after one latency are scheduled in time order
+    /// ([`EventQueue::push_in_lane`]).
+    fn latency(&self, hop: &Hop) -> (u64, usize) {
         let l = &self.scenario.latency;
         if hop.cross_site {
-            l.cross_site.0
+            (l.cross_site.0, 1)
         } else {
-            l.same_site.0
+            (l.same_site.0, 0)
         }
     }
 
